@@ -1,0 +1,316 @@
+// Package store is the storage contract of the gateway: one order's buckets,
+// objects and multipart uploads. The S3 protocol layer (package gateway)
+// speaks only to this interface; the embedded store (store/embedded) and the
+// upstream store implement it, and store/storetest is the conformance suite
+// every implementation runs.
+//
+// Every method MUST be safe for concurrent use. Errors MUST be one of the
+// sentinel errors below (possibly wrapped with fmt.Errorf("...: %w")) when the
+// condition they name applies; any other error is treated as an internal
+// failure of the store (HTTP 500 / 503 to the client).
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Sentinel errors. The gateway maps each to one S3 error code.
+var (
+	// ErrNoSuchBucket: the named bucket does not exist.
+	ErrNoSuchBucket = errors.New("store: no such bucket")
+	// ErrBucketExists: CreateBucket on a bucket that already exists.
+	ErrBucketExists = errors.New("store: bucket already exists")
+	// ErrBucketNotEmpty: DeleteBucket on a bucket holding objects or uploads.
+	ErrBucketNotEmpty = errors.New("store: bucket not empty")
+	// ErrInvalidBucketName: the name fails ValidBucketName.
+	ErrInvalidBucketName = errors.New("store: invalid bucket name")
+	// ErrNoSuchKey: the object does not exist.
+	ErrNoSuchKey = errors.New("store: no such key")
+	// ErrInvalidKey: the key fails ValidKey.
+	ErrInvalidKey = errors.New("store: invalid key")
+	// ErrNoSuchUpload: the multipart upload does not exist (never created,
+	// completed, aborted, or created for another bucket/key).
+	ErrNoSuchUpload = errors.New("store: no such upload")
+	// ErrInvalidPart: CompleteMultipartUpload names a part that was not
+	// uploaded, or whose ETag (or checksum) differs from the one given.
+	ErrInvalidPart = errors.New("store: invalid part")
+	// ErrInvalidPartOrder: CompleteMultipartUpload parts are not in strictly
+	// ascending part-number order.
+	ErrInvalidPartOrder = errors.New("store: invalid part order")
+	// ErrEntityTooSmall: a part other than the last is below MinPartSize.
+	ErrEntityTooSmall = errors.New("store: part too small")
+	// ErrPreconditionFailed: a Conditions check failed at commit time.
+	ErrPreconditionFailed = errors.New("store: precondition failed")
+	// ErrIncompleteBody: the body ended before (or ran past) the declared Size.
+	ErrIncompleteBody = errors.New("store: body size differs from declared size")
+	// ErrInvalidRange: GetObject's Check returned a range outside the object.
+	ErrInvalidRange = errors.New("store: invalid range")
+)
+
+// Limits of the S3 API that stores enforce.
+const (
+	MaxKeyLength   = 1024
+	MinPartSize    = 5 << 20 // every part but the last
+	MaxPartNumber  = 10000
+	MaxObjectSize  = 5 << 40
+	MaxPartSize    = 5 << 30
+	MaxListKeys    = 1000
+	MaxDeleteKeys  = 1000
+	MaxUserMetaLen = 2 << 10 // total bytes of x-amz-meta-* names and values
+)
+
+// Store holds one order's data. See the package comment for the rules.
+type Store interface {
+	// ListBuckets returns all buckets sorted by name.
+	ListBuckets(ctx context.Context) ([]Bucket, error)
+	// CreateBucket creates an empty bucket. ErrBucketExists if it exists,
+	// ErrInvalidBucketName if the name is not valid.
+	CreateBucket(ctx context.Context, bucket string) error
+	// HeadBucket returns the bucket or ErrNoSuchBucket.
+	HeadBucket(ctx context.Context, bucket string) (Bucket, error)
+	// DeleteBucket removes an empty bucket: ErrBucketNotEmpty if it holds
+	// any object or in-progress multipart upload, ErrNoSuchBucket if absent.
+	DeleteBucket(ctx context.Context, bucket string) error
+
+	// PutObject stores in.Body under key, replacing any existing object
+	// atomically: readers see the old object or the new one, never a mix,
+	// and a failed or interrupted put leaves the old object untouched. It
+	// reads in.Body to io.EOF; any other read error aborts the put and is
+	// returned unchanged (wrapped is fine). It returns ErrIncompleteBody if
+	// in.Size >= 0 and the body length differs, and ErrPreconditionFailed if
+	// in.Cond does not hold at the moment of commit (two racing conditional
+	// writers cannot both succeed). The object is durable when it returns
+	// (unless the store was opened with syncing disabled).
+	PutObject(ctx context.Context, bucket, key string, in PutInput) (*Object, error)
+	// HeadObject returns the object's description or ErrNoSuchKey.
+	HeadObject(ctx context.Context, bucket, key string) (*Object, error)
+	// GetObject opens the object. check (which may be nil) is called with
+	// the exact version about to be read and returns the byte range to
+	// read (length -1: to the end) or an error, which GetObject returns
+	// unchanged. A range past the object's end is ErrInvalidRange. The
+	// caller MUST Close the reader. The version read never changes under
+	// the reader, even if the key is overwritten or deleted meanwhile.
+	GetObject(ctx context.Context, bucket, key string, check CheckFunc) (*Object, io.ReadCloser, error)
+	// DeleteObject removes the object. Deleting an absent key is not an
+	// error (S3 semantics); an absent bucket is ErrNoSuchBucket.
+	DeleteObject(ctx context.Context, bucket, key string) error
+	// CopyObject copies src to dst (which may be the same key). in.Meta nil
+	// keeps the source's metadata; in.SrcCheck validates the source version
+	// (copy-source conditionals) and in.Cond the destination at commit. The
+	// copy's ETag is the MD5 of its bytes; its checksum algorithm is the
+	// source's, recomputed as a full-object checksum.
+	CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, in CopyInput) (*Object, error)
+	// ListObjects returns up to opts.Limit entries (objects and common
+	// prefixes together) in UTF-8 byte order of key, starting strictly after
+	// opts.After. With a delimiter, keys sharing Prefix+X+Delimiter are
+	// rolled up into one common prefix, returned once; if opts.After is
+	// itself such a common prefix (or a key inside it) the listing resumes
+	// after every key of that prefix. Page.Next is the last key or prefix
+	// returned; listing again with After=Next neither repeats nor skips an
+	// entry. The cost of a page MUST be proportional to the page size (plus
+	// a logarithmic seek), not to the bucket size.
+	ListObjects(ctx context.Context, bucket string, opts ListOptions) (*ListPage, error)
+
+	// CreateMultipartUpload starts an upload and returns its id (URL-safe,
+	// unguessable).
+	CreateMultipartUpload(ctx context.Context, bucket, key string, in UploadInput) (string, error)
+	// UploadPart stores part number (1..MaxPartNumber) of the upload,
+	// replacing an earlier part with the same number. Body rules as PutObject.
+	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, in PutInput) (*Part, error)
+	// CompleteMultipartUpload assembles the listed parts into the object,
+	// without copying their bytes again where the store can avoid it. Parts
+	// must be strictly ascending (ErrInvalidPartOrder), each uploaded with
+	// the given ETag (ErrInvalidPart), each but the last at least MinPartSize
+	// (ErrEntityTooSmall). The ETag is hex(md5(concat(part md5s)))+"-N".
+	// Unlisted parts are discarded. in.Cond is checked at commit.
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, in CompleteInput) (*Object, error)
+	// AbortMultipartUpload discards the upload and its parts.
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+	// ListParts lists the upload's parts with number > after, ascending, at
+	// most limit of them.
+	ListParts(ctx context.Context, bucket, key, uploadID string, after, limit int) (*PartsPage, error)
+	// ListMultipartUploads lists in-progress uploads ordered by key, then by
+	// initiation time, starting after (KeyMarker, UploadIDMarker).
+	ListMultipartUploads(ctx context.Context, bucket string, opts UploadsOptions) (*UploadsPage, error)
+
+	// Usage reports the bytes and objects stored (parts of in-progress
+	// uploads included in Bytes). It must be cheap (no scan).
+	Usage(ctx context.Context) (Usage, error)
+}
+
+// Bucket describes a bucket.
+type Bucket struct {
+	Name    string
+	Created time.Time
+}
+
+// Metadata is what a client stores with an object and gets back.
+type Metadata struct {
+	ContentType        string            `json:"ct,omitempty"`
+	ContentEncoding    string            `json:"ce,omitempty"`
+	ContentDisposition string            `json:"cd,omitempty"`
+	ContentLanguage    string            `json:"cl,omitempty"`
+	CacheControl       string            `json:"cc,omitempty"`
+	Expires            string            `json:"ex,omitempty"`
+	StorageClass       string            `json:"sc,omitempty"`
+	User               map[string]string `json:"u,omitempty"` // lower-case names without the x-amz-meta- prefix
+}
+
+// Checksum algorithms (as S3 names them) and types.
+const (
+	CRC32     = "CRC32"
+	CRC32C    = "CRC32C"
+	CRC64NVME = "CRC64NVME"
+	SHA1      = "SHA1"
+	SHA256    = "SHA256"
+
+	FullObject = "FULL_OBJECT"
+	Composite  = "COMPOSITE"
+)
+
+// Checksum is an additional S3 checksum of an object or part.
+type Checksum struct {
+	Algorithm string `json:"a,omitempty"` // CRC32, CRC32C, CRC64NVME, SHA1, SHA256; "" for none
+	Type      string `json:"t,omitempty"` // FullObject or Composite
+	Value     string `json:"v,omitempty"` // base64; composite values end in "-N"
+}
+
+// Object describes a stored object.
+type Object struct {
+	Key          string
+	Size         int64
+	ETag         string // unquoted: md5 hex, or hex-N for multipart
+	LastModified time.Time
+	Meta         Metadata
+	Checksum     Checksum
+	// Parts is set for objects made by CompleteMultipartUpload: the size,
+	// ETag and checksum of each part, in order (for GET ?partNumber=N and
+	// checksum-mode answers).
+	Parts []Part
+}
+
+// Part describes an uploaded part.
+type Part struct {
+	Number       int
+	Size         int64
+	ETag         string // unquoted md5 hex
+	Checksum     string // base64 value in the upload's checksum algorithm, or ""
+	LastModified time.Time
+}
+
+// Sums are the digests of a body, computed while the store read it.
+type Sums struct {
+	MD5      []byte   // always set
+	Checksum Checksum // Algorithm "" when the client asked for none
+}
+
+// PutInput is the body and metadata of a PutObject or UploadPart.
+type PutInput struct {
+	// Body is read to io.EOF. A reader that verifies the client's digests
+	// returns an error instead of io.EOF on mismatch; the store then aborts.
+	Body io.Reader
+	// Size is the exact body length, or -1 if unknown.
+	Size int64
+	// Sums returns the body's digests; the store calls it once, after Body
+	// returned io.EOF and before the write becomes visible.
+	Sums func() Sums
+	Meta Metadata // ignored by UploadPart
+	Cond Conditions
+}
+
+// Conditions are conditional-write checks evaluated atomically at commit.
+type Conditions struct {
+	IfMatch     string // the current object's ETag must equal this (unquoted); "*" any existing object
+	IfNoneMatch string // "*": the key must not exist
+}
+
+// CheckFunc validates the object version about to be read and returns the
+// byte range [off, off+length) to read; length -1 means to the end.
+type CheckFunc func(o *Object) (off, length int64, err error)
+
+// CopyInput are the options of CopyObject.
+type CopyInput struct {
+	Meta     *Metadata               // nil: keep the source's metadata
+	SrcCheck func(src *Object) error // copy-source conditionals; may be nil
+	Cond     Conditions              // destination conditions at commit
+}
+
+// ListOptions select a page of ListObjects.
+type ListOptions struct {
+	Prefix    string
+	Delimiter string // "" for none; any string, not only "/"
+	After     string // exclusive start: a key or a common prefix
+	Limit     int    // 1..MaxListKeys; 0 means MaxListKeys
+}
+
+// ListPage is one page of a listing.
+type ListPage struct {
+	Objects        []Object
+	CommonPrefixes []string
+	Truncated      bool
+	Next           string // the last key or prefix in this page
+}
+
+// UploadInput are the options of CreateMultipartUpload.
+type UploadInput struct {
+	Meta              Metadata
+	ChecksumAlgorithm string // "" for none
+	ChecksumType      string // FullObject or Composite when an algorithm is set
+}
+
+// CompletePart names a part in CompleteMultipartUpload.
+type CompletePart struct {
+	Number   int
+	ETag     string // unquoted
+	Checksum string // base64, if the client sent one: must match the part's
+}
+
+// CompleteInput are the options of CompleteMultipartUpload.
+type CompleteInput struct {
+	Cond Conditions
+}
+
+// Upload describes an in-progress multipart upload.
+type Upload struct {
+	Key               string
+	UploadID          string
+	Initiated         time.Time
+	Meta              Metadata
+	ChecksumAlgorithm string
+	ChecksumType      string
+}
+
+// PartsPage is a page of ListParts.
+type PartsPage struct {
+	Upload    Upload
+	Parts     []Part
+	Truncated bool
+	Next      int // last part number returned
+}
+
+// UploadsOptions select a page of ListMultipartUploads.
+type UploadsOptions struct {
+	Prefix         string
+	Delimiter      string
+	KeyMarker      string
+	UploadIDMarker string
+	Limit          int // 0 means MaxListKeys
+}
+
+// UploadsPage is a page of ListMultipartUploads.
+type UploadsPage struct {
+	Uploads            []Upload
+	CommonPrefixes     []string
+	Truncated          bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
+
+// Usage is what an order stores.
+type Usage struct {
+	Bytes   int64
+	Objects int64
+}
