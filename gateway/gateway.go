@@ -5,6 +5,8 @@
 package gateway
 
 import (
+	"net/http"
+
 	"go.uber.org/zap"
 
 	"github.com/lambda/storagecli/gateway/store"
@@ -25,4 +27,22 @@ type Options struct {
 	Logger *zap.Logger
 	// Debug logs every request.
 	Debug bool
+}
+
+// Handler serves the S3 API. Create it with New.
+type Handler struct {
+	opts Options
+}
+
+// New returns a Handler serving opts.Store.
+func New(opts Options) (*Handler, error) {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	return &Handler{opts: opts}, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	http.Error(w, "not ready", http.StatusServiceUnavailable)
 }
