@@ -5,10 +5,19 @@
 package gateway
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net"
 	"net/http"
+	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/sigv4"
 	"github.com/lambda/storagecli/gateway/store"
 )
 
@@ -27,22 +36,191 @@ type Options struct {
 	Logger *zap.Logger
 	// Debug logs every request.
 	Debug bool
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+	// Observe, if set, is called after every request with what was done
+	// (for access logs and metrics in the embedding server).
+	Observe func(r *http.Request, info RequestInfo)
+}
+
+// RequestInfo describes a served request.
+type RequestInfo struct {
+	RequestID string
+	Operation string // e.g. "PutObject"; "" if the request was not routed
+	AccessKey string // "" if not authenticated
+	Status    int
+	ErrorCode string // S3 error code, "" on success
+	BytesIn   int64
+	BytesOut  int64
+	Duration  time.Duration
 }
 
 // Handler serves the S3 API. Create it with New.
 type Handler struct {
-	opts Options
+	opts     Options
+	verifier sigv4.Verifier
+	owner    owner
 }
 
 // New returns a Handler serving opts.Store.
 func New(opts Options) (*Handler, error) {
+	if opts.Store == nil {
+		return nil, errors.New("gateway: no store")
+	}
+	if len(opts.Credentials) == 0 {
+		return nil, errors.New("gateway: no credentials: anonymous access is not supported")
+	}
+	for ak, sk := range opts.Credentials {
+		if ak == "" || sk == "" {
+			return nil, errors.New("gateway: empty access or secret key")
+		}
+	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	return &Handler{opts: opts}, nil
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	creds := opts.Credentials
+	h := &Handler{opts: opts}
+	h.verifier = sigv4.Verifier{
+		Region: opts.Region,
+		Now:    opts.Now,
+		Lookup: func(ak string) (string, bool) { sk, ok := creds[ak]; return sk, ok },
+	}
+	// The owner shown in listings: stable per credential set, not secret.
+	var first string
+	for ak := range creds {
+		if first == "" || ak < first {
+			first = ak
+		}
+	}
+	sum := sha256.Sum256([]byte("owner:" + first))
+	h.owner = owner{ID: hex.EncodeToString(sum[:]), DisplayName: first}
+	return h, nil
+}
+
+// reqContext is the per-request state shared by the operation handlers.
+type reqContext struct {
+	id     string
+	op     string
+	bucket string
+	key    string
+	auth   *sigv4.Auth
+	err    string
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "not ready", http.StatusServiceUnavailable)
+	start := time.Now()
+	rc := &reqContext{id: newRequestID()}
+	rw := &responseWriter{ResponseWriter: w}
+	hdr := w.Header()
+	hdr.Set("x-amz-request-id", rc.id)
+	hdr.Set("x-amz-id-2", rc.id)
+	hdr.Set("Server", "storagecli")
+	body := &countingReader{r: r.Body}
+	if r.Body != nil {
+		r.Body = body
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				h.finish(r, rc, rw, body, start)
+				panic(v)
+			}
+			h.opts.Logger.Error("panic serving request", zap.String("request_id", rc.id), zap.String("op", rc.op), zap.Any("panic", v), zap.StackSkip("stack", 2))
+			if !rw.wroteHeader {
+				h.writeError(rw, r, rc, s3err.InternalError)
+			} else {
+				h.finish(r, rc, rw, body, start)
+				panic(http.ErrAbortHandler)
+			}
+		}
+		h.finish(r, rc, rw, body, start)
+	}()
+	h.serve(rw, r, rc)
+}
+
+func (h *Handler) finish(r *http.Request, rc *reqContext, rw *responseWriter, body *countingReader, start time.Time) {
+	info := RequestInfo{RequestID: rc.id, Operation: rc.op, Status: rw.status, ErrorCode: rc.err,
+		BytesIn: body.n, BytesOut: rw.n, Duration: time.Since(start)}
+	if info.Status == 0 {
+		info.Status = http.StatusOK
+	}
+	if rc.auth != nil {
+		info.AccessKey = rc.auth.AccessKey
+	}
+	if h.opts.Debug {
+		h.opts.Logger.Info("request", zap.String("request_id", rc.id), zap.String("op", rc.op),
+			zap.String("method", r.Method), zap.String("bucket", rc.bucket), zap.String("key", rc.key),
+			zap.Int("status", info.Status), zap.String("error", rc.err), zap.String("access_key", info.AccessKey),
+			zap.Int64("bytes_in", info.BytesIn), zap.Int64("bytes_out", info.BytesOut), zap.Duration("duration", info.Duration))
+	}
+	if h.opts.Observe != nil {
+		h.opts.Observe(r, info)
+	}
+}
+
+// serve authenticates and routes one request.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) {
+	bucket, key := h.bucketAndKey(r)
+	rc.bucket, rc.key = bucket, key
+	op, fn := h.route(r, bucket, key)
+	rc.op = op
+	auth, err := h.verifier.Verify(r)
+	if err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	rc.auth = auth
+	if fn == nil {
+		h.writeError(w, r, rc, s3err.MethodNotAllowed)
+		return
+	}
+	if bucket != "" && !store.ValidBucketName(bucket) && op != "CreateBucket" {
+		// CreateBucket reports InvalidBucketName; for everything else a bad
+		// name cannot exist.
+		h.writeError(w, r, rc, s3err.NoSuchBucket)
+		return
+	}
+	if key != "" && !store.ValidKey(key) {
+		if len(key) > store.MaxKeyLength {
+			h.writeError(w, r, rc, s3err.KeyTooLong)
+		} else {
+			h.writeError(w, r, rc, invalidKey)
+		}
+		return
+	}
+	if err := fn(w, r, rc); err != nil {
+		h.writeError(w, r, rc, err)
+	}
+}
+
+// bucketAndKey extracts the bucket and key from the Host (virtual-hosted
+// style, when a domain is configured) or the path (path style).
+func (h *Handler) bucketAndKey(r *http.Request) (bucket, key string) {
+	path := r.URL.Path
+	if h.opts.Domain != "" {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		host = strings.ToLower(host)
+		if b, ok := strings.CutSuffix(host, "."+strings.ToLower(h.opts.Domain)); ok && b != "" {
+			return b, strings.TrimPrefix(path, "/")
+		}
+	}
+	path = strings.TrimPrefix(path, "/")
+	bucket, key, _ = strings.Cut(path, "/")
+	return bucket, key
+}
+
+// opFunc serves one S3 operation; a returned error is written as S3 XML.
+type opFunc func(w http.ResponseWriter, r *http.Request, rc *reqContext) error
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
 }

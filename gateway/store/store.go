@@ -83,7 +83,8 @@ type Store interface {
 	// in.Size >= 0 and the body length differs, and ErrPreconditionFailed if
 	// in.Cond does not hold at the moment of commit (two racing conditional
 	// writers cannot both succeed). The object is durable when it returns
-	// (unless the store was opened with syncing disabled).
+	// (unless the store was opened with syncing disabled). The bucket is
+	// checked before Body is read (ErrNoSuchBucket without a transfer).
 	PutObject(ctx context.Context, bucket, key string, in PutInput) (*Object, error)
 	// HeadObject returns the object's description or ErrNoSuchKey.
 	HeadObject(ctx context.Context, bucket, key string) (*Object, error)
@@ -118,7 +119,8 @@ type Store interface {
 	// unguessable).
 	CreateMultipartUpload(ctx context.Context, bucket, key string, in UploadInput) (string, error)
 	// UploadPart stores part number (1..MaxPartNumber) of the upload,
-	// replacing an earlier part with the same number. Body rules as PutObject.
+	// replacing an earlier part with the same number. Body rules as
+	// PutObject; the upload is checked before Body is read.
 	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, in PutInput) (*Part, error)
 	// CompleteMultipartUpload assembles the listed parts into the object,
 	// without copying their bytes again where the store can avoid it. Parts

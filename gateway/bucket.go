@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// Bounds on request XML documents.
+const (
+	maxSmallXML    = 64 << 10
+	maxDeleteXML   = 2 << 20
+	maxCompleteXML = 4 << 20
+)
+
+func (h *Handler) listBuckets(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	buckets, err := h.opts.Store.ListBuckets(r.Context())
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	prefix := q.Get("prefix")
+	max := len(buckets)
+	if v := q.Get("max-buckets"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return s3err.InvalidArgument.WithMessage("max-buckets must be an integer from 1 to 10000.")
+		}
+		max = n
+	}
+	after, _ := decodeToken(q.Get("continuation-token"))
+	res := listAllMyBucketsResult{NS: s3NS, Owner: h.owner, Prefix: prefix, Buckets: []bucketEntry{}}
+	for _, b := range buckets {
+		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after {
+			continue
+		}
+		if len(res.Buckets) == max {
+			res.ContinuationToken = encodeToken(res.Buckets[len(res.Buckets)-1].Name)
+			break
+		}
+		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: timeISO(b.Created)})
+	}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}
+
+func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if !store.ValidBucketName(rc.bucket) {
+		return s3err.InvalidBucketName
+	}
+	body, err := h.readXMLBody(r, rc, maxSmallXML)
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		var cfg createBucketConfiguration
+		if err := xml.Unmarshal(body, &cfg); err != nil {
+			return s3err.MalformedXML
+		}
+		lc := cfg.LocationConstraint
+		if lc != "" && h.opts.Region != "" && lc != h.opts.Region {
+			return s3err.IllegalLocationConstraint.WithMessage("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", lc)
+		}
+	}
+	if err := h.opts.Store.CreateBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/"+rc.bucket)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) headBucket(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	w.Header().Set("x-amz-bucket-region", h.region())
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) deleteBucket(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if err := h.opts.Store.DeleteBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// region is the region reported to clients.
+func (h *Handler) region() string {
+	if h.opts.Region == "" {
+		return "us-east-1"
+	}
+	return h.opts.Region
+}
+
+func (h *Handler) getBucketLocation(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	region := h.region()
+	if region == "us-east-1" {
+		region = "" // as AWS answers for us-east-1
+	}
+	writeXML(w, http.StatusOK, locationConstraint{NS: s3NS, Region: region})
+	return nil
+}
+
+func (h *Handler) getBucketVersioning(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	writeXML(w, http.StatusOK, versioningConfiguration{NS: s3NS})
+	return nil
+}
+
+// aclFor is the only ACL the gateway has: the owner has full control.
+func (h *Handler) aclFor() accessControlPolicy {
+	acl := accessControlPolicy{NS: s3NS, Owner: h.owner}
+	acl.Grants = append(acl.Grants, struct {
+		Grantee    grantee `xml:"Grantee"`
+		Permission string  `xml:"Permission"`
+	}{Grantee: grantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", XSIType: "CanonicalUser",
+		ID: h.owner.ID, DisplayName: h.owner.DisplayName}, Permission: "FULL_CONTROL"})
+	return acl
+}
+
+func (h *Handler) getBucketACL(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	writeXML(w, http.StatusOK, h.aclFor())
+	return nil
+}
+
+// bucketError answers a sub-resource the bucket never has configured.
+func (h *Handler) bucketError(e *s3err.Error) opFunc {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+			return err
+		}
+		return e
+	}
+}
+
+// bucketEmptyConfig answers a sub-resource with its empty document.
+func (h *Handler) bucketEmptyConfig(root string) opFunc {
+	return func(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+			return err
+		}
+		writeXML(w, http.StatusOK, emptyConfig{XMLName: xml.Name{Local: root}, NS: s3NS})
+		return nil
+	}
+}
+
+// bucketNoContent answers deleting a sub-resource that is never configured.
+func (h *Handler) bucketNoContent(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	body, err := h.readXMLBody(r, rc, maxDeleteXML)
+	if err != nil {
+		return err
+	}
+	var req deleteRequest
+	if err := xml.Unmarshal(body, &req); err != nil {
+		return s3err.MalformedXML
+	}
+	if len(req.Objects) == 0 || len(req.Objects) > store.MaxDeleteKeys {
+		return s3err.MalformedXML.WithMessage("The Delete request must name 1 to 1000 objects.")
+	}
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	res := deleteResult{NS: s3NS}
+	for _, o := range req.Objects {
+		err := error(nil)
+		switch {
+		case !store.ValidKey(o.Key):
+			err = invalidKey
+		case o.VersionID != "" && o.VersionID != "null":
+			err = s3err.NoSuchKey.WithMessage("The specified version does not exist.")
+		default:
+			err = h.opts.Store.DeleteObject(r.Context(), rc.bucket, o.Key)
+		}
+		if err != nil {
+			e, _ := toS3Error(err)
+			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, Code: e.Code, Message: e.Message})
+			continue
+		}
+		if !req.Quiet {
+			res.Deleted = append(res.Deleted, deletedEntry{Key: o.Key})
+		}
+	}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}

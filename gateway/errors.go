@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// storeErrors is the one table from store sentinel errors to S3 errors.
+var storeErrors = []struct {
+	err error
+	s3  *s3err.Error
+}{
+	{store.ErrNoSuchBucket, s3err.NoSuchBucket},
+	{store.ErrBucketExists, s3err.BucketAlreadyOwnedByYou},
+	{store.ErrBucketNotEmpty, s3err.BucketNotEmpty},
+	{store.ErrInvalidBucketName, s3err.InvalidBucketName},
+	{store.ErrNoSuchKey, s3err.NoSuchKey},
+	{store.ErrInvalidKey, invalidKey},
+	{store.ErrNoSuchUpload, s3err.NoSuchUpload},
+	{store.ErrInvalidPart, s3err.InvalidPart},
+	{store.ErrInvalidPartOrder, s3err.InvalidPartOrder},
+	{store.ErrEntityTooSmall, s3err.EntityTooSmall},
+	{store.ErrPreconditionFailed, s3err.PreconditionFailed},
+	{store.ErrIncompleteBody, s3err.IncompleteBody},
+	{store.ErrInvalidRange, s3err.InvalidRange},
+}
+
+// invalidKey is the answer for keys the gateway refuses (see store.ValidKey).
+var invalidKey = &s3err.Error{Code: "InvalidArgument", Status: http.StatusBadRequest,
+	Message: "Object key must be 1 to 1024 bytes of valid UTF-8 without NUL, a leading '/', or '.' or '..' path segments."}
+
+// toS3Error maps any error to the S3 error the client gets. Errors that are
+// neither S3 errors nor store sentinels are internal failures.
+func toS3Error(err error) (e *s3err.Error, internal bool) {
+	if e := s3err.As(err); e != nil {
+		return e, false
+	}
+	for _, m := range storeErrors {
+		if errors.Is(err, m.err) {
+			return m.s3, false
+		}
+	}
+	if errors.Is(err, context.Canceled) {
+		return s3err.RequestTimeout, false
+	}
+	return s3err.InternalError, true
+}
+
+// errorResponse is the XML body of an S3 error.
+type errorResponse struct {
+	XMLName    xml.Name `xml:"Error"`
+	Code       string   `xml:"Code"`
+	Message    string   `xml:"Message"`
+	BucketName string   `xml:"BucketName,omitempty"`
+	Key        string   `xml:"Key,omitempty"`
+	Resource   string   `xml:"Resource,omitempty"`
+	RequestID  string   `xml:"RequestId"`
+	HostID     string   `xml:"HostId"`
+}
+
+// writeError writes err as an S3 XML error response.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqContext, err error) {
+	e, internal := toS3Error(err)
+	if internal {
+		h.opts.Logger.Error("internal error", zap.String("request_id", rc.id), zap.String("op", rc.op), zap.Error(err))
+	}
+	rc.err = e.Code
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/xml")
+	if e.Status == http.StatusNotModified {
+		w.WriteHeader(e.Status)
+		return
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		hdr.Set("Retry-After", "1")
+	}
+	body := errorResponse{Code: e.Code, Message: e.Message, BucketName: rc.bucket, Key: rc.key,
+		Resource: r.URL.Path, RequestID: rc.id, HostID: rc.id}
+	w.WriteHeader(e.Status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write([]byte(xml.Header))
+	_ = xml.NewEncoder(w).Encode(body)
+}
+
+// writeXML writes v as a 200 XML response.
+func writeXML(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(xml.Header))
+	_ = xml.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+const metaPrefix = "x-amz-meta-"
+
+// metadataFromRequest collects the stored metadata of a PutObject, CopyObject
+// (REPLACE) or CreateMultipartUpload request.
+func metadataFromRequest(hdr http.Header) (store.Metadata, error) {
+	m := store.Metadata{
+		ContentType:        hdr.Get("Content-Type"),
+		ContentEncoding:    stripAWSChunked(hdr.Values("Content-Encoding")),
+		ContentDisposition: hdr.Get("Content-Disposition"),
+		ContentLanguage:    hdr.Get("Content-Language"),
+		CacheControl:       hdr.Get("Cache-Control"),
+		Expires:            hdr.Get("Expires"),
+	}
+	if sc := hdr.Get("x-amz-storage-class"); sc != "" {
+		switch sc {
+		case "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "EXPRESS_ONEZONE":
+			if sc != "STANDARD" {
+				m.StorageClass = sc
+			}
+		default:
+			return m, s3err.InvalidStorageClass
+		}
+	}
+	size := 0
+	for name, vals := range hdr {
+		lower := strings.ToLower(name)
+		k, ok := strings.CutPrefix(lower, metaPrefix)
+		if !ok {
+			continue
+		}
+		if m.User == nil {
+			m.User = make(map[string]string)
+		}
+		v := strings.Join(vals, ",")
+		m.User[k] = v
+		size += len(k) + len(v)
+	}
+	if size > store.MaxUserMetaLen {
+		return m, s3err.MetadataTooLarge.WithMessage("Your metadata headers exceed the maximum allowed metadata size of 2 KB.")
+	}
+	return m, nil
+}
+
+// stripAWSChunked removes the aws-chunked token, which describes the
+// transfer framing, from Content-Encoding and keeps any other encoding.
+func stripAWSChunked(vals []string) string {
+	var out []string
+	for _, v := range vals {
+		for tok := range strings.SplitSeq(v, ",") {
+			tok = strings.TrimSpace(tok)
+			if tok != "" && !strings.EqualFold(tok, "aws-chunked") {
+				out = append(out, tok)
+			}
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// writeMetadata sets an object's metadata headers. User metadata names go
+// out in lower case, as AWS sends them (assigned directly to bypass Go's
+// header canonicalisation).
+func writeMetadata(hdr http.Header, m store.Metadata) {
+	ct := m.ContentType
+	if ct == "" {
+		ct = "binary/octet-stream"
+	}
+	hdr.Set("Content-Type", ct)
+	set := func(k, v string) {
+		if v != "" {
+			hdr.Set(k, v)
+		}
+	}
+	set("Content-Encoding", m.ContentEncoding)
+	set("Content-Disposition", m.ContentDisposition)
+	set("Content-Language", m.ContentLanguage)
+	set("Cache-Control", m.CacheControl)
+	set("Expires", m.Expires)
+	set("x-amz-storage-class", m.StorageClass)
+	for k, v := range m.User {
+		hdr[metaPrefix+k] = []string{v}
+	}
+}
+
+// responseOverrides are the GetObject query parameters that override
+// response headers.
+var responseOverrides = [][2]string{
+	{"response-content-type", "Content-Type"},
+	{"response-content-language", "Content-Language"},
+	{"response-expires", "Expires"},
+	{"response-cache-control", "Cache-Control"},
+	{"response-content-disposition", "Content-Disposition"},
+	{"response-content-encoding", "Content-Encoding"},
+}

@@ -1,0 +1,279 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/lambda/storagecli/gateway/checksum"
+	"github.com/lambda/storagecli/gateway/payload"
+	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	meta, err := metadataFromRequest(r.Header)
+	if err != nil {
+		return err
+	}
+	in := store.UploadInput{Meta: meta}
+	if alg := strings.ToUpper(r.Header.Get("x-amz-checksum-algorithm")); alg != "" {
+		if !checksum.Valid(alg) {
+			return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+		}
+		in.ChecksumAlgorithm = alg
+		in.ChecksumType = checksum.DefaultType(alg)
+	}
+	if typ := strings.ToUpper(r.Header.Get("x-amz-checksum-type")); typ != "" {
+		switch {
+		case in.ChecksumAlgorithm == "":
+			return s3err.InvalidRequest.WithMessage("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+		case typ != store.FullObject && typ != store.Composite:
+			return s3err.InvalidRequest.WithMessage("Value for x-amz-checksum-type header is invalid.")
+		case typ == store.FullObject && !checksum.SupportsFullObject(in.ChecksumAlgorithm):
+			return s3err.InvalidRequest.WithMessage("The %s checksum algorithm does not support the FULL_OBJECT checksum type.", in.ChecksumAlgorithm)
+		case typ == store.Composite && in.ChecksumAlgorithm == store.CRC64NVME:
+			return s3err.InvalidRequest.WithMessage("The CRC64NVME checksum algorithm does not support the COMPOSITE checksum type.")
+		}
+		in.ChecksumType = typ
+	}
+	id, err := h.opts.Store.CreateMultipartUpload(r.Context(), rc.bucket, rc.key, in)
+	if err != nil {
+		return err
+	}
+	if in.ChecksumAlgorithm != "" {
+		w.Header().Set("x-amz-checksum-algorithm", in.ChecksumAlgorithm)
+		w.Header().Set("x-amz-checksum-type", in.ChecksumType)
+	}
+	writeXML(w, http.StatusOK, initiateMultipartUploadResult{NS: s3NS, Bucket: rc.bucket, Key: rc.key, UploadID: id})
+	return nil
+}
+
+// partTarget parses partNumber and uploadId and looks the upload up, so a
+// part for an unknown upload is refused before its body is read.
+func (h *Handler) partTarget(r *http.Request, rc *reqContext) (int, store.Upload, error) {
+	q := r.URL.Query()
+	n, err := strconv.Atoi(q.Get("partNumber"))
+	if err != nil || n < 1 || n > store.MaxPartNumber {
+		return 0, store.Upload{}, s3err.InvalidArgument.WithMessage("Part number must be an integer between 1 and 10000, inclusive")
+	}
+	page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, q.Get("uploadId"), store.MaxPartNumber, 1)
+	if err != nil {
+		return 0, store.Upload{}, err
+	}
+	return n, page.Upload, nil
+}
+
+func (h *Handler) uploadPart(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	n, up, err := h.partTarget(r, rc)
+	if err != nil {
+		return err
+	}
+	pr, err := newBody(r, rc.auth, up.ChecksumAlgorithm)
+	if err != nil {
+		return err
+	}
+	if pr.Size() > store.MaxPartSize {
+		return s3err.EntityTooLarge.WithMessage("A part is limited to 5 GiB.")
+	}
+	part, err := h.opts.Store.UploadPart(r.Context(), rc.bucket, rc.key, up.UploadID, n,
+		store.PutInput{Body: pr, Size: pr.Size(), Sums: pr.Sums})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", quoteETag(part.ETag))
+	setChecksumHeaders(w.Header(), store.Checksum{Algorithm: up.ChecksumAlgorithm, Value: part.Checksum})
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// parseCopyRange parses x-amz-copy-source-range, which must be "bytes=a-b".
+func parseCopyRange(v string) (byteRange, bool, error) {
+	if v == "" {
+		return byteRange{}, false, nil
+	}
+	br, ok := parseRange(v)
+	if !ok || br.suffix > 0 || br.end < 0 {
+		return br, false, s3err.InvalidArgument.WithMessage("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	}
+	return br, true, nil
+}
+
+func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	srcBucket, srcKey, err := copySource(r.Header)
+	if err != nil {
+		return err
+	}
+	br, hasRange, err := parseCopyRange(r.Header.Get("x-amz-copy-source-range"))
+	if err != nil {
+		return err
+	}
+	n, up, err := h.partTarget(r, rc)
+	if err != nil {
+		return err
+	}
+	srcCond := parseConditionals(r.Header, "x-amz-copy-source-")
+	var length int64
+	_, src, err := h.opts.Store.GetObject(r.Context(), srcBucket, srcKey, func(o *store.Object) (int64, int64, error) {
+		if err := srcCond.check(o, s3err.PreconditionFailed); err != nil {
+			return 0, 0, err
+		}
+		if !hasRange {
+			length = o.Size
+			return 0, o.Size, nil
+		}
+		if br.start >= o.Size || br.end >= o.Size {
+			return 0, 0, s3err.InvalidRange.WithMessage("The x-amz-copy-source-range value exceeds the source object's size.")
+		}
+		length = br.end - br.start + 1
+		return br.start, length, nil
+	})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if length > store.MaxPartSize {
+		return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
+	}
+	pr, err := payload.New(src, payload.Options{Header: http.Header{}, ContentLength: length,
+		PayloadHash: "UNSIGNED-PAYLOAD", RequireAlgorithm: up.ChecksumAlgorithm})
+	if err != nil {
+		return err
+	}
+	part, err := h.opts.Store.UploadPart(r.Context(), rc.bucket, rc.key, up.UploadID, n,
+		store.PutInput{Body: pr, Size: length, Sums: pr.Sums})
+	if err != nil {
+		return err
+	}
+	writeXML(w, http.StatusOK, copyPartResult{NS: s3NS, LastModified: timeISO(part.LastModified),
+		ETag: quoteETag(part.ETag), checksumFields: checksumXML(up.ChecksumAlgorithm, part.Checksum)})
+	return nil
+}
+
+func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	cond, err := writeConditions(r.Header)
+	if err != nil {
+		return err
+	}
+	uploadID := r.URL.Query().Get("uploadId")
+	page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, uploadID, store.MaxPartNumber, 1)
+	if err != nil {
+		return err
+	}
+	body, err := h.readXMLBody(r, rc, maxCompleteXML)
+	if err != nil {
+		return err
+	}
+	var req completeMultipartUpload
+	if err := xml.Unmarshal(body, &req); err != nil {
+		return s3err.MalformedXML
+	}
+	if len(req.Parts) == 0 || len(req.Parts) > store.MaxPartNumber {
+		return s3err.MalformedXML.WithMessage("The XML you provided was not well-formed or did not validate against our published schema")
+	}
+	alg := page.Upload.ChecksumAlgorithm
+	parts := make([]store.CompletePart, len(req.Parts))
+	for i, p := range req.Parts {
+		parts[i] = store.CompletePart{Number: p.PartNumber, ETag: strings.Trim(p.ETag, `" `), Checksum: p.value(alg)}
+	}
+	obj, err := h.opts.Store.CompleteMultipartUpload(r.Context(), rc.bucket, rc.key, uploadID, parts, store.CompleteInput{Cond: cond})
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	res := completeMultipartUploadResult{NS: s3NS, Location: scheme + "://" + r.Host + "/" + rc.bucket + "/" + rc.key,
+		Bucket: rc.bucket, Key: rc.key, ETag: quoteETag(obj.ETag),
+		checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: obj.Checksum.Type}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}
+
+func (h *Handler) abortMultipartUpload(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if err := h.opts.Store.AbortMultipartUpload(r.Context(), rc.bucket, rc.key, r.URL.Query().Get("uploadId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// intParam parses an optional non-negative integer query parameter, capped.
+func intParam(v string, def, max int, name string) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, s3err.InvalidArgument.WithMessage("Provided %s not an integer or within integer range", name)
+	}
+	return min(n, max), nil
+}
+
+func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("max-parts"), 1000, 1000, "max-parts")
+	if err != nil {
+		return err
+	}
+	after, err := intParam(q.Get("part-number-marker"), 0, store.MaxPartNumber, "part-number-marker")
+	if err != nil {
+		return err
+	}
+	page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, q.Get("uploadId"), after, limit)
+	if err != nil {
+		return err
+	}
+	res := listPartsResult{NS: s3NS, Bucket: rc.bucket, Key: rc.key, UploadID: page.Upload.UploadID,
+		Initiator: h.owner, Owner: h.owner, StorageClass: "STANDARD", PartNumberMarker: after,
+		NextPartNumberMarker: page.Next, MaxParts: limit, IsTruncated: page.Truncated,
+		ChecksumAlgorithm: page.Upload.ChecksumAlgorithm, ChecksumType: page.Upload.ChecksumType}
+	for _, p := range page.Parts {
+		res.Parts = append(res.Parts, partEntry{PartNumber: p.Number, LastModified: timeISO(p.LastModified),
+			ETag: quoteETag(p.ETag), Size: p.Size, checksumFields: checksumXML(page.Upload.ChecksumAlgorithm, p.Checksum)})
+	}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}
+
+func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("max-uploads"), 1000, 1000, "max-uploads")
+	if err != nil {
+		return err
+	}
+	enc, err := encodingType(q)
+	if err != nil {
+		return err
+	}
+	opts := store.UploadsOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), Limit: limit}
+	res := listMultipartUploadsResult{NS: s3NS, Bucket: rc.bucket, KeyMarker: enc(opts.KeyMarker),
+		UploadIDMarker: opts.UploadIDMarker, Prefix: enc(opts.Prefix), Delimiter: enc(opts.Delimiter),
+		MaxUploads: limit, EncodingType: q.Get("encoding-type")}
+	if limit == 0 {
+		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+			return err
+		}
+		writeXML(w, http.StatusOK, res)
+		return nil
+	}
+	page, err := h.opts.Store.ListMultipartUploads(r.Context(), rc.bucket, opts)
+	if err != nil {
+		return err
+	}
+	res.IsTruncated = page.Truncated
+	res.NextKeyMarker, res.NextUploadIDMarker = enc(page.NextKeyMarker), page.NextUploadIDMarker
+	for _, u := range page.Uploads {
+		res.Uploads = append(res.Uploads, uploadEntry{Key: enc(u.Key), UploadID: u.UploadID, Initiator: h.owner,
+			Owner: h.owner, StorageClass: "STANDARD", Initiated: timeISO(u.Initiated),
+			ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType})
+	}
+	for _, p := range page.CommonPrefixes {
+		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(p)})
+	}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}

@@ -1,0 +1,312 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/lambda/storagecli/gateway/checksum"
+	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// invalidPartNumber answers ?partNumber=N beyond the object's parts.
+var invalidPartNumber = &s3err.Error{Code: "InvalidPartNumber", Status: http.StatusRequestedRangeNotSatisfiable,
+	Message: "The requested partnumber is not satisfiable"}
+
+func quoteETag(etag string) string { return `"` + etag + `"` }
+
+func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	meta, err := metadataFromRequest(r.Header)
+	if err != nil {
+		return err
+	}
+	cond, err := writeConditions(r.Header)
+	if err != nil {
+		return err
+	}
+	pr, err := newBody(r, rc.auth, "")
+	if err != nil {
+		return err
+	}
+	if pr.Size() > store.MaxPartSize {
+		return s3err.EntityTooLarge.WithMessage("A single PUT is limited to 5 GiB; use a multipart upload.")
+	}
+	obj, err := h.opts.Store.PutObject(r.Context(), rc.bucket, rc.key,
+		store.PutInput{Body: pr, Size: pr.Size(), Sums: pr.Sums, Meta: meta, Cond: cond})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", quoteETag(obj.ETag))
+	setChecksumHeaders(w.Header(), obj.Checksum)
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// getObject serves GetObject and HeadObject.
+func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	q := r.URL.Query()
+	cond := parseConditionals(r.Header, "")
+	br, hasRange := parseRange(r.Header.Get("Range"))
+	partNumber := 0
+	if v := q.Get("partNumber"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxPartNumber {
+			return s3err.InvalidArgument.WithMessage("Part number must be an integer between 1 and 10000, inclusive.")
+		}
+		if hasRange {
+			return s3err.InvalidRequest.WithMessage("Cannot specify both Range header and partNumber query parameter.")
+		}
+		partNumber = n
+	}
+	if v := q.Get("versionId"); v != "" && v != "null" {
+		return s3err.InvalidArgument.WithMessage("Invalid version id specified")
+	}
+	var (
+		obj              *store.Object
+		off, length      int64
+		status           = http.StatusOK
+		partChecksum     string
+		checksumWholeObj = true
+	)
+	check := func(o *store.Object) (int64, int64, error) {
+		obj = o
+		if err := cond.check(o, s3err.NotModified); err != nil {
+			return 0, 0, err
+		}
+		off, length = 0, o.Size
+		switch {
+		case partNumber > 0 && len(o.Parts) > 0:
+			if partNumber > len(o.Parts) {
+				return 0, 0, invalidPartNumber
+			}
+			for _, p := range o.Parts[:partNumber-1] {
+				off += p.Size
+			}
+			length = o.Parts[partNumber-1].Size
+			partChecksum = o.Parts[partNumber-1].Checksum
+			status, checksumWholeObj = http.StatusPartialContent, false
+		case partNumber > 1:
+			return 0, 0, invalidPartNumber
+		case hasRange:
+			var err error
+			if off, length, err = br.resolve(o.Size); err != nil {
+				return 0, 0, err
+			}
+			status, checksumWholeObj = http.StatusPartialContent, false
+		}
+		return off, length, nil
+	}
+	var body io.ReadCloser
+	var err error
+	if r.Method == http.MethodHead {
+		if obj, err = h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err == nil {
+			_, _, err = check(obj)
+		}
+	} else {
+		obj, body, err = h.opts.Store.GetObject(r.Context(), rc.bucket, rc.key, check)
+	}
+	if err != nil {
+		if obj != nil {
+			w.Header().Set("ETag", quoteETag(obj.ETag))
+			w.Header().Set("Last-Modified", timeHTTP(obj.LastModified))
+		}
+		if obj != nil && (errors.Is(err, s3err.InvalidRange) || errors.Is(err, store.ErrInvalidRange)) {
+			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(obj.Size, 10))
+		}
+		return err
+	}
+	if body != nil {
+		defer body.Close()
+	}
+	hdr := w.Header()
+	writeMetadata(hdr, obj.Meta)
+	for _, o := range responseOverrides {
+		if v := q.Get(o[0]); v != "" {
+			hdr.Set(o[1], v)
+		}
+	}
+	hdr.Set("ETag", quoteETag(obj.ETag))
+	hdr.Set("Last-Modified", timeHTTP(obj.LastModified))
+	hdr.Set("Accept-Ranges", "bytes")
+	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
+	if partNumber > 0 && len(obj.Parts) > 0 {
+		hdr.Set("x-amz-mp-parts-count", strconv.Itoa(len(obj.Parts)))
+	}
+	if status == http.StatusPartialContent {
+		hdr.Set("Content-Range", "bytes "+strconv.FormatInt(off, 10)+"-"+strconv.FormatInt(off+length-1, 10)+"/"+strconv.FormatInt(obj.Size, 10))
+	}
+	if strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") && obj.Checksum.Algorithm != "" {
+		switch {
+		case checksumWholeObj:
+			setChecksumHeaders(hdr, obj.Checksum)
+		case partChecksum != "":
+			setChecksumHeaders(hdr, store.Checksum{Algorithm: obj.Checksum.Algorithm, Value: partChecksum})
+		}
+	}
+	w.WriteHeader(status)
+	if body == nil {
+		return nil
+	}
+	n, err := io.Copy(w, body)
+	if err != nil || n != length {
+		// Headers are out: abort the connection so the client sees a
+		// broken transfer, never a short object.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// setChecksumHeaders sets x-amz-checksum-<alg> (and its type) from c.
+func setChecksumHeaders(hdr http.Header, c store.Checksum) {
+	if c.Algorithm == "" || c.Value == "" {
+		return
+	}
+	hdr.Set(checksum.HeaderName(c.Algorithm), c.Value)
+	if c.Type != "" {
+		hdr.Set("x-amz-checksum-type", c.Type)
+	}
+}
+
+// checksumXML returns the checksum as XML body fields.
+func checksumXML(alg, value string) checksumFields {
+	var f checksumFields
+	switch alg {
+	case store.CRC32:
+		f.ChecksumCRC32 = value
+	case store.CRC32C:
+		f.ChecksumCRC32C = value
+	case store.CRC64NVME:
+		f.ChecksumCRC64NVME = value
+	case store.SHA1:
+		f.ChecksumSHA1 = value
+	case store.SHA256:
+		f.ChecksumSHA256 = value
+	}
+	return f
+}
+
+// value returns the checksum of alg from XML body fields.
+func (f checksumFields) value(alg string) string {
+	switch alg {
+	case store.CRC32:
+		return f.ChecksumCRC32
+	case store.CRC32C:
+		return f.ChecksumCRC32C
+	case store.CRC64NVME:
+		return f.ChecksumCRC64NVME
+	case store.SHA1:
+		return f.ChecksumSHA1
+	case store.SHA256:
+		return f.ChecksumSHA256
+	}
+	return ""
+}
+
+func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if v := r.URL.Query().Get("versionId"); v != "" && v != "null" {
+		return s3err.InvalidArgument.WithMessage("Invalid version id specified")
+	}
+	if err := h.opts.Store.DeleteObject(r.Context(), rc.bucket, rc.key); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// copySource parses x-amz-copy-source: "[/]bucket/key[?versionId=null]".
+func copySource(hdr http.Header) (bucket, key string, err error) {
+	raw := hdr.Get("x-amz-copy-source")
+	if i := strings.Index(raw, "?"); i >= 0 {
+		q, _ := url.ParseQuery(raw[i+1:])
+		if v := q.Get("versionId"); v != "" && v != "null" {
+			return "", "", s3err.InvalidArgument.WithMessage("Invalid version id specified")
+		}
+		raw = raw[:i]
+	}
+	src, uerr := url.PathUnescape(raw)
+	if uerr != nil {
+		return "", "", s3err.InvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	bucket, key, _ = strings.Cut(strings.TrimPrefix(src, "/"), "/")
+	if bucket == "" || key == "" {
+		return "", "", s3err.InvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	if !store.ValidBucketName(bucket) {
+		return "", "", s3err.NoSuchBucket
+	}
+	if !store.ValidKey(key) {
+		return "", "", invalidKey
+	}
+	return bucket, key, nil
+}
+
+func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	srcBucket, srcKey, err := copySource(r.Header)
+	if err != nil {
+		return err
+	}
+	var meta *store.Metadata
+	switch d := r.Header.Get("x-amz-metadata-directive"); d {
+	case "", "COPY":
+		if srcBucket == rc.bucket && srcKey == rc.key && r.Header.Get("x-amz-storage-class") == "" {
+			return s3err.InvalidRequest.WithMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+		}
+	case "REPLACE":
+		m, err := metadataFromRequest(r.Header)
+		if err != nil {
+			return err
+		}
+		meta = &m
+	default:
+		return s3err.InvalidArgument.WithMessage("Unknown metadata directive.")
+	}
+	cond, err := writeConditions(r.Header)
+	if err != nil {
+		return err
+	}
+	srcCond := parseConditionals(r.Header, "x-amz-copy-source-")
+	obj, err := h.opts.Store.CopyObject(r.Context(), srcBucket, srcKey, rc.bucket, rc.key, store.CopyInput{
+		Meta: meta,
+		Cond: cond,
+		SrcCheck: func(src *store.Object) error {
+			if src.Size > store.MaxPartSize {
+				return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
+			}
+			return srcCond.check(src, s3err.PreconditionFailed)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	writeXML(w, http.StatusOK, copyObjectResult{NS: s3NS, LastModified: timeISO(obj.LastModified),
+		ETag: quoteETag(obj.ETag), checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value)})
+	return nil
+}
+
+func (h *Handler) getObjectACL(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
+		return err
+	}
+	writeXML(w, http.StatusOK, h.aclFor())
+	return nil
+}
+
+func (h *Handler) getObjectTagging(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
+		return err
+	}
+	writeXML(w, http.StatusOK, tagging{NS: s3NS})
+	return nil
+}
+
+func (h *Handler) deleteObjectTagging(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
