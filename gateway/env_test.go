@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -109,13 +110,16 @@ func (e *testEnv) rawRequest(method, path string, body []byte) *http.Request {
 	return req
 }
 
+// s3Signer signs as S3 clients do: the path is not escaped a second time.
+var s3Signer = v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+
 // sign signs req with SigV4 (header form) as the SDK would, at time now.
 func sign(t *testing.T, req *http.Request, body []byte, ak, sk string, now time.Time) {
 	t.Helper()
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	req.Header.Set("X-Amz-Content-Sha256", hash)
-	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}, req, hash, "s3", testRegion, now)
+	err := s3Signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}, req, hash, "s3", testRegion, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,4 +192,26 @@ func randBytes(n int, seed uint64) []byte {
 		b[i] = byte(r.Uint32())
 	}
 	return b
+}
+
+// rawResponse sends a signed request and returns the response head exactly
+// as it came over the wire (Go's client would canonicalise header names).
+func (e *testEnv) rawResponse(method, path string) string {
+	e.t.Helper()
+	req := e.rawRequest(method, path, nil)
+	sign(e.t, req, nil, testAK, testSK, time.Now())
+	conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close()
+	req.Close = true
+	if err := req.Write(conn); err != nil {
+		e.t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var buf bytes.Buffer
+	_, _ = io.Copy(&buf, conn)
+	head, _, _ := strings.Cut(buf.String(), "\r\n\r\n")
+	return head + "\r\n"
 }

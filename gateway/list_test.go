@@ -77,14 +77,14 @@ func TestListingOrderAndPagination(t *testing.T) {
 func TestListV1Markers(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.mkBucket("v1")
+	e.mkBucket("vone")
 	for _, k := range []string{"a/1", "a/2", "b", "c/1", "d"} {
-		e.put("v1", k, []byte("x"))
+		e.put("vone", k, []byte("x"))
 	}
 	var got []string
 	marker := ""
 	for i := 0; i < 10; i++ {
-		out, err := e.s3.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("v1"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(2), Marker: aws.String(marker)})
+		out, err := e.s3.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("vone"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(2), Marker: aws.String(marker)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestListV1Markers(t *testing.T) {
 		t.Errorf("V1 pages = %v", got)
 	}
 	// Without a delimiter there is no NextMarker; the client resumes at the last key.
-	out, err := e.s3.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("v1"), MaxKeys: aws.Int32(2)})
+	out, err := e.s3.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("vone"), MaxKeys: aws.Int32(2)})
 	if err != nil || out.NextMarker != nil || !*out.IsTruncated || len(out.Contents) != 2 {
 		t.Errorf("V1 without delimiter: %+v %v", out, err)
 	}

@@ -18,18 +18,18 @@ import (
 func TestMultipartManagerDefaults(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.mkBucket("mp")
+	e.mkBucket("mpu")
 	data := randBytes(23<<20, 5)
 	up := manager.NewUploader(e.s3) // default 5 MiB parts, CRC32 checksums
 	// An io.Reader that is not seekable: the uploader streams parts.
-	if _, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String("mp"), Key: aws.String("big"),
+	if _, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String("mpu"), Key: aws.String("big"),
 		Body: io.MultiReader(bytes.NewReader(data))}); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(e.get("mp", "big"), data) {
+	if !bytes.Equal(e.get("mpu", "big"), data) {
 		t.Fatal("multipart object differs")
 	}
-	head, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("mp"), Key: aws.String("big")})
+	head, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("mpu"), Key: aws.String("big")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestMultipartManagerDefaults(t *testing.T) {
 		t.Errorf("ETag %s, want %s", *head.ETag, want)
 	}
 	// GET ?partNumber=2 returns the second part.
-	out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("mp"), Key: aws.String("big"), PartNumber: aws.Int32(2)})
+	out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("mpu"), Key: aws.String("big"), PartNumber: aws.Int32(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestMultipartManagerDefaults(t *testing.T) {
 		t.Errorf("part 2: %d bytes, parts count %v", len(part), out.PartsCount)
 	}
 	// Range across a part boundary.
-	out, err = e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("mp"), Key: aws.String("big"), Range: aws.String(fmt.Sprintf("bytes=%d-%d", 5<<20-10, 5<<20+9))})
+	out, err = e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("mpu"), Key: aws.String("big"), Range: aws.String(fmt.Sprintf("bytes=%d-%d", 5<<20-10, 5<<20+9))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/lambda/storagecli/config"
+	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/store/embedded"
+)
+
+// HTTP server limits. There is no overall read or write timeout: an S3
+// transfer of several gigabytes may legitimately take hours.
+const (
+	readHeaderTimeout = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+// serveGateway runs the gateway in this process until SIGTERM or SIGINT.
+func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags) (err error) {
+	ready := &readyNotifier{f: readyPipe()}
+	daemon := ready.f != nil
+	defer func() {
+		if err != nil {
+			ready.send("error %v", err)
+		}
+	}()
+	if daemon {
+		signal.Ignore(syscall.SIGHUP)
+	}
+
+	// Logging: stderr (the log file when daemonized), or --log.file.
+	var logOut io.Writer = cmd.ErrOrStderr()
+	logPath := ""
+	toFile := daemon
+	if rf.logFile != "" && !daemon {
+		f, err := openLogFile(rf.logFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logOut, logPath, toFile = f, rf.logFile, true
+	} else if daemon {
+		logPath = rf.logFile
+		if logPath == "" {
+			logPath = config.GatewayLogFile(gc.home)
+		}
+	}
+	log, err := newLogger(logOut, rf.logFormat, toFile, rf.debug)
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+
+	cfg := gc.cfg
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	// One gateway per order.
+	lock, err := acquireLock(gc.home, gc.order, lockWait)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
+
+	if gc.missing {
+		log.Info("no configuration file: starting with the defaults", zap.String("config", gc.path),
+			zap.String("address", cfg.Gateway.Address))
+	}
+	for _, n := range gc.notes {
+		log.Info(n)
+	}
+	if cfg.UsesDefaultCredentials() {
+		log.Warn("using the default credentials (access key \"" + cfg.Gateway.AccessKey + "\"): anyone who knows them can use this gateway; set gateway.access_key and gateway.secret_key")
+	}
+	if rf.account != "" && rf.account != "env" {
+		log.Debug("--account is accepted for compatibility; only 'env' has an effect", zap.String("account", rf.account))
+	}
+
+	in := instance{PID: os.Getpid(), Order: gc.order, LogFile: logPath, Started: time.Now().UTC(),
+		ShutdownTimeout: rf.shutdownTimeout}
+	if err := lock.publish(in); err != nil {
+		return err
+	}
+
+	var tlsConfig *tls.Config
+	if rf.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(rf.tlsCert, rf.tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls.cert/--tls.key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	dataDir := cfg.OrderDataDir(gc.home, gc.order)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	st, err := embedded.Open(dataDir, embedded.Options{NoSync: cfg.Gateway.NoSync, Logger: log.Named("store")})
+	if err != nil {
+		return fmt.Errorf("open the store in %s: %w", dataDir, err)
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil {
+			log.Error("closing the store", zap.Error(cerr))
+			if err == nil {
+				err = cerr
+			}
+		}
+		if err == nil {
+			log.Info("gateway stopped")
+		}
+	}()
+
+	h, err := gateway.New(gateway.Options{
+		Store:       st,
+		Credentials: map[string]string{cfg.Gateway.AccessKey: string(cfg.Gateway.SecretKey)},
+		Region:      cfg.Gateway.Region,
+		Domain:      cfg.Gateway.Domain,
+		Logger:      log.Named("s3"),
+		Debug:       rf.debug,
+	})
+	if err != nil {
+		return err
+	}
+	var active sync.WaitGroup
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			active.Add(1)
+			defer active.Done()
+			h.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		TLSConfig:         tlsConfig,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+
+	ln, err := net.Listen("tcp", cfg.Gateway.Address)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	addr := ln.Addr().String()
+	in.Address, in.Scheme = addr, scheme
+	if err := lock.publish(in); err != nil {
+		ln.Close()
+		return err
+	}
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("gateway listening",
+		zap.String("address", addr), zap.String("url", scheme+"://"+addr),
+		zap.String("order", gc.order), zap.String("data", dataDir),
+		zap.String("region", cfg.Gateway.Region), zap.String("domain", cfg.Gateway.Domain),
+		zap.Bool("no_sync", cfg.Gateway.NoSync), zap.Bool("debug", rf.debug), zap.Int("pid", os.Getpid()))
+	ready.send("ok %s", addr)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case sig := <-sigs:
+		log.Info("shutting down: finishing requests in progress", zap.String("signal", sig.String()),
+			zap.Duration("timeout", rf.shutdownTimeout))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rf.shutdownTimeout)
+	defer cancel()
+	go func() {
+		// A second signal cuts the drain short.
+		select {
+		case sig := <-sigs:
+			log.Warn("second signal: closing connections now", zap.String("signal", sig.String()))
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("requests still in progress were cut off", zap.Error(err))
+		_ = srv.Close()
+		// Close does not wait for handlers; give them a moment to see their
+		// connections gone before the store closes under them.
+		waitTimeout(&active, 10*time.Second)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("serve", zap.Error(err))
+	}
+	return nil
+}
+
+// waitTimeout waits for wg, at most d.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}

@@ -1,0 +1,191 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// received is a body read into the store but not yet referenced by the
+// index: inline bytes, or a new synced data file.
+type received struct {
+	size   int64
+	md5    [16]byte
+	sum    store.Checksum
+	inline bool
+	data   []byte // inline bytes
+	file   fileID // data file, if !inline
+}
+
+// receive reads in.Body to EOF into memory (if it fits the inline limit and
+// inline is allowed) or a new data file, enforcing in.Size, and calls
+// in.Sums once after EOF. On error nothing is left behind. No index
+// transaction is held while reading.
+func (s *Store) receive(ctx context.Context, in store.PutInput, allowInline bool) (*received, error) {
+	body := in.Body
+	if body == nil {
+		body = eofReader{}
+	}
+	var own hash.Hash
+	if in.Sums == nil {
+		own = md5.New()
+		body = io.TeeReader(body, own)
+	}
+	limit := int64(-1)
+	if allowInline {
+		limit = int64(s.inlineLimit)
+	}
+	r := &received{}
+	var head []byte
+	if limit >= 0 && (in.Size < 0 || in.Size <= limit) {
+		want := limit + 1
+		if in.Size >= 0 {
+			want = in.Size + 1
+		}
+		bp := headBufs(int(limit + 1))
+		buf := (*bp)[:want]
+		n, eof, err := fill(body, buf)
+		if err != nil {
+			headPool.Put(bp)
+			return nil, err
+		}
+		switch {
+		case eof && in.Size >= 0 && int64(n) != in.Size:
+			headPool.Put(bp)
+			return nil, fmt.Errorf("embedded: body has %d bytes, declared %d: %w", n, in.Size, store.ErrIncompleteBody)
+		case eof:
+			r.inline, r.size, r.data = true, int64(n), bytes.Clone(buf[:n])
+			headPool.Put(bp)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return r, s.finishSums(r, in, own)
+		case in.Size >= 0:
+			headPool.Put(bp)
+			return nil, fmt.Errorf("embedded: body longer than declared %d bytes: %w", in.Size, store.ErrIncompleteBody)
+		}
+		head = buf[:n]
+		defer headPool.Put(bp)
+	}
+	if err := s.receiveFile(r, body, head, in.Size); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		s.discard(r.file)
+		return nil, err
+	}
+	if err := s.finishSums(r, in, own); err != nil {
+		s.discard(r.file)
+		return nil, err
+	}
+	return r, nil
+}
+
+// receiveFile streams head and then body into a new data file and syncs it.
+func (s *Store) receiveFile(r *received, body io.Reader, head []byte, size int64) (err error) {
+	id := newFileID()
+	f, err := s.createFile(id)
+	if err != nil {
+		return fmt.Errorf("embedded: create data file: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			s.discard(id)
+		}
+	}()
+	if _, err := f.Write(head); err != nil {
+		return fmt.Errorf("embedded: write data file: %w", err)
+	}
+	src := body
+	if size >= 0 {
+		// One byte more than expected tells a long body from an exact one.
+		src = io.LimitReader(body, size-int64(len(head))+1)
+	}
+	bp := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(writerOnly{f}, readerOnly{src}, *bp)
+	copyBufs.Put(bp)
+	if err != nil {
+		return err // the body's error, unchanged (or a write error)
+	}
+	n += int64(len(head))
+	if size >= 0 && n != size {
+		return fmt.Errorf("embedded: body has %d bytes or more, declared %d: %w", n, size, store.ErrIncompleteBody)
+	}
+	if !s.opts.NoSync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("embedded: sync data file: %w", err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("embedded: close data file: %w", err)
+	}
+	if err := s.syncNew(id); err != nil {
+		return fmt.Errorf("embedded: sync data dir: %w", err)
+	}
+	r.size, r.file = n, id
+	return nil
+}
+
+// finishSums calls in.Sums (once, after EOF) or uses the store's own MD5.
+func (s *Store) finishSums(r *received, in store.PutInput, own hash.Hash) error {
+	var sums store.Sums
+	if own != nil {
+		sums.MD5 = own.Sum(nil)
+	} else {
+		sums = in.Sums()
+	}
+	if len(sums.MD5) != len(r.md5) {
+		return errors.New("embedded: body digests have no MD5")
+	}
+	copy(r.md5[:], sums.MD5)
+	r.sum = sums.Checksum
+	if r.sum.Algorithm == "" {
+		r.sum = store.Checksum{}
+	} else if r.sum.Type == "" {
+		r.sum.Type = store.FullObject
+	}
+	return nil
+}
+
+// fill reads into buf until it is full or the body ends. eof reports
+// that the body ended (with n < len(buf) then).
+func fill(r io.Reader, buf []byte) (n int, eof bool, err error) {
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, true, nil
+		}
+		if err != nil {
+			return n, false, err
+		}
+	}
+	return n, false, nil
+}
+
+// Head buffers hold bodies that may fit the inline limit.
+var headPool sync.Pool
+
+func headBufs(size int) *[]byte {
+	if bp, ok := headPool.Get().(*[]byte); ok && cap(*bp) >= size {
+		return bp
+	}
+	b := make([]byte, size)
+	return &b
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// readerOnly hides a body's WriteTo so the copy goes through the pooled
+// buffer and the data file's plain Write.
+type readerOnly struct{ io.Reader }

@@ -1,0 +1,249 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// PutObject stores in.Body under key, replacing any existing object
+// atomically. The body is streamed into memory (inline) or a new synced
+// data file first; the record is committed afterwards in a grouped index
+// transaction, where in.Cond is checked.
+func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
+	if err := checkNames(bucket, key); err != nil {
+		return nil, err
+	}
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	if err := s.bucketExists(bucket); err != nil {
+		return nil, err // fail before reading the body
+	}
+	r, err := s.receive(ctx, in, true)
+	if err != nil {
+		return nil, err
+	}
+	rec := &objRecord{
+		size:   r.size,
+		mtime:  time.Now().UnixNano(),
+		md5:    r.md5,
+		meta:   in.Meta,
+		sum:    r.sum,
+		inline: r.inline,
+		data:   r.data,
+	}
+	if !r.inline {
+		rec.segs = []segment{{id: r.file, size: r.size}}
+	}
+	if err := s.commitObject(bucket, key, rec, in.Cond); err != nil {
+		s.discard(rec.files()...)
+		return nil, err
+	}
+	return rec.object(key), nil
+}
+
+// commitObject writes rec at key if cond holds, in one grouped
+// transaction, and then releases the files of the replaced version. On
+// error nothing was committed.
+func (s *Store) commitObject(bucket, key string, rec *objRecord, cond store.Conditions) error {
+	enc := rec.encode()
+	var old []fileID
+	var res error
+	err := s.update(func(tx *bbolt.Tx) (err error) {
+		old, res, err = replaceTx(tx, bucket, key, enc, rec.size, cond)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("embedded: commit %s/%s: %w", bucket, key, err)
+	}
+	if res != nil {
+		return res
+	}
+	s.release(old)
+	return nil
+}
+
+// replaceTx writes the encoded record enc (of an object of size bytes) at
+// key if cond holds, keeping the usage counters exact. It returns the files
+// of the replaced version, to release after the commit; res is the
+// expected failure (ErrNoSuchBucket, ErrPreconditionFailed), if any.
+func replaceTx(tx *bbolt.Tx, bucket, key string, enc []byte, size int64, cond store.Conditions) (old []fileID, res, err error) {
+	objs := objectsOf(tx, bucket)
+	if objs == nil {
+		return nil, store.ErrNoSuchBucket, nil
+	}
+	var cur *objRecord
+	if v := objs.Get([]byte(key)); v != nil {
+		if cur, err = decodeObject(v, decodeList); err != nil {
+			return nil, nil, err
+		}
+	}
+	if res := checkConditions(cur, cond); res != nil {
+		return nil, res, nil
+	}
+	if err := objs.Put([]byte(key), enc); err != nil {
+		return nil, nil, err
+	}
+	dBytes, dObjects := size, int64(1)
+	if cur != nil {
+		dBytes, dObjects = size-cur.size, 0
+		old = cur.files()
+	}
+	return old, nil, addUsage(tx, dBytes, dObjects)
+}
+
+// checkConditions evaluates conditional-write checks against the current
+// version (nil if the key is absent).
+func checkConditions(cur *objRecord, c store.Conditions) error {
+	if c.IfMatch != "" {
+		if cur == nil || (c.IfMatch != "*" && !etagMatch(c.IfMatch, cur.etag())) {
+			return store.ErrPreconditionFailed
+		}
+	}
+	if c.IfNoneMatch != "" && cur != nil {
+		if c.IfNoneMatch == "*" || etagMatch(c.IfNoneMatch, cur.etag()) {
+			return store.ErrPreconditionFailed
+		}
+	}
+	return nil
+}
+
+// etagMatch compares a client-given ETag (quotes tolerated) with ours.
+func etagMatch(given, etag string) bool {
+	return strings.EqualFold(strings.Trim(given, `" `), etag)
+}
+
+// bucketExists returns ErrNoSuchBucket if bucket is absent.
+func (s *Store) bucketExists(bucket string) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		if bucketOf(tx, bucket) == nil {
+			return store.ErrNoSuchBucket
+		}
+		return nil
+	})
+}
+
+// HeadObject returns the object's description or ErrNoSuchKey.
+func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Object, error) {
+	if err := checkNames(bucket, key); err != nil {
+		return nil, err
+	}
+	var obj *store.Object
+	err := s.view(func(tx *bbolt.Tx) error {
+		objs := objectsOf(tx, bucket)
+		if objs == nil {
+			return store.ErrNoSuchBucket
+		}
+		v := objs.Get([]byte(key))
+		if v == nil {
+			return store.ErrNoSuchKey
+		}
+		rec, err := decodeObject(v, decodeHead)
+		if err != nil {
+			return err
+		}
+		obj = rec.object(key)
+		return nil
+	})
+	return obj, err
+}
+
+// GetObject opens the object for reading. check sees the exact version the
+// reader returns, which stays readable until Close even if the key is
+// overwritten or deleted meanwhile. For a single-file object the reader's
+// WriteTo copies from an *io.LimitedReader over the *os.File, so io.Copy to
+// an http.ResponseWriter (or a *net.TCPConn) uses sendfile.
+func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.CheckFunc) (*store.Object, io.ReadCloser, error) {
+	if err := checkNames(bucket, key); err != nil {
+		return nil, nil, err
+	}
+	if err := s.begin(); err != nil {
+		return nil, nil, err
+	}
+	defer s.end()
+	src, err := s.openObject(bucket, key, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	off, length := int64(0), int64(-1)
+	if check != nil {
+		if off, length, err = check(src.obj); err != nil {
+			src.close()
+			return src.obj, nil, err
+		}
+	}
+	size := src.rec.size
+	if off < 0 || off > size || length < -1 || length > size-off {
+		src.close()
+		return src.obj, nil, fmt.Errorf("embedded: range %d+%d of %d bytes: %w", off, length, size, store.ErrInvalidRange)
+	}
+	if length == -1 {
+		length = size - off
+	}
+	rc, err := src.reader(off, length)
+	if err != nil {
+		return nil, nil, err
+	}
+	return src.obj, rc, nil
+}
+
+// DeleteObject removes the object; an absent key is not an error.
+func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
+	if err := checkNames(bucket, key); err != nil {
+		return err
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	var old []fileID
+	var res error
+	err := s.update(func(tx *bbolt.Tx) error {
+		old, res = nil, nil
+		objs := objectsOf(tx, bucket)
+		if objs == nil {
+			res = store.ErrNoSuchBucket
+			return nil
+		}
+		v := objs.Get([]byte(key))
+		if v == nil {
+			return nil
+		}
+		cur, err := decodeObject(v, decodeList)
+		if err != nil {
+			return err
+		}
+		if err := objs.Delete([]byte(key)); err != nil {
+			return err
+		}
+		old = cur.files()
+		return addUsage(tx, -cur.size, -1)
+	})
+	if err != nil {
+		return fmt.Errorf("embedded: delete %s/%s: %w", bucket, key, err)
+	}
+	if res != nil {
+		return res
+	}
+	s.release(old)
+	return nil
+}
+
+// Usage reports the bytes and objects stored, from counters kept in the
+// index.
+func (s *Store) Usage(ctx context.Context) (store.Usage, error) {
+	var u store.Usage
+	err := s.view(func(tx *bbolt.Tx) error {
+		u = readUsage(tx)
+		return nil
+	})
+	return u, err
+}
