@@ -141,7 +141,9 @@ func TestMultipartErrors(t *testing.T) {
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
 		return err
 	}
-	p := func(n int32, etag *string) types.CompletedPart { return types.CompletedPart{PartNumber: aws.Int32(n), ETag: etag} }
+	p := func(n int32, etag *string) types.CompletedPart {
+		return types.CompletedPart{PartNumber: aws.Int32(n), ETag: etag}
+	}
 	if err := complete(p(2, up2.ETag), p(1, up1.ETag)); apiCode(err) != "InvalidPartOrder" {
 		t.Errorf("order: %v", err)
 	}

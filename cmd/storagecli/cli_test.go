@@ -75,7 +75,7 @@ func cleanEnv() []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case envAccessKey, envSecretKey, envAWSAccessKey, envAWSSecretKey, daemonChildEnv:
+		case envAccessKey, envSecretKey, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", daemonChildEnv:
 			continue
 		}
 		env = append(env, kv)

@@ -15,11 +15,12 @@ import (
 
 // Environment variables read by `gateway run --account env`.
 const (
-	envAccessKey    = "STORAGECLI_ACCESS_KEY"
-	envSecretKey    = "STORAGECLI_SECRET_KEY"
-	envAWSAccessKey = "AWS_ACCESS_KEY_ID"
-	envAWSSecretKey = "AWS_SECRET_ACCESS_KEY"
+	envAccessKey = "STORAGECLI_ACCESS_KEY"
+	envSecretKey = "STORAGECLI_SECRET_KEY"
 )
+
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are deliberately not read: a user
+// with real AWS keys in the shell would otherwise serve the order with them.
 
 // overrideFlags are the flags of `gateway run` named after a configuration
 // key, with their help: when given, they override the file.
@@ -99,9 +100,8 @@ SIGTERM and SIGINT stop a gateway the same way as --stop.`,
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringVar(&rf.account, "account", "", "'env': take the access and secret key from "+envAccessKey+" and "+envSecretKey+"\n"+
-		"(or else "+envAWSAccessKey+" and "+envAWSSecretKey+"); the configured keys are kept if neither\n"+
-		"pair is set. Other names are accepted and ignored.")
+	f.StringVar(&rf.account, "account", "", "'env': take the access and secret key from "+envAccessKey+" and "+envSecretKey+";\n"+
+		"the configured keys are kept if neither is set. Other names are accepted and ignored.")
 	for _, o := range overrideFlags {
 		addOverrideFlag(f, o.key, o.usage)
 	}
@@ -151,7 +151,7 @@ func resolveConfig(cmd *cobra.Command, g *globalFlags, rf *runFlags) (*gatewayCo
 			return nil, err
 		}
 		if src == "" {
-			gc.notes = append(gc.notes, fmt.Sprintf("--account env: neither %s/%s nor %s/%s is set: using the configured credentials", envAccessKey, envSecretKey, envAWSAccessKey, envAWSSecretKey))
+			gc.notes = append(gc.notes, fmt.Sprintf("--account env: neither %s nor %s is set: using the configured credentials", envAccessKey, envSecretKey))
 		} else {
 			if err := l.cfg.Set("gateway.access_key", ak); err != nil {
 				return nil, fmt.Errorf("%s: %w", src, err)
@@ -172,7 +172,7 @@ func resolveConfig(cmd *cobra.Command, g *globalFlags, rf *runFlags) (*gatewayCo
 // envCredentials returns the key pair of --account env and the variables it
 // came from ("" if neither pair is set).
 func envCredentials(getenv func(string) string) (ak, sk, src string, err error) {
-	for _, pair := range [][2]string{{envAccessKey, envSecretKey}, {envAWSAccessKey, envAWSSecretKey}} {
+	for _, pair := range [][2]string{{envAccessKey, envSecretKey}} {
 		ak, sk := getenv(pair[0]), getenv(pair[1])
 		switch {
 		case ak != "" && sk != "":

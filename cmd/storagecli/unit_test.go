@@ -92,10 +92,9 @@ func TestEnvCredentials(t *testing.T) {
 		wantErr     string
 	}{
 		{name: "none", env: nil},
-		{name: "storagecli pair", env: map[string]string{envAccessKey: "a", envSecretKey: "s", envAWSAccessKey: "x", envAWSSecretKey: "y"}, ak: "a", sk: "s", src: envAccessKey + "/" + envSecretKey},
-		{name: "aws fallback", env: map[string]string{envAWSAccessKey: "x", envAWSSecretKey: "y"}, ak: "x", sk: "y", src: envAWSAccessKey + "/" + envAWSSecretKey},
-		{name: "half storagecli pair", env: map[string]string{envSecretKey: "s", envAWSAccessKey: "x", envAWSSecretKey: "y"}, wantErr: envSecretKey + " is set but " + envAccessKey + " is not"},
-		{name: "half aws pair", env: map[string]string{envAWSAccessKey: "x"}, wantErr: envAWSAccessKey + " is set"},
+		{name: "storagecli pair", env: map[string]string{envAccessKey: "a", envSecretKey: "s"}, ak: "a", sk: "s", src: envAccessKey + "/" + envSecretKey},
+		{name: "aws variables are ignored", env: map[string]string{"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}},
+		{name: "half storagecli pair", env: map[string]string{envSecretKey: "s"}, wantErr: envSecretKey + " is set but " + envAccessKey + " is not"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -279,7 +279,9 @@ func startGatewayAt(home, addr, logPath string) (*gateway, error) {
 		return nil, err
 	}
 	fmt.Fprintf(lf, "\n==== %s: starting gateway on %s (home %s)\n", time.Now().Format(time.RFC3339Nano), addr, home)
-	cmd := exec.Command(binPath, gatewayRunArgs(home, addr)...)
+	// --debug logs one line per request: the log is attached to failing
+	// tests.
+	cmd := exec.Command(binPath, gatewayRunArgs(home, addr, "--debug")...)
 	cmd.Env = gatewayEnv(home)
 	cmd.Stdout = lf
 	cmd.Stderr = lf
