@@ -13,7 +13,8 @@ import (
 // framing is decoded (chunk signatures checked), and the body's SHA-256,
 // Content-MD5 and x-amz-checksum-* are verified as it is read. It reads
 // nothing itself, so a request refused here never transfers its body.
-func newBody(r *http.Request, auth *sigv4.Auth, requireAlg string) (*payload.Reader, error) {
+func newBody(r *http.Request, rc *reqContext, requireAlg string) (*payload.Reader, error) {
+	auth := rc.auth
 	o := payload.Options{
 		Header:           r.Header,
 		ContentLength:    r.ContentLength,
@@ -26,16 +27,12 @@ func newBody(r *http.Request, auth *sigv4.Auth, requireAlg string) (*payload.Rea
 			return cr, cr.Trailer
 		}
 	}
-	var body io.Reader = http.NoBody
-	if r.Body != nil {
-		body = r.Body
-	}
-	return payload.New(body, o)
+	return payload.New(rc.body, o)
 }
 
 // readXMLBody reads and verifies a request document of at most max bytes.
 func (h *Handler) readXMLBody(r *http.Request, rc *reqContext, max int64) ([]byte, error) {
-	pr, err := newBody(r, rc.auth, "")
+	pr, err := newBody(r, rc, "")
 	if err != nil {
 		return nil, err
 	}

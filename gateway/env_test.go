@@ -110,8 +110,12 @@ func (e *testEnv) rawRequest(method, path string, body []byte) *http.Request {
 	return req
 }
 
-// s3Signer signs as S3 clients do: the path is not escaped a second time.
-var s3Signer = v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+// newS3Signer signs as S3 clients do: the path is not escaped a second time.
+// Make one per signature: the SDK caches derived keys per access key, not
+// per secret, so a shared signer would reuse a wrong secret's key.
+func newS3Signer() *v4.Signer {
+	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+}
 
 // sign signs req with SigV4 (header form) as the SDK would, at time now.
 func sign(t *testing.T, req *http.Request, body []byte, ak, sk string, now time.Time) {
@@ -119,7 +123,7 @@ func sign(t *testing.T, req *http.Request, body []byte, ak, sk string, now time.
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	req.Header.Set("X-Amz-Content-Sha256", hash)
-	err := s3Signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}, req, hash, "s3", testRegion, now)
+	err := newS3Signer().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}, req, hash, "s3", testRegion, now)
 	if err != nil {
 		t.Fatal(err)
 	}

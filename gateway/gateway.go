@@ -108,6 +108,7 @@ type reqContext struct {
 	key    string
 	auth   *sigv4.Auth
 	err    string
+	body   *countingReader // the request body; read it only through here
 }
 
 // ServeHTTP implements http.Handler.
@@ -119,10 +120,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("x-amz-request-id", rc.id)
 	hdr.Set("x-amz-id-2", rc.id)
 	hdr.Set("Server", "storagecli")
+	// The body is counted through rc.body. r.Body itself must stay as the
+	// server made it: net/http recognises its own 100-continue reader there
+	// and would otherwise ask for (and drain) the body of a rejected request.
 	body := &countingReader{r: r.Body}
-	if r.Body != nil {
-		r.Body = body
+	if body.r == nil {
+		body.r = http.NoBody
 	}
+	rc.body = body
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

@@ -183,7 +183,7 @@ func chunkedRequest(t *testing.T, e *testEnv, path string, framed string, decode
 	req.Header.Set("X-Amz-Decoded-Content-Length", fmt.Sprint(decodedLen))
 	req.Header.Set("X-Amz-Trailer", "x-amz-checksum-crc32")
 	req.Header.Set("X-Amz-Content-Sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
-	if err := s3Signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK}, req,
+	if err := newS3Signer().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK}, req,
 		"STREAMING-UNSIGNED-PAYLOAD-TRAILER", "s3", testRegion, time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func (h *Handler) uploadPart(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err != nil {
 		return err
 	}
-	pr, err := newBody(r, rc.auth, up.ChecksumAlgorithm)
+	pr, err := newBody(r, rc, up.ChecksumAlgorithm)
 	if err != nil {
 		return err
 	}

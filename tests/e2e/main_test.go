@@ -102,7 +102,11 @@ func runMain(m *testing.M) (code int) {
 			code = 1
 		}
 		if code != 0 {
-			fmt.Fprintf(os.Stderr, "e2e: shared gateway log (tail):\n%s\n", shared.logTail(8000))
+			// Keep the whole log: the temporary directory is removed.
+			kept := filepath.Join(os.TempDir(), fmt.Sprintf("storagecli-e2e-shared-gateway-%d.log", os.Getpid()))
+			if b, err := os.ReadFile(shared.logPath); err == nil && os.WriteFile(kept, b, 0o644) == nil {
+				fmt.Fprintf(os.Stderr, "e2e: the shared gateway's log is kept in %s\n", kept)
+			}
 		}
 	}()
 	return m.Run()
@@ -411,12 +415,33 @@ func sharedGateway(t *testing.T) *gateway {
 		t.Fatalf("the shared gateway has exited (%v); log:\n%s", shared.waitErr, shared.logTail(6000))
 	default:
 	}
+	var from int64
+	if st, err := os.Stat(shared.logPath); err == nil {
+		from = st.Size()
+	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("shared gateway log (tail):\n%s", shared.logTail(6000))
+			t.Logf("shared gateway log written during %s:\n%s", t.Name(), fileSection(shared.logPath, from, 16<<10))
 		}
 	})
 	return shared
+}
+
+// fileSection returns the bytes of the file at path from offset from on; if
+// there are more than max, the first and last max/2 with a marker between.
+func fileSection(path string, from, max int64) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	if from > int64(len(b)) {
+		from = int64(len(b))
+	}
+	b = b[from:]
+	if int64(len(b)) <= max {
+		return string(b)
+	}
+	return fmt.Sprintf("%s\n[... %d bytes ...]\n%s", b[:max/2], int64(len(b))-max, b[int64(len(b))-max/2:])
 }
 
 // ---------------------------------------------------------------------------

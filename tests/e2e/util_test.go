@@ -135,6 +135,10 @@ func mustJSON(t *testing.T, s string, v any) {
 	}
 }
 
+// slowCommand is how long a single aws cli command of these tests may take
+// (the slowest, 100 MB, takes a few seconds) before the test reports a hang.
+const slowCommand = 45 * time.Second
+
 // awsCLI runs the aws cli with env and fails the test on a non-zero exit.
 // Arguments are passed exactly as given (the caller adds the endpoint).
 func awsCLI(t *testing.T, env []string, args ...string) string {
@@ -144,7 +148,12 @@ func awsCLI(t *testing.T, env []string, args ...string) string {
 	if err != nil {
 		t.Fatalf("aws cli failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
 	}
-	t.Logf("aws %s (%v)", quoteArgs(args), time.Since(start).Round(time.Millisecond))
+	d := time.Since(start)
+	t.Logf("aws %s (%v)", quoteArgs(args), d.Round(time.Millisecond))
+	if d > slowCommand {
+		t.Errorf("aws %s took %v: botocore's read timeout is 60 s, so a request probably got no response and was retried",
+			quoteArgs(args), d.Round(time.Millisecond))
+	}
 	return out
 }
 

@@ -230,16 +230,45 @@ func TestCrash(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged writes, %d interrupted deletes checked", len(want), len(maybe))
-	checkConsistent(t, s, "crash")
+	checkConsistent(t, s)
 }
 
-// checkConsistent reads every object of bucket whole, checks Usage against
-// the listing and the uploads, and checks that the data files on disk are
+// checkConsistent reads every object whole, checks Usage against the
+// listings and the uploads, and checks that the data files on disk are
 // exactly those the index references.
-func checkConsistent(t *testing.T, s *Store, bucket string) {
+func checkConsistent(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := t.Context()
 	var bytes, objects int64
+	buckets, err := s.ListBuckets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range buckets {
+		n, o := checkBucket(t, s, b.Name)
+		bytes, objects = bytes+n, objects+o
+	}
+	if u, _ := s.Usage(ctx); u.Bytes != bytes || u.Objects != objects {
+		t.Errorf("Usage = %+v, listings have %d bytes in %d objects (parts included)", u, bytes, objects)
+	}
+	onDisk, referenced := dataFiles(t, s), referencedFiles(t, s)
+	for id := range onDisk {
+		if !referenced[id] {
+			t.Errorf("data file %s is not referenced", id)
+		}
+	}
+	for id := range referenced {
+		if !onDisk[id] {
+			t.Errorf("data file %s is referenced but missing", id)
+		}
+	}
+}
+
+// checkBucket reads every object of bucket whole and returns the bytes
+// (parts of uploads included) and objects it holds.
+func checkBucket(t *testing.T, s *Store, bucket string) (bytes, objects int64) {
+	t.Helper()
+	ctx := t.Context()
 	after := ""
 	for {
 		p, err := s.ListObjects(ctx, bucket, store.ListOptions{After: after})
@@ -282,20 +311,7 @@ func checkConsistent(t *testing.T, s *Store, bucket string) {
 			bytes += p.Size
 		}
 	}
-	if u, _ := s.Usage(ctx); u.Bytes != bytes || u.Objects != objects {
-		t.Errorf("Usage = %+v, listing has %d bytes in %d objects (parts included)", u, bytes, objects)
-	}
-	onDisk, referenced := dataFiles(t, s), referencedFiles(t, s)
-	for id := range onDisk {
-		if !referenced[id] {
-			t.Errorf("data file %s is not referenced", id)
-		}
-	}
-	for id := range referenced {
-		if !onDisk[id] {
-			t.Errorf("data file %s is referenced but missing", id)
-		}
-	}
+	return bytes, objects
 }
 
 // dataFiles lists every file under dir/data.

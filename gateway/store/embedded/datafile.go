@@ -74,8 +74,11 @@ func (s *Store) linkFile(from, id fileID) error {
 	if _, err := s.data.get(id[0], s.opts.NoSync); err != nil {
 		return err
 	}
-	return os.Link(s.filePath(from), s.filePath(id))
+	return link(s.filePath(from), s.filePath(id))
 }
+
+// link is os.Link (a variable for tests).
+var link = os.Link
 
 // syncNew makes a new data file's directory entry durable (its bytes were
 // synced by the writer). A no-op with NoSync.

@@ -140,9 +140,9 @@ func (r *objRecord) encode() []byte {
 type decodeMode int
 
 const (
-	decodeList  decodeMode = iota // no parts, no inline bytes
-	decodeHead                    // parts, no inline bytes
-	decodeFull                    // everything; inline bytes alias buf
+	decodeList decodeMode = iota // no parts, no inline bytes
+	decodeHead                   // parts, no inline bytes
+	decodeFull                   // everything; inline bytes alias buf
 )
 
 func decodeObject(buf []byte, mode decodeMode) (*objRecord, error) {
