@@ -120,7 +120,8 @@ type Store interface {
 	CreateMultipartUpload(ctx context.Context, bucket, key string, in UploadInput) (string, error)
 	// UploadPart stores part number (1..MaxPartNumber) of the upload,
 	// replacing an earlier part with the same number. Body rules as
-	// PutObject; the upload is checked before Body is read.
+	// PutObject; the upload is checked before Body is read. in.Sums carries
+	// the upload's checksum algorithm when it has one.
 	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, in PutInput) (*Part, error)
 	// CompleteMultipartUpload assembles the listed parts into the object,
 	// without copying their bytes again where the store can avoid it. Parts
@@ -132,7 +133,8 @@ type Store interface {
 	// AbortMultipartUpload discards the upload and its parts.
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
 	// ListParts lists the upload's parts with number > after, ascending, at
-	// most limit of them.
+	// most limit of them (0 means 1000). It also describes the upload, which
+	// the gateway uses to look an upload up before reading a part's body.
 	ListParts(ctx context.Context, bucket, key, uploadID string, after, limit int) (*PartsPage, error)
 	// ListMultipartUploads lists in-progress uploads ordered by key, then by
 	// initiation time, starting after (KeyMarker, UploadIDMarker).
@@ -225,7 +227,7 @@ type PutInput struct {
 
 // Conditions are conditional-write checks evaluated atomically at commit.
 type Conditions struct {
-	IfMatch     string // the current object's ETag must equal this (unquoted); "*" any existing object
+	IfMatch     string // the current object's ETag must equal this (unquoted); "*" any existing object; a missing key is ErrNoSuchKey
 	IfNoneMatch string // "*": the key must not exist
 }
 

@@ -31,7 +31,7 @@ import (
 	"time"
 )
 
-// Credentials and region the gateway uses by default and the seed document
+// The credentials the gateway uses by default and the seed document
 // configures with `aws configure`.
 const (
 	accessKey = "accesskey"
@@ -269,11 +269,18 @@ func startGateway(home, logPath string) (*gateway, error) {
 			return nil, err
 		}
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		g, err := startGatewayAt(home, addr, logPath)
+		// Another process may have taken the port since freeAddr: retry once.
+		if err != nil && attempt == 0 && strings.Contains(err.Error(), "address already in use") {
+			continue
+		}
+		return g, err
 	}
-	return startGatewayAt(home, addr, logPath)
 }
 
 // startGatewayAt is startGateway on a given address, for restarts.
@@ -379,19 +386,6 @@ func fileTail(path string, n int64) string {
 	}
 	b, _ := io.ReadAll(f)
 	return string(b)
-}
-
-// newGateway starts a gateway with a fresh home for one test and stops it
-// when the test ends. On failure the gateway's log is attached to the test.
-func newGateway(t *testing.T) *gateway {
-	t.Helper()
-	dir := t.TempDir()
-	g, err := startGateway(filepath.Join(dir, "home"), filepath.Join(dir, "gateway.log"))
-	if err != nil {
-		t.Fatalf("starting gateway: %v", err)
-	}
-	cleanupGateway(t, g)
-	return g
 }
 
 // cleanupGateway stops g when t ends and logs its output if t failed.

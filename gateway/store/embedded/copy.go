@@ -9,6 +9,8 @@ import (
 	"io"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/lambda/storagecli/gateway/checksum"
 	"github.com/lambda/storagecli/gateway/store"
 )
@@ -70,7 +72,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	default:
 		rec.segs, err = s.linkSegments(src.pinned)
 		if err != nil {
-			s.log.Debug("embedded: copy by link failed, copying bytes")
+			s.log.Debug("embedded: copy by link failed, copying bytes", zap.Error(err))
 			r, err := s.copyBytes(ctx, src, rec, needMD5, sumHash)
 			if err != nil {
 				return nil, err

@@ -104,7 +104,10 @@ func replaceTx(tx *bbolt.Tx, bucket, key string, enc []byte, size int64, cond st
 // version (nil if the key is absent).
 func checkConditions(cur *objRecord, c store.Conditions) error {
 	if c.IfMatch != "" {
-		if cur == nil || (c.IfMatch != "*" && !etagMatch(c.IfMatch, cur.etag())) {
+		if cur == nil {
+			return store.ErrNoSuchKey // as S3 answers If-Match on a missing key
+		}
+		if c.IfMatch != "*" && !etagMatch(c.IfMatch, cur.etag()) {
 			return store.ErrPreconditionFailed
 		}
 	}

@@ -18,11 +18,13 @@ import (
 // Leftovers are data files no record references: written by a put that
 // crashed before its commit, or unreferenced by a commit whose removal the
 // crash prevented. Finding them needs a full scan: every data file is
-// listed and every object and part record decoded, O(files + records) time
-// and O(files) memory (a 16-byte id per file), about a second per few
+// listed and every object and part record decoded: O(files + records) time
+// and O(files) memory (a map entry per file). Measured here: 200,000
+// records and 50,000 files scan in about 0.1 s, so roughly a second per
 // million objects. Close marks the index clean when nothing was in flight,
-// and Open skips the scan after a clean shutdown, so the scan runs only
-// after a crash (or a Close during writes).
+// and Open skips the scan after a clean shutdown, so it runs only after a
+// crash (or a Close during writes). bbolt also rebuilds its free-page list
+// on every Open (NoFreelistSync), a pass over the index's pages.
 //
 // Only one process may open dir at a time (the index is locked; Open gives
 // up after a second).

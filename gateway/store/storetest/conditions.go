@@ -44,8 +44,8 @@ func testConditions(t *testing.T, newStore func(t *testing.T) store.Store) {
 				t.Fatalf("IfMatch * on an existing key: %v", err)
 			}
 			f.wantContent("k", v3)
-			wantErr(t, "IfMatch on an absent key", put("absent", v1, store.Conditions{IfMatch: MD5Hex(v1)}), store.ErrPreconditionFailed)
-			wantErr(t, "IfMatch * on an absent key", put("absent", v1, store.Conditions{IfMatch: "*"}), store.ErrPreconditionFailed)
+			wantErr(t, "IfMatch on an absent key", put("absent", v1, store.Conditions{IfMatch: MD5Hex(v1)}), store.ErrNoSuchKey)
+			wantErr(t, "IfMatch * on an absent key", put("absent", v1, store.Conditions{IfMatch: "*"}), store.ErrNoSuchKey)
 			f.wantAbsent("absent")
 			f.wantUsage(int64(n), 1)
 

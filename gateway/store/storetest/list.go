@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lambda/storagecli/gateway/store"
 )
@@ -267,7 +268,7 @@ func testList(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("ListObjects = %+v, %v", p, err)
 		}
 		o := p.Objects[0]
-		if o.Key != "m" || o.Size != 10 || o.ETag != put.ETag || !o.LastModified.Equal(put.LastModified) {
+		if d := o.LastModified.Sub(put.LastModified); o.Key != "m" || o.Size != 10 || o.ETag != put.ETag || d < -time.Second || d > time.Second {
 			t.Errorf("listed %+v, put %+v", o, put)
 		}
 	})

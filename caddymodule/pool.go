@@ -1,0 +1,157 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	bolterrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/zap"
+
+	"github.com/lambda/storagecli/gateway/store/embedded"
+)
+
+// Stores are shared by every handler of every loaded config that serves the
+// same data directory. On a reload Caddy provisions the new config before it
+// cleans up the old one, and the embedded store holds a file lock, so each
+// handler takes a reference from storePool (keyed by the absolute data
+// directory) instead of opening the store itself.
+//
+// Requests of an unloaded config may still be running (Caddy does not wait
+// for them on a reload), so a store whose last reference is released closes
+// only when its last request has finished; a config loaded in between takes
+// the draining store back instead of opening the directory a second time.
+var (
+	storePool = caddy.NewUsagePool()
+
+	// storesMu guards live and every sharedStore's mutable fields.
+	storesMu sync.Mutex
+	// live holds every open store by data directory, for the usage gauges
+	// and for taking back a draining store.
+	live = map[string]*sharedStore{}
+)
+
+// sharedStore is one open embedded store and its use.
+type sharedStore struct {
+	dir    string
+	order  string
+	noSync bool
+	st     *embedded.Store
+
+	inflight int  // requests being served
+	released bool // no loaded config holds it: close when inflight is 0
+	closed   bool
+}
+
+// acquireStore returns the store of dir, opening it if no loaded config
+// uses it yet. Each successful call must be matched by releaseStore.
+func acquireStore(dir, order string, noSync bool) (*sharedStore, error) {
+	v, _, err := storePool.LoadOrNew(dir, func() (caddy.Destructor, error) {
+		storesMu.Lock()
+		if s, ok := live[dir]; ok && s.released && !s.closed {
+			s.released = false // a draining store: take it back
+			storesMu.Unlock()
+			return s, nil
+		}
+		storesMu.Unlock()
+		st, err := openStore(dir, order, noSync)
+		if err != nil {
+			return nil, err
+		}
+		s := &sharedStore{dir: dir, order: order, noSync: noSync, st: st}
+		storesMu.Lock()
+		live[dir] = s
+		storesMu.Unlock()
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*sharedStore), nil
+}
+
+// openStore opens the embedded store in dir.
+func openStore(dir, order string, noSync bool) (*embedded.Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("s3gateway: order %s: %w", order, err)
+	}
+	st, err := embedded.Open(dir, embedded.Options{NoSync: noSync, Logger: caddy.Log().Named("s3gateway.store").With(zap.String("order", order))})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("s3gateway: order %s: the store in %s is in use by another process "+
+			"(a `storagecli gateway run` for this order, or another Caddy: to change a running Caddy's config, use `caddy reload`)", order, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("s3gateway: order %s: open the store in %s: %w", order, dir, err)
+	}
+	return st, nil
+}
+
+// releaseStore gives back a reference taken by acquireStore.
+func releaseStore(s *sharedStore) error {
+	_, err := storePool.Delete(s.dir)
+	return err
+}
+
+// Destruct implements caddy.Destructor: storePool calls it when no loaded
+// config uses the store any more. The store closes now, or when its last
+// request finishes.
+func (s *sharedStore) Destruct() error {
+	storesMu.Lock()
+	s.released = true
+	closeNow := s.inflight == 0 && s.markClosed()
+	storesMu.Unlock()
+	if closeNow {
+		return s.st.Close()
+	}
+	return nil
+}
+
+// markClosed records that the store is closing; storesMu must be held.
+func (s *sharedStore) markClosed() bool {
+	if s.closed {
+		return false
+	}
+	s.closed = true
+	if live[s.dir] == s {
+		delete(live, s.dir)
+	}
+	return true
+}
+
+// enter records a request starting; false if the store is already closed.
+func (s *sharedStore) enter() bool {
+	storesMu.Lock()
+	defer storesMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.inflight++
+	return true
+}
+
+// leave records a request finishing, closing a released store after its
+// last request.
+func (s *sharedStore) leave() {
+	storesMu.Lock()
+	s.inflight--
+	closeNow := s.inflight == 0 && s.released && s.markClosed()
+	storesMu.Unlock()
+	if closeNow {
+		if err := s.st.Close(); err != nil {
+			caddy.Log().Named("s3gateway.store").Error("closing the store", zap.String("data", s.dir), zap.Error(err))
+		}
+	}
+}
+
+// liveStores returns the open stores (for the usage gauges).
+func liveStores() []*sharedStore {
+	storesMu.Lock()
+	defer storesMu.Unlock()
+	out := make([]*sharedStore, 0, len(live))
+	for _, s := range live {
+		out = append(out, s)
+	}
+	return out
+}
