@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -91,6 +92,9 @@ type Result struct {
 	// I/O wait, in percent. Client and server share the machine.
 	HostBusyPct   float64 `json:"host_cpu_busy_pct"`
 	HostIOWaitPct float64 `json:"host_iowait_pct"`
+	// OtherPct is the part of HostBusyPct used by neither s3bench nor (with
+	// --pid) the server: other work on the machine skewing the numbers.
+	OtherPct float64 `json:"host_other_cpu_pct"`
 	// list: Keys listed per listing, the listings done, and the median
 	// time of one whole listing.
 	Keys           int64   `json:"keys,omitempty"`
@@ -106,7 +110,6 @@ type bench struct {
 	client  *s3.Client
 	content *content
 	written int64 // objects 0..written-1 exist with content.object(i)
-	emit    func(Result) error
 }
 
 func newClient(cfg Config) *s3.Client {
@@ -147,7 +150,7 @@ func newClient(cfg Config) *s3.Client {
 
 // Run runs cfg's phases, calling emit with each result as it is measured.
 func Run(ctx context.Context, cfg Config, emit func(Result) error) ([]Result, error) {
-	b := &bench{cfg: cfg, client: newClient(cfg), emit: emit, written: cfg.Existing}
+	b := &bench{cfg: cfg, client: newClient(cfg), written: cfg.Existing}
 	if err := b.ensureBucket(ctx); err != nil {
 		return nil, err
 	}
@@ -213,6 +216,9 @@ func (b *bench) phase(ctx context.Context, name string) (Result, error) {
 			op = b.head
 		}
 	case phaseDelete:
+		if b.written == 0 {
+			return r, fmt.Errorf("no objects to delete: run put or multipart-put first, or give --existing")
+		}
 		op = b.del
 		count = b.written // each object once
 	case phaseList:
@@ -437,6 +443,13 @@ type stats struct {
 
 func (s *stats) fill(r *Result) {
 	r.Time = time.Now().UTC().Format(time.RFC3339)
+	if s.elapsed > 0 {
+		ours := r.ClientCPU
+		if r.procUsage != nil {
+			ours += r.CPUSeconds
+		}
+		r.OtherPct = max(0, r.HostBusyPct-100*ours/s.elapsed.Seconds()/float64(runtime.NumCPU()))
+	}
 	r.Ops, r.Bytes, r.Verified = s.ops, s.bytes, s.verified
 	r.Seconds = s.elapsed.Seconds()
 	if r.Seconds > 0 {
@@ -484,8 +497,14 @@ func runWorkers(ctx context.Context, conc int, count int64, d, opTimeout time.Du
 			buf := make([]byte, bufSize)
 			w.lat = make([]time.Duration, 0, 1024)
 			for ctx.Err() == nil {
+				// The deadline is checked before taking an index, so that
+				// every index taken is done: the objects written are
+				// exactly 0..ops-1.
+				if count == 0 && !time.Now().Before(deadline) {
+					return
+				}
 				i := next.Add(1) - 1
-				if count > 0 && i >= count || count == 0 && !time.Now().Before(deadline) {
+				if count > 0 && i >= count {
 					return
 				}
 				t0 := time.Now()

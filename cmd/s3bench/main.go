@@ -240,7 +240,7 @@ func writeTable(w io.Writer, results []Result) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "label\tphase\tsize\tconc\tpayload\tops\tsecs\top/s\tMiB/s\tp50 ms\tp99 ms\tverified\tsrv RSS peak MiB\t(anon/file)\tsrv CPU s\tclient CPU s\thost busy %\t")
+	fmt.Fprintln(tw, "label\tphase\tsize\tconc\tpayload\tops\tsecs\top/s\tMiB/s\tp50 ms\tp99 ms\tverified\tsrv RSS peak MiB\t(anon/file)\tsrv CPU s\tclient CPU s\thost busy %\tothers %\t")
 	for _, r := range results {
 		rss, parts, cpu := "-", "-", "-"
 		if r.procUsage != nil {
@@ -256,9 +256,9 @@ func writeTable(w io.Writer, results []Result) {
 		if payload == "" {
 			payload = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%.2f\t%.0f\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.2f\t%.1f\t%.1f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%.2f\t%.0f\t%.0f\t\n",
 			label, r.Phase, formatSize(r.Size), r.Concurrency, payload, r.Ops, r.Seconds, r.OpsPerSec, r.MiBPerSec,
-			r.P50ms, r.P99ms, r.Verified, rss, parts, cpu, r.ClientCPU, r.HostBusyPct)
+			r.P50ms, r.P99ms, r.Verified, rss, parts, cpu, r.ClientCPU, r.HostBusyPct, r.OtherPct)
 	}
 	tw.Flush()
 	for _, r := range results {
