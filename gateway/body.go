@@ -3,6 +3,7 @@ package gateway
 import (
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/lambda/storagecli/gateway/payload"
 	"github.com/lambda/storagecli/gateway/s3err"
@@ -14,10 +15,15 @@ import (
 // Content-MD5 and x-amz-checksum-* are verified as it is read. It reads
 // nothing itself, so a request refused here never transfers its body.
 func newBody(r *http.Request, rc *reqContext, requireAlg string) (*payload.Reader, error) {
+	return newBodyWith(r.Header, r.ContentLength, rc, requireAlg)
+}
+
+// newBodyWith is newBody with the headers that describe the body.
+func newBodyWith(hdr http.Header, contentLength int64, rc *reqContext, requireAlg string) (*payload.Reader, error) {
 	auth := rc.auth
 	o := payload.Options{
-		Header:           r.Header,
-		ContentLength:    r.ContentLength,
+		Header:           hdr,
+		ContentLength:    contentLength,
 		PayloadHash:      auth.PayloadHash,
 		RequireAlgorithm: requireAlg,
 	}
@@ -31,8 +37,21 @@ func newBody(r *http.Request, rc *reqContext, requireAlg string) (*payload.Reade
 }
 
 // readXMLBody reads and verifies a request document of at most max bytes.
-func (h *Handler) readXMLBody(r *http.Request, rc *reqContext, max int64) ([]byte, error) {
-	pr, err := newBody(r, rc, "")
+// bodyChecksums says whether x-amz-checksum-<alg> headers describe the
+// document (DeleteObjects, which may carry a CRC32 instead of Content-MD5)
+// or, as on CompleteMultipartUpload, the object being made: those are not
+// checked against the document.
+func (h *Handler) readXMLBody(r *http.Request, rc *reqContext, max int64, bodyChecksums bool) ([]byte, error) {
+	hdr := r.Header
+	if !bodyChecksums {
+		hdr = hdr.Clone()
+		for k := range hdr {
+			if objectChecksumHeader(k) {
+				delete(hdr, k)
+			}
+		}
+	}
+	pr, err := newBodyWith(hdr, r.ContentLength, rc, "")
 	if err != nil {
 		return nil, err
 	}
@@ -47,4 +66,16 @@ func (h *Handler) readXMLBody(r *http.Request, rc *reqContext, max int64) ([]byt
 		return nil, s3err.MaxMessageLengthExceeded
 	}
 	return data, nil
+}
+
+// objectChecksumHeader reports whether name is x-amz-checksum-<alg> (a
+// checksum value, not -algorithm, -type or -mode) or
+// x-amz-sdk-checksum-algorithm.
+func objectChecksumHeader(name string) bool {
+	lower := strings.ToLower(name)
+	if lower == "x-amz-sdk-checksum-algorithm" {
+		return true
+	}
+	suffix, ok := strings.CutPrefix(lower, "x-amz-checksum-")
+	return ok && suffix != "algorithm" && suffix != "type" && suffix != "mode"
 }

@@ -32,7 +32,27 @@ func (h *Handler) listBuckets(w http.ResponseWriter, r *http.Request, rc *reqCon
 		}
 		max = n
 	}
-	after, _ := decodeToken(q.Get("continuation-token"))
+	after := ""
+	if _, ok := q["continuation-token"]; ok {
+		a, ok := decodeToken(q.Get("continuation-token"))
+		if !ok {
+			return s3err.InvalidArgument.WithMessage("The continuation token provided is incorrect")
+		}
+		after = a
+	}
+	// Every bucket is in the gateway's one region; with a bucket-region
+	// filter naming another, there is none to list.
+	if br := q.Get("bucket-region"); br != "" && br != h.region() {
+		buckets = nil
+	}
+	// AWS adds BucketRegion to each entry when the request has any of the
+	// ListBuckets parameters.
+	region := ""
+	for _, p := range []string{"max-buckets", "continuation-token", "prefix", "bucket-region"} {
+		if _, ok := q[p]; ok {
+			region = h.region()
+		}
+	}
 	res := listAllMyBucketsResult{NS: s3NS, Owner: h.owner, Prefix: prefix, Buckets: []bucketEntry{}}
 	for _, b := range buckets {
 		if !strings.HasPrefix(b.Name, prefix) || b.Name <= after {
@@ -42,7 +62,7 @@ func (h *Handler) listBuckets(w http.ResponseWriter, r *http.Request, rc *reqCon
 			res.ContinuationToken = encodeToken(res.Buckets[len(res.Buckets)-1].Name)
 			break
 		}
-		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: timeISO(b.Created)})
+		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: timeISO(b.Created), BucketRegion: region})
 	}
 	writeXML(w, http.StatusOK, res)
 	return nil
@@ -52,7 +72,7 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 	if !store.ValidBucketName(rc.bucket) {
 		return s3err.InvalidBucketName
 	}
-	body, err := h.readXMLBody(r, rc, maxSmallXML)
+	body, err := h.readXMLBody(r, rc, maxSmallXML, true)
 	if err != nil {
 		return err
 	}
@@ -169,7 +189,12 @@ func (h *Handler) bucketNoContent(w http.ResponseWriter, r *http.Request, rc *re
 }
 
 func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	body, err := h.readXMLBody(r, rc, maxDeleteXML)
+	// The bucket first: a request for a missing bucket is refused before
+	// its (up to 2 MiB) body is transferred.
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	body, err := h.readXMLBody(r, rc, maxDeleteXML, true)
 	if err != nil {
 		return err
 	}
@@ -179,9 +204,6 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 	}
 	if len(req.Objects) == 0 || len(req.Objects) > store.MaxDeleteKeys {
 		return s3err.MalformedXML.WithMessage("The Delete request must name 1 to 1000 objects.")
-	}
-	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
-		return err
 	}
 	res := deleteResult{NS: s3NS}
 	for _, o := range req.Objects {

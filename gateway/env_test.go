@@ -35,6 +35,7 @@ const (
 // testEnv is an in-process gateway on the embedded store with real clients.
 type testEnv struct {
 	t     *testing.T
+	h     *gateway.Handler
 	srv   *httptest.Server
 	s3    *s3.Client
 	minio *minio.Client
@@ -66,7 +67,7 @@ func newEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, srv: srv, s3: cli, minio: mc}
+	return &testEnv{t: t, h: h, srv: srv, s3: cli, minio: mc}
 }
 
 func (e *testEnv) mkBucket(name string) {

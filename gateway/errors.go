@@ -73,11 +73,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 	}
 	rc.err = e.Code
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/xml")
 	if e.Status == http.StatusNotModified {
+		// A 304 has no body, so no Content-Type: it would describe the
+		// (XML) error document instead of the object the client caches.
 		w.WriteHeader(e.Status)
 		return
 	}
+	hdr.Set("Content-Type", "application/xml")
 	if e.Status == http.StatusServiceUnavailable {
 		hdr.Set("Retry-After", "1")
 	}

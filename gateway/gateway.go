@@ -106,6 +106,7 @@ type reqContext struct {
 	op     string
 	bucket string
 	key    string
+	vhost  bool // the bucket came from the Host header
 	auth   *sigv4.Auth
 	err    string
 	body   *countingReader // the request body; read it only through here
@@ -175,8 +176,8 @@ func (h *Handler) finish(r *http.Request, rc *reqContext, rw *responseWriter, bo
 
 // serve authenticates and routes one request.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) {
-	bucket, key := h.bucketAndKey(r)
-	rc.bucket, rc.key = bucket, key
+	bucket, key, vhost := h.bucketAndKey(r)
+	rc.bucket, rc.key, rc.vhost = bucket, key, vhost
 	op, fn := h.route(r, bucket, key)
 	rc.op = op
 	auth, err := h.verifier.Verify(r)
@@ -210,7 +211,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 
 // bucketAndKey extracts the bucket and key from the Host (virtual-hosted
 // style, when a domain is configured) or the path (path style).
-func (h *Handler) bucketAndKey(r *http.Request) (bucket, key string) {
+func (h *Handler) bucketAndKey(r *http.Request) (bucket, key string, vhost bool) {
 	path := r.URL.Path
 	if h.opts.Domain != "" {
 		host := r.Host
@@ -219,12 +220,12 @@ func (h *Handler) bucketAndKey(r *http.Request) (bucket, key string) {
 		}
 		host = strings.ToLower(host)
 		if b, ok := strings.CutSuffix(host, "."+strings.ToLower(h.opts.Domain)); ok && b != "" {
-			return b, strings.TrimPrefix(path, "/")
+			return b, strings.TrimPrefix(path, "/"), true
 		}
 	}
 	path = strings.TrimPrefix(path, "/")
 	bucket, key, _ = strings.Cut(path, "/")
-	return bucket, key
+	return bucket, key, false
 }
 
 // opFunc serves one S3 operation; a returned error is written as S3 XML.

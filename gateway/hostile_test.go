@@ -1,10 +1,14 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/store/embedded"
 )
 
 func TestAuthenticationErrors(t *testing.T) {
@@ -222,5 +229,71 @@ func TestChunkedBodies(t *testing.T) {
 	}
 	if _, err := e.s3.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("chunk"), Key: aws.String("bad")}); apiCode(err) != "NotFound" {
 		t.Errorf("a bad chunked body was stored: %v", err)
+	}
+}
+
+// TestBodyTransportErrors: a body the HTTP layer cannot read (malformed
+// Transfer-Encoding: chunked framing, a client too slow for the server's
+// read timeout) is the client's failure: an S3 400, never an InternalError.
+func TestBodyTransportErrors(t *testing.T) {
+	st, err := embedded.Open(t.TempDir(), embedded.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := gateway.New(gateway.Options{Store: st, Credentials: map[string]string{testAK: testSK}, Region: testRegion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ReadTimeout = 500 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	if err := st.CreateBucket(context.Background(), "transport"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, framing, body string
+		closeWrite          bool // the client stops sending
+		code                string
+	}{
+		{"malformed chunked framing", "Transfer-Encoding: chunked", "zz\r\nhello\r\n0\r\n\r\n", false, "IncompleteBody"},
+		{"chunked framing cut short", "Transfer-Encoding: chunked", "5\r\nhel", true, "IncompleteBody"},
+		{"body slower than the read timeout", "Content-Length: 100", "hello", false, "RequestTimeout"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("PUT", srv.URL+"/transport/k", nil)
+			req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+			if err := newS3Signer().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK}, req,
+				"UNSIGNED-PAYLOAD", "s3", testRegion, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			var head strings.Builder
+			fmt.Fprintf(&head, "PUT /transport/k HTTP/1.1\r\nHost: %s\r\n%s\r\n", req.Host, c.framing)
+			_ = req.Header.Write(&head)
+			head.WriteString("\r\n" + c.body)
+			if _, err := io.WriteString(conn, head.String()); err != nil {
+				t.Fatal(err)
+			}
+			if c.closeWrite {
+				_ = conn.(*net.TCPConn).CloseWrite()
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			wantError(t, resp, body, 400, c.code)
+		})
+	}
+	if _, err := st.HeadObject(context.Background(), "transport", "k"); err == nil {
+		t.Errorf("a body that could not be read was stored")
 	}
 }

@@ -23,10 +23,12 @@ func encodingType(q url.Values) (func(string) string, error) {
 }
 
 // s3URLEncode encodes a key as S3 does for encoding-type=url: every byte
-// but unreserved characters and '/', spaces as %20 so that both unquote and
-// unquote_plus decoders read it back.
+// but unreserved characters and '/' (AWS leaves '/' as is: "a b/c" comes
+// back as "a+b/c"), spaces as %20 rather than AWS's '+' so that both unquote
+// and unquote_plus decoders read it back.
 func s3URLEncode(s string) string {
-	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+	s = strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+	return strings.ReplaceAll(s, "%2F", "/")
 }
 
 // encodeToken makes an opaque V2 continuation token for a resume point.
@@ -41,6 +43,14 @@ func decodeToken(tok string) (after string, ok bool) {
 		return "", false
 	}
 	return strings.CutPrefix(string(b), "v1:")
+}
+
+// storageClass is the storage class listings show for m.
+func storageClass(m store.Metadata) string {
+	if m.StorageClass == "" {
+		return "STANDARD"
+	}
+	return m.StorageClass
 }
 
 // listing are the parameters common to both ListObjects versions.
@@ -81,10 +91,7 @@ func (h *Handler) page(r *http.Request, bucket string, l listing, after string, 
 	res.IsTruncated = page.Truncated
 	for _, o := range page.Objects {
 		e := objectEntry{Key: l.enc(o.Key), LastModified: timeISO(o.LastModified), ETag: quoteETag(o.ETag),
-			Size: o.Size, StorageClass: "STANDARD", ChecksumAlgorithm: o.Checksum.Algorithm, ChecksumType: o.Checksum.Type}
-		if o.Meta.StorageClass != "" {
-			e.StorageClass = o.Meta.StorageClass
-		}
+			Size: o.Size, StorageClass: storageClass(o.Meta), ChecksumAlgorithm: o.Checksum.Algorithm, ChecksumType: o.Checksum.Type}
 		if withOwner {
 			ow := h.owner
 			e.Owner = &ow

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/xml"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -161,7 +162,9 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	body, err := h.readXMLBody(r, rc, maxCompleteXML)
+	// x-amz-checksum-<alg> on this request is the checksum of the object
+	// being completed, not of the XML document.
+	body, err := h.readXMLBody(r, rc, maxCompleteXML, false)
 	if err != nil {
 		return err
 	}
@@ -177,18 +180,114 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	for i, p := range req.Parts {
 		parts[i] = store.CompletePart{Number: p.PartNumber, ETag: strings.Trim(p.ETag, `" `), Checksum: p.value(alg)}
 	}
+	if err := h.checkCompleteChecksum(r, rc, page.Upload, parts); err != nil {
+		return err
+	}
 	obj, err := h.opts.Store.CompleteMultipartUpload(r.Context(), rc.bucket, rc.key, uploadID, parts, store.CompleteInput{Cond: cond})
 	if err != nil {
 		return err
 	}
+	res := completeMultipartUploadResult{NS: s3NS, Location: objectURL(r, rc),
+		Bucket: rc.bucket, Key: rc.key, ETag: quoteETag(obj.ETag),
+		checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: obj.Checksum.Type}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}
+
+// objectURL is the object's URL as the client addressed it (virtual-hosted
+// or path style), with the key path-escaped.
+func objectURL(r *http.Request, rc *reqContext) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	res := completeMultipartUploadResult{NS: s3NS, Location: scheme + "://" + r.Host + "/" + rc.bucket + "/" + rc.key,
-		Bucket: rc.bucket, Key: rc.key, ETag: quoteETag(obj.ETag),
-		checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: obj.Checksum.Type}
-	writeXML(w, http.StatusOK, res)
+	segs := strings.Split(rc.key, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	path := "/" + strings.Join(segs, "/")
+	if !rc.vhost {
+		path = "/" + rc.bucket + path
+	}
+	return scheme + "://" + r.Host + path
+}
+
+// checkCompleteChecksum checks the object checksum a CompleteMultipartUpload
+// may declare (x-amz-checksum-<alg>, x-amz-checksum-type, as SDKs send for
+// FULL_OBJECT uploads) against the upload and the listed parts before
+// anything is committed: a mismatch is BadDigest and stores nothing. Parts
+// out of order, missing or with another ETag are left for the store to
+// report (InvalidPartOrder, InvalidPart).
+func (h *Handler) checkCompleteChecksum(r *http.Request, rc *reqContext, up store.Upload, parts []store.CompletePart) error {
+	var alg, value string
+	for k, vs := range r.Header {
+		if !objectChecksumHeader(k) || strings.EqualFold(k, "X-Amz-Sdk-Checksum-Algorithm") {
+			continue
+		}
+		a := checksum.FromHeaderName(k)
+		switch {
+		case a == "":
+			return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+		case alg != "" || len(vs) != 1:
+			return s3err.InvalidRequest.WithMessage("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		alg, value = a, strings.TrimSpace(vs[0])
+	}
+	if typ := strings.ToUpper(strings.TrimSpace(r.Header.Get("x-amz-checksum-type"))); typ != "" && typ != up.ChecksumType {
+		if up.ChecksumType == "" {
+			return s3err.InvalidRequest.WithMessage("The upload was created without a checksum; the x-amz-checksum-type header cannot be used to complete it.")
+		}
+		return s3err.InvalidRequest.WithMessage("The upload was created using the %s checksum mode. The complete request must use the same checksum mode.", up.ChecksumType)
+	}
+	if alg == "" {
+		return nil
+	}
+	if alg != up.ChecksumAlgorithm {
+		if up.ChecksumAlgorithm == "" {
+			return s3err.InvalidRequest.WithMessage("The upload was created without a checksum; the complete request cannot declare a %s checksum.", alg)
+		}
+		return s3err.InvalidRequest.WithMessage("The upload was created using a %s checksum. The complete request must use the same checksum algorithm.", strings.ToLower(up.ChecksumAlgorithm))
+	}
+	for i := 1; i < len(parts); i++ {
+		if parts[i].Number <= parts[i-1].Number {
+			return nil // the store reports InvalidPartOrder
+		}
+	}
+	// A COMPOSITE value may come with or without its "-N" suffix.
+	base, _, _ := strings.Cut(value, "-")
+	raw := make([]byte, checksum.Size(alg))
+	if !checksum.DecodeValue(alg, base, raw) {
+		return s3err.InvalidRequest.WithMessage("Value for %s header is invalid.", checksum.HeaderName(alg))
+	}
+	uploaded := make(map[int]store.Part, len(parts))
+	for after := 0; ; {
+		page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, up.UploadID, after, store.MaxListKeys)
+		if err != nil {
+			return err
+		}
+		for _, p := range page.Parts {
+			uploaded[p.Number] = p
+		}
+		if !page.Truncated || page.Next <= after {
+			break
+		}
+		after = page.Next
+	}
+	sums := make([]checksum.PartSum, len(parts))
+	for i, cp := range parts {
+		p, ok := uploaded[cp.Number]
+		if !ok || !strings.EqualFold(p.ETag, cp.ETag) {
+			return nil
+		}
+		sums[i] = checksum.PartSum{Value: p.Checksum, Size: p.Size}
+	}
+	want, err := checksum.Combine(alg, up.ChecksumType, sums)
+	if err != nil {
+		return err
+	}
+	if wantBase, _, _ := strings.Cut(want, "-"); wantBase != base {
+		return s3err.BadDigest.WithMessage("The %s you specified did not match the calculated checksum.", alg)
+	}
 	return nil
 }
 
@@ -222,12 +321,18 @@ func (h *Handler) listParts(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if err != nil {
 		return err
 	}
-	page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, q.Get("uploadId"), after, limit)
+	// The store reads a limit of 0 as its default page, but max-parts=0
+	// asks for no parts: an empty, complete page, as AWS answers
+	// max-keys=0 (a truncated one would loop a paginator on one marker).
+	page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, q.Get("uploadId"), after, max(limit, 1))
 	if err != nil {
 		return err
 	}
+	if limit == 0 {
+		page.Truncated, page.Parts, page.Next = false, nil, 0
+	}
 	res := listPartsResult{NS: s3NS, Bucket: rc.bucket, Key: rc.key, UploadID: page.Upload.UploadID,
-		Initiator: h.owner, Owner: h.owner, StorageClass: "STANDARD", PartNumberMarker: after,
+		Initiator: h.owner, Owner: h.owner, StorageClass: storageClass(page.Upload.Meta), PartNumberMarker: after,
 		NextPartNumberMarker: page.Next, MaxParts: limit, IsTruncated: page.Truncated,
 		ChecksumAlgorithm: page.Upload.ChecksumAlgorithm, ChecksumType: page.Upload.ChecksumType}
 	for _, p := range page.Parts {
@@ -268,7 +373,7 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, r
 	res.NextKeyMarker, res.NextUploadIDMarker = enc(page.NextKeyMarker), page.NextUploadIDMarker
 	for _, u := range page.Uploads {
 		res.Uploads = append(res.Uploads, uploadEntry{Key: enc(u.Key), UploadID: u.UploadID, Initiator: h.owner,
-			Owner: h.owner, StorageClass: "STANDARD", Initiated: timeISO(u.Initiated),
+			Owner: h.owner, StorageClass: storageClass(u.Meta), Initiated: timeISO(u.Initiated),
 			ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType})
 	}
 	for _, p := range page.CommonPrefixes {

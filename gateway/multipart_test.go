@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
+	"encoding/xml"
 	"fmt"
+	"hash/crc32"
+	"hash/crc64"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -256,5 +262,173 @@ func TestDeleteObjects(t *testing.T) {
 	_, err = e.s3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("del"), Delete: &types.Delete{Objects: many}})
 	if apiCode(err) != "MalformedXML" {
 		t.Errorf("1001 keys: %v", err)
+	}
+}
+
+// TestCompleteDeclaredChecksum: x-amz-checksum-<alg> on
+// CompleteMultipartUpload is the checksum of the whole object (SDKs send it
+// for FULL_OBJECT uploads), not of the XML document: checked against the
+// parts before anything is committed.
+func TestCompleteDeclaredChecksum(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("mpdecl")
+	part1, part2 := randBytes(5<<20, 11), randBytes(1000, 12)
+	whole := append(append([]byte{}, part1...), part2...)
+	crc := func(alg types.ChecksumAlgorithm, b []byte) string {
+		var sum []byte
+		switch alg {
+		case types.ChecksumAlgorithmCrc64nvme:
+			sum = binary.BigEndian.AppendUint64(nil, crc64.Checksum(b, crc64.MakeTable(0x9a6c9329ac4bc9b5)))
+		case types.ChecksumAlgorithmCrc32:
+			sum = binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(b))
+		}
+		return base64.StdEncoding.EncodeToString(sum)
+	}
+	// The COMPOSITE value: CRC32 of the parts' raw CRC32s, "-N".
+	raw := func(v string) []byte { b, _ := base64.StdEncoding.DecodeString(v); return b }
+	composite := crc(types.ChecksumAlgorithmCrc32, append(raw(crc(types.ChecksumAlgorithmCrc32, part1)), raw(crc(types.ChecksumAlgorithmCrc32, part2))...))
+	for _, c := range []struct {
+		name    string
+		alg     types.ChecksumAlgorithm
+		typ     types.ChecksumType
+		declare func(in *s3.CompleteMultipartUploadInput)
+		code    string
+	}{
+		{"full object crc64nvme", types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC64NVME, in.ChecksumType = aws.String(crc(types.ChecksumAlgorithmCrc64nvme, whole)), types.ChecksumTypeFullObject
+		}, ""},
+		{"full object crc32", types.ChecksumAlgorithmCrc32, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(crc(types.ChecksumAlgorithmCrc32, whole))
+		}, ""},
+		{"composite with its part count", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-2")
+		}, ""},
+		{"composite without its part count", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite)
+		}, ""},
+		{"wrong full object value", types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC64NVME = aws.String(crc(types.ChecksumAlgorithmCrc64nvme, part1))
+		}, "BadDigest"},
+		{"other algorithm than the upload's", types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(crc(types.ChecksumAlgorithmCrc32, whole))
+		}, "InvalidRequest"},
+		{"other type than the upload's", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumType = types.ChecksumTypeFullObject
+		}, "InvalidRequest"},
+		{"malformed value", types.ChecksumAlgorithmCrc32, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String("not base64")
+		}, "InvalidRequest"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			key := "obj " + c.name
+			cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("mpdecl"), Key: aws.String(key),
+				ChecksumAlgorithm: c.alg, ChecksumType: c.typ})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var parts []types.CompletedPart
+			for i, body := range [][]byte{part1, part2} {
+				up, err := e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("mpdecl"), Key: aws.String(key), UploadId: cr.UploadId,
+					PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(body), ChecksumAlgorithm: c.alg})
+				if err != nil {
+					t.Fatal(err)
+				}
+				parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: up.ETag})
+			}
+			in := &s3.CompleteMultipartUploadInput{Bucket: aws.String("mpdecl"), Key: aws.String(key), UploadId: cr.UploadId,
+				MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}}
+			c.declare(in)
+			out, err := e.s3.CompleteMultipartUpload(ctx, in)
+			if c.code != "" {
+				if apiCode(err) != c.code {
+					t.Fatalf("complete: %v, want %s", err, c.code)
+				}
+				// Nothing was committed: the upload is still there.
+				if _, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("mpdecl"), Key: aws.String(key)}); apiCode(err) != "NotFound" {
+					t.Errorf("object after a refused complete: %v", err)
+				}
+				if _, err := e.s3.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("mpdecl"), Key: aws.String(key), UploadId: cr.UploadId}); err != nil {
+					t.Errorf("upload gone after a refused complete: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "http://" + strings.TrimPrefix(e.srv.URL, "http://") + "/mpdecl/" + strings.ReplaceAll(key, " ", "%20"); out.Location == nil || *out.Location != want {
+				t.Errorf("Location %v, want %s", aws.ToString(out.Location), want)
+			}
+			if !bytes.Equal(e.get("mpdecl", key), whole) {
+				t.Errorf("object differs")
+			}
+		})
+	}
+}
+
+func TestListPartsAndUploadsFields(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("mpfields")
+	cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("mpfields"), Key: aws.String("k"),
+		StorageClass: types.StorageClassStandardIa})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := int32(1); i <= 2; i++ {
+		if _, err := e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("mpfields"), Key: aws.String("k"), UploadId: cr.UploadId,
+			PartNumber: aws.Int32(i), Body: bytes.NewReader([]byte("part"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		maxParts, marker string
+		parts            int
+		truncated        bool
+	}{
+		{"0", "", 0, false}, // as AWS answers max-keys=0
+		{"0", "2", 0, false},
+		{"1", "", 1, true},
+		{"", "1", 1, false},
+	} {
+		resp, body := e.do("GET", "/mpfields/k?uploadId="+*cr.UploadId+"&max-parts="+c.maxParts+"&part-number-marker="+c.marker, nil, nil)
+		var res struct {
+			MaxParts     string
+			IsTruncated  bool
+			StorageClass string
+			Part         []struct{ PartNumber int }
+		}
+		if err := xml.Unmarshal(body, &res); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		if len(res.Part) != c.parts || res.IsTruncated != c.truncated || (c.maxParts != "" && res.MaxParts != c.maxParts) {
+			t.Errorf("max-parts=%s marker=%s: %d parts, truncated %v, MaxParts %s", c.maxParts, c.marker, len(res.Part), res.IsTruncated, res.MaxParts)
+		}
+		if res.StorageClass != "STANDARD_IA" {
+			t.Errorf("ListParts StorageClass %q", res.StorageClass)
+		}
+	}
+	lu, err := e.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("mpfields")})
+	if err != nil || len(lu.Uploads) != 1 || lu.Uploads[0].StorageClass != types.StorageClassStandardIa {
+		t.Errorf("ListMultipartUploads: %+v %v", lu, err)
+	}
+}
+
+// TestPutWithUploadIDNoPartNumber: a part upload that lacks its partNumber
+// is refused; it must not become a PutObject that replaces the object.
+func TestPutWithUploadIDNoPartNumber(t *testing.T) {
+	e := newEnv(t)
+	e.mkBucket("mpnopart")
+	e.put("mpnopart", "k", []byte("original"))
+	cr, err := e.s3.CreateMultipartUpload(context.Background(), &s3.CreateMultipartUploadInput{Bucket: aws.String("mpnopart"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hdr := range []map[string]string{nil, {"x-amz-copy-source": "mpnopart/k"}} {
+		resp, body := e.do("PUT", "/mpnopart/k?uploadId="+*cr.UploadId, []byte("clobber"), hdr)
+		wantError(t, resp, body, 400, "InvalidArgument")
+	}
+	if got := string(e.get("mpnopart", "k")); got != "original" {
+		t.Errorf("object replaced by a part upload without partNumber: %q", got)
 	}
 }

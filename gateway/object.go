@@ -91,6 +91,18 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 			status, checksumWholeObj = http.StatusPartialContent, false
 		case partNumber > 1:
 			return 0, 0, invalidPartNumber
+		case partNumber == 1:
+			// AWS answers partNumber=1 of a single-part object as a range
+			// covering the whole object: 206 with Content-Range (and no
+			// parts count). An empty object has no range to describe: 200.
+			if o.Size > 0 {
+				status = http.StatusPartialContent
+			}
+		case hasRange && br.suffix > 0 && o.Size == 0:
+			// RFC 9110 14.1.2: a suffix range with a non-zero length is
+			// satisfiable on an empty representation (tail readers rely on
+			// it), but no Content-Range can describe it: the whole, empty,
+			// object with 200.
 		case hasRange:
 			var err error
 			if off, length, err = br.resolve(o.Size); err != nil {
@@ -169,6 +181,14 @@ func setChecksumHeaders(hdr http.Header, c store.Checksum) {
 	if c.Type != "" {
 		hdr.Set("x-amz-checksum-type", c.Type)
 	}
+}
+
+// checksumType is c's type for XML bodies: "" when there is no checksum.
+func checksumType(c store.Checksum) string {
+	if c.Algorithm == "" || c.Value == "" {
+		return ""
+	}
+	return c.Type
 }
 
 // checksumXML returns the checksum as XML body fields.
@@ -283,7 +303,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		return err
 	}
 	writeXML(w, http.StatusOK, copyObjectResult{NS: s3NS, LastModified: timeISO(obj.LastModified),
-		ETag: quoteETag(obj.ETag), checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value)})
+		ETag: quoteETag(obj.ETag), checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: checksumType(obj.Checksum)})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -216,7 +217,9 @@ func TestRangeAndConditionals(t *testing.T) {
 		{"if-modified-since future", map[string]string{"If-Modified-Since": future}, "", 304, "", ""},
 		{"if-modified-since past", map[string]string{"If-Modified-Since": past}, "", 200, "0123456789", ""},
 		{"if-unmodified-since past", map[string]string{"If-Unmodified-Since": past}, "", 412, "", "PreconditionFailed"},
-		{"partNumber 1 of single part", nil, "?partNumber=1", 200, "0123456789", ""},
+		// AWS answers partNumber=1 of a single-part object as a range over
+		// the whole object (206 with Content-Range; see TestRangeEdgeCases).
+		{"partNumber 1 of single part", nil, "?partNumber=1", 206, "0123456789", ""},
 		{"partNumber 2 of single part", nil, "?partNumber=2", 416, "", "InvalidPartNumber"},
 		{"override", nil, "?response-content-type=text%2Fplain&response-content-disposition=inline", 200, "0123456789", ""},
 	} {
@@ -295,13 +298,19 @@ func TestCopyObject(t *testing.T) {
 	e.mkBucket("dst")
 	data := randBytes(100_000, 2)
 	_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("src"), Key: aws.String("a b"),
-		Body: bytes.NewReader(data), Metadata: map[string]string{"m": "1"}, ContentType: aws.String("text/x")})
+		Body: bytes.NewReader(data), Metadata: map[string]string{"m": "1"}, ContentType: aws.String("text/x"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst"), Key: aws.String("copy"),
-		CopySource: aws.String("src/a%20b")}); err != nil {
+	cp, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst"), Key: aws.String("copy"),
+		CopySource: aws.String("src/a%20b")})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The source has a CRC32; the copy reports it with its type.
+	if r := cp.CopyObjectResult; r == nil || r.ChecksumCRC32 == nil || r.ChecksumType != types.ChecksumTypeFullObject {
+		t.Errorf("CopyObjectResult checksum: %+v", r)
 	}
 	if !bytes.Equal(e.get("dst", "copy"), data) {
 		t.Errorf("copy differs")
@@ -377,5 +386,92 @@ func TestMinioClient(t *testing.T) {
 	}
 	if err := e.minio.RemoveObject(ctx, "mcl", "obj", minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRangeEdgeCases covers partNumber on single-part objects and ranges on
+// empty objects, as AWS answers them.
+func TestRangeEdgeCases(t *testing.T) {
+	e := newEnv(t)
+	e.mkBucket("edges")
+	e.put("edges", "ten", []byte("0123456789"))
+	e.put("edges", "empty", nil)
+	for _, c := range []struct {
+		name, method, path string
+		hdr                map[string]string
+		status             int
+		body               string
+		length             string // Content-Length
+		contentRange       string // "" when absent
+		code               string
+	}{
+		{"partNumber=1 of a single-part object is a whole-object range", "GET", "/edges/ten?partNumber=1", nil, 206, "0123456789", "10", "bytes 0-9/10", ""},
+		{"HEAD partNumber=1 of a single-part object", "HEAD", "/edges/ten?partNumber=1", nil, 206, "", "10", "bytes 0-9/10", ""},
+		{"partNumber=1 of an empty object has no range", "GET", "/edges/empty?partNumber=1", nil, 200, "", "0", "", ""},
+		{"suffix range of an empty object is the empty object", "GET", "/edges/empty", map[string]string{"Range": "bytes=-5"}, 200, "", "0", "", ""},
+		{"HEAD suffix range of an empty object", "HEAD", "/edges/empty", map[string]string{"Range": "bytes=-5"}, 200, "", "0", "", ""},
+		{"first byte of an empty object", "GET", "/edges/empty", map[string]string{"Range": "bytes=0-"}, 416, "", "", "bytes */0", "InvalidRange"},
+		{"0-0 of an empty object", "GET", "/edges/empty", map[string]string{"Range": "bytes=0-0"}, 416, "", "", "bytes */0", "InvalidRange"},
+		{"zero suffix", "GET", "/edges/ten", map[string]string{"Range": "bytes=-0"}, 416, "", "", "bytes */10", "InvalidRange"},
+		{"partNumber=2 of a single-part object", "GET", "/edges/ten?partNumber=2", nil, 416, "", "", "", "InvalidPartNumber"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := e.do(c.method, c.path, nil, c.hdr)
+			if c.code != "" {
+				wantError(t, resp, body, c.status, c.code)
+			} else if resp.StatusCode != c.status || string(body) != c.body {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, c.status, c.body)
+			}
+			if got := resp.Header.Get("Content-Range"); got != c.contentRange {
+				t.Errorf("Content-Range %q, want %q", got, c.contentRange)
+			}
+			if c.length != "" && resp.Header.Get("Content-Length") != c.length {
+				t.Errorf("Content-Length %q, want %s", resp.Header.Get("Content-Length"), c.length)
+			}
+			if c.code == "" && resp.Header.Get("Accept-Ranges") != "bytes" {
+				t.Errorf("no Accept-Ranges: bytes")
+			}
+			if resp.Header.Get("x-amz-mp-parts-count") != "" {
+				t.Errorf("parts count on a single-part object: %q", resp.Header.Get("x-amz-mp-parts-count"))
+			}
+		})
+	}
+	// The SDK reads the whole object through partNumber=1, as ranged
+	// downloaders (s3 manager, s3transfer) do.
+	out, err := e.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("edges"), Key: aws.String("ten"), PartNumber: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	if out.ContentRange == nil || *out.ContentRange != "bytes 0-9/10" {
+		t.Errorf("SDK ContentRange = %v", out.ContentRange)
+	}
+}
+
+// TestNotModifiedResponse: a 304 carries the validators and no body and,
+// since there is no body, no Content-Type (net/http would hide a wrong one
+// on HTTP/1.1, so the handler is called directly).
+func TestNotModifiedResponse(t *testing.T) {
+	e := newEnv(t)
+	e.mkBucket("notmod")
+	e.put("notmod", "k", []byte("x"))
+	sum := md5.Sum([]byte("x"))
+	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	for _, method := range []string{"GET", "HEAD"} {
+		req := e.rawRequest(method, "/notmod/k", nil)
+		req.Header.Set("If-None-Match", etag)
+		sign(t, req, nil, testAK, testSK, time.Now())
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+			t.Errorf("%s: %d %q, want an empty 304", method, rec.Code, rec.Body.String())
+		}
+		hdr := rec.Header()
+		if hdr.Get("ETag") != etag || hdr.Get("Last-Modified") == "" || hdr.Get("x-amz-request-id") == "" {
+			t.Errorf("%s: 304 headers %v", method, hdr)
+		}
+		if ct := hdr.Get("Content-Type"); ct != "" {
+			t.Errorf("%s: 304 with Content-Type %q", method, ct)
+		}
 	}
 }

@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"os"
+
+	"github.com/lambda/storagecli/gateway/s3err"
 )
 
 // responseWriter records the status and bytes written while keeping the
@@ -56,7 +60,11 @@ func (w *responseWriter) Flush() {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// countingReader counts the request body bytes read.
+// countingReader counts the request body bytes read and turns failures of
+// the transport (a malformed Transfer-Encoding: chunked body, a read
+// timeout, a body over the embedding server's size limit, a client that went
+// away) into the S3 errors AWS answers with: they are client mistakes, never
+// an InternalError.
 type countingReader struct {
 	r io.ReadCloser
 	n int64
@@ -65,7 +73,28 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil && err != io.EOF {
+		err = bodyReadError(err)
+	}
 	return n, err
+}
+
+// bodyReadError maps an error reading the request body to an *s3err.Error.
+func bodyReadError(err error) error {
+	if e := s3err.As(err); e != nil {
+		return err
+	}
+	var mbe *http.MaxBytesError
+	var te interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return s3err.IncompleteBody
+	case errors.As(err, &mbe):
+		return s3err.EntityTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &te) && te.Timeout():
+		return s3err.RequestTimeout
+	}
+	return s3err.IncompleteBody.WithMessage("The request body could not be read: %v.", err)
 }
 
 func (c *countingReader) Close() error { return c.r.Close() }

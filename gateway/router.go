@@ -71,9 +71,11 @@ func (h *Handler) route(r *http.Request, bucket, key string) (string, opFunc) {
 	case http.MethodPut:
 		copySrc := r.Header.Get("x-amz-copy-source") != ""
 		switch {
-		case has("partNumber") && has("uploadId") && copySrc:
+		// uploadId alone still names a part upload (which then refuses the
+		// missing partNumber): as a PutObject it would overwrite the object.
+		case has("uploadId") && copySrc:
 			return "UploadPartCopy", h.uploadPartCopy
-		case has("partNumber") && has("uploadId"):
+		case has("uploadId"):
 			return "UploadPart", h.uploadPart
 		case has("acl"), has("tagging"):
 			return "NotImplemented", notImplementedOp

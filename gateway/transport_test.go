@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/store/embedded"
@@ -52,6 +53,25 @@ func TestVirtualHostedStyle(t *testing.T) {
 	if err != nil || len(out.Contents) != 1 || *out.Contents[0].Key != "dir/k" {
 		t.Fatalf("list: %+v %v", out, err)
 	}
+	// CompleteMultipartUpload's Location addresses the object as the client
+	// did: the bucket in the host, not again in the path.
+	cr, err := cli.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("vhost"), Key: aws.String("dir/m p")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := cli.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("vhost"), Key: aws.String("dir/m p"), UploadId: cr.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader("part")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err := cli.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("vhost"), Key: aws.String("dir/m p"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: up.ETag}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "http://vhost.s3.test:" + port + "/dir/m%20p"; aws.ToString(comp.Location) != want {
+		t.Errorf("Location %q, want %q", aws.ToString(comp.Location), want)
+	}
 	// Path style keeps working on the bare domain.
 	pathCli := s3.New(s3.Options{Region: testRegion, BaseEndpoint: aws.String("http://s3.test:" + port), HTTPClient: httpClient, UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(testAK, testSK, "")})
@@ -70,14 +90,16 @@ func TestExpectContinueRejectsBeforeBody(t *testing.T) {
 	e := newEnv(t)
 	e.mkBucket("expect")
 	for _, c := range []struct {
-		name, path, secret string
-		status             string
+		name, method, path, secret string
+		status                     string
 	}{
-		{"bad signature", "/expect/big", "wrong", "403"},
-		{"missing bucket", "/nobucket/big", testSK, "404"},
+		{"bad signature", "PUT", "/expect/big", "wrong", "403"},
+		{"missing bucket", "PUT", "/nobucket/big", testSK, "404"},
+		{"DeleteObjects on a missing bucket", "POST", "/nobucket?delete", testSK, "404"},
+		{"CompleteMultipartUpload of a missing upload", "POST", "/expect/big?uploadId=none", testSK, "404"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			req, _ := http.NewRequest("PUT", e.srv.URL+c.path, nil)
+			req, _ := http.NewRequest(c.method, e.srv.URL+c.path, nil)
 			req.Header.Set("Expect", "100-continue")
 			req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
 			if err := newS3Signer().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: c.secret}, req,
@@ -92,7 +114,7 @@ func TestExpectContinueRejectsBeforeBody(t *testing.T) {
 			// Send only the head of a 1 GiB upload, as a client waiting for
 			// 100 Continue does.
 			var head strings.Builder
-			fmt.Fprintf(&head, "PUT %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", c.path, req.Host, 1<<30)
+			fmt.Fprintf(&head, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", c.method, c.path, req.Host, 1<<30)
 			if err := req.Header.Write(&head); err != nil {
 				t.Fatal(err)
 			}

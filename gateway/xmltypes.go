@@ -26,6 +26,7 @@ type listAllMyBucketsResult struct {
 type bucketEntry struct {
 	Name         string `xml:"Name"`
 	CreationDate string `xml:"CreationDate"`
+	BucketRegion string `xml:"BucketRegion,omitempty"`
 }
 
 type createBucketConfiguration struct {
@@ -110,6 +111,7 @@ type copyObjectResult struct {
 	LastModified string   `xml:"LastModified"`
 	ETag         string   `xml:"ETag"`
 	checksumFields
+	ChecksumType string `xml:"ChecksumType,omitempty"`
 }
 
 type copyPartResult struct {
