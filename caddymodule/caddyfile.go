@@ -104,6 +104,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		default:
 			return d.Errf("unrecognized s3gateway subdirective %q", sub)
 		}
+		if d.NextBlock(d.Nesting()) {
+			return d.Errf("%s takes no block", sub)
+		}
 	}
 	if (h.AccessKey == "") != (h.SecretKey == "") {
 		return d.Err("access_key and secret_key must be given together")

@@ -97,12 +97,11 @@ type Handler struct {
 	// Caddy's log, in addition to the access log.
 	Debug bool `json:"debug,omitempty"`
 
-	logger  *zap.Logger
-	order   string
-	dataDir string
-	shared  *sharedStore // set once this instance holds a pool reference
-	gw      *gateway.Handler
-	obs     *observer
+	logger   *zap.Logger
+	shared   *sharedStore // set once this instance holds a pool reference
+	released bool         // Cleanup gave the reference back
+	gw       *gateway.Handler
+	obs      *observer
 }
 
 // CaddyModule returns the Caddy module information.
@@ -121,7 +120,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	h.order, h.dataDir = s.order, s.dataDir
 	if s.missing {
 		h.logger.Info("no storagecli configuration file: using the defaults", zap.String("config", s.path))
 	}
@@ -276,14 +274,17 @@ func (h *Handler) Validate() error {
 
 // Cleanup releases this instance's reference to its store. The store closes
 // once no loaded config uses it and its last request has finished.
+//
+// Requests routed by this config may still be running, or even starting,
+// after Cleanup: the handler keeps serving them from its store while the
+// store is open (a request that finds it closed gets a retryable 503).
 func (h *Handler) Cleanup() error {
-	if h.shared == nil {
+	if h.shared == nil || h.released {
 		return nil // Provision failed before acquiring anything
 	}
-	s := h.shared
-	h.shared = nil
-	if err := releaseStore(s); err != nil {
-		h.logger.Error("closing the store", zap.String("data", s.dir), zap.Error(err))
+	h.released = true
+	if err := releaseStore(h.shared); err != nil {
+		h.logger.Error("closing the store", zap.String("data", h.shared.dir), zap.Error(err))
 		return err
 	}
 	return nil
