@@ -158,7 +158,6 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags) (err erro
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
-		ln = tls.NewListener(ln, tlsConfig)
 	}
 	addr := ln.Addr().String()
 	in.Address, in.Scheme = addr, scheme
@@ -172,7 +171,14 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags) (err erro
 	defer signal.Stop(sigs)
 
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			// ServeTLS (unlike a tls.NewListener) also offers HTTP/2.
+			served <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	log.Info("gateway listening",
 		zap.String("address", addr), zap.String("url", scheme+"://"+addr),
 		zap.String("order", gc.order), zap.String("data", dataDir),

@@ -283,8 +283,9 @@ func startGateway(home, logPath string) (*gateway, error) {
 	}
 }
 
-// startGatewayAt is startGateway on a given address, for restarts.
-func startGatewayAt(home, addr, logPath string) (*gateway, error) {
+// startGatewayAt is startGateway on a given address, for restarts; extra
+// flags are added to `gateway run`.
+func startGatewayAt(home, addr, logPath string, extra ...string) (*gateway, error) {
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -292,7 +293,7 @@ func startGatewayAt(home, addr, logPath string) (*gateway, error) {
 	fmt.Fprintf(lf, "\n==== %s: starting gateway on %s (home %s)\n", time.Now().Format(time.RFC3339Nano), addr, home)
 	// --debug logs one line per request: the log is attached to failing
 	// tests.
-	cmd := exec.Command(binPath, gatewayRunArgs(home, addr, "--debug")...)
+	cmd := exec.Command(binPath, gatewayRunArgs(home, addr, append([]string{"--debug"}, extra...)...)...)
 	cmd.Env = gatewayEnv(home)
 	cmd.Stdout = lf
 	cmd.Stderr = lf
