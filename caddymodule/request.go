@@ -1,9 +1,6 @@
 package caddymodule
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/xml"
 	"net/http"
 	"net/url"
 	"strings"
@@ -185,34 +182,10 @@ func signedHeaderNames(r *http.Request) string {
 // unloaded together with its order's store: clients retry a 503.
 var errStoreClosed = s3err.ServiceUnavailable.WithMessage("The server's configuration changed while this request was routed; please retry.")
 
-// errorBody is the XML body of an S3 error (as the gateway writes it).
-type errorBody struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string   `xml:"Code"`
-	Message   string   `xml:"Message"`
-	Resource  string   `xml:"Resource,omitempty"`
-	RequestID string   `xml:"RequestId"`
-	HostID    string   `xml:"HostId"`
-}
-
 // writeS3Error answers r with e for the two conditions only the Caddy
 // module can detect (everything else is the gateway's), and reports the
 // request to obs.
 func writeS3Error(w http.ResponseWriter, r *http.Request, obs *observer, e *s3err.Error) {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	id := strings.ToUpper(hex.EncodeToString(b[:]))
-	hdr := w.Header()
-	hdr.Set("x-amz-request-id", id)
-	hdr.Set("x-amz-id-2", id)
-	hdr.Set("Content-Type", "application/xml")
-	if e.Status == http.StatusServiceUnavailable {
-		hdr.Set("Retry-After", "1")
-	}
-	w.WriteHeader(e.Status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write([]byte(xml.Header))
-		_ = xml.NewEncoder(w).Encode(errorBody{Code: e.Code, Message: e.Message, Resource: r.URL.Path, RequestID: id, HostID: id})
-	}
+	id := gateway.WriteError(w, r, e)
 	obs.observe(r, gateway.RequestInfo{RequestID: id, Status: e.Status, ErrorCode: e.Code})
 }

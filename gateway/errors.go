@@ -72,6 +72,23 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 		h.opts.Logger.Error("internal error", zap.String("request_id", rc.id), zap.String("op", rc.op), zap.Error(err))
 	}
 	rc.err = e.Code
+	writeErrorResponse(w, r, e, errorResponse{BucketName: rc.bucket, Key: rc.key, RequestID: rc.id})
+}
+
+// WriteError answers r with e as an S3 XML error, with a new request id
+// (also set as x-amz-request-id), which it returns. It is for servers that
+// embed the gateway and refuse a request before it reaches a Handler.
+func WriteError(w http.ResponseWriter, r *http.Request, e *s3err.Error) string {
+	id := newRequestID()
+	w.Header().Set("x-amz-request-id", id)
+	w.Header().Set("x-amz-id-2", id)
+	writeErrorResponse(w, r, e, errorResponse{RequestID: id})
+	return id
+}
+
+// writeErrorResponse writes e; body carries the request id and, if known,
+// the bucket and key.
+func writeErrorResponse(w http.ResponseWriter, r *http.Request, e *s3err.Error, body errorResponse) {
 	hdr := w.Header()
 	if e.Status == http.StatusNotModified {
 		// A 304 has no body, so no Content-Type: it would describe the
@@ -83,8 +100,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if e.Status == http.StatusServiceUnavailable {
 		hdr.Set("Retry-After", "1")
 	}
-	body := errorResponse{Code: e.Code, Message: e.Message, BucketName: rc.bucket, Key: rc.key,
-		Resource: r.URL.Path, RequestID: rc.id, HostID: rc.id}
+	body.Code, body.Message, body.Resource, body.HostID = e.Code, e.Message, r.URL.Path, body.RequestID
 	w.WriteHeader(e.Status)
 	if r.Method == http.MethodHead {
 		return
