@@ -72,6 +72,10 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 	if !store.ValidBucketName(rc.bucket) {
 		return s3err.InvalidBucketName
 	}
+	if strings.EqualFold(r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
+		// Accepting it would promise retention the gateway does not enforce.
+		return s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway.")
+	}
 	body, err := h.readXMLBody(r, rc, maxSmallXML, true)
 	if err != nil {
 		return err

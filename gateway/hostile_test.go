@@ -164,6 +164,7 @@ func TestHostileBodies(t *testing.T) {
 		{"wrong crc32", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-checksum-crc32": "AAAAAA=="}, 400, "BadDigest"},
 		{"bad storage class", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-storage-class": "PLATINUM"}, 400, "InvalidStorageClass"},
 		{"put to missing bucket", "PUT", "/nobucket/k", []byte("data"), nil, 404, "NoSuchBucket"},
+		{"object lock requested", "PUT", "/lockbucket", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"}, 501, "NotImplemented"},
 		{"big metadata", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-meta-big": strings.Repeat("m", 2100)}, 400, "MetadataTooLarge"},
 	}
 	for _, c := range cases {
