@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/order"
 )
 
 // The metrics, on Caddy's metrics endpoint (the admin API's /metrics, or
@@ -30,6 +31,8 @@ var metrics struct {
 	bytesOut *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	usage    *usageCollector
+	capacity *prometheus.GaugeVec
+	expires  *prometheus.GaugeVec
 }
 
 const metricsNamespace, metricsSubsystem = "caddy", "s3gateway"
@@ -54,6 +57,12 @@ func initMetrics() {
 			// 1 ms to about 4 minutes.
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}, []string{"order", "operation"})
+		metrics.capacity = prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("capacity_bytes",
+			"The order's capacity (order.<id>.capacity) in bytes, by order; 0: unlimited. Compare with store_bytes.")),
+			[]string{"order"})
+		metrics.expires = prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("expires_timestamp_seconds",
+			"When the order expires (order.<id>.expires), in Unix seconds, by order; 0: never.")),
+			[]string{"order"})
 		metrics.usage = &usageCollector{
 			bytes: prometheus.NewDesc(prometheus.BuildFQName(metricsNamespace, metricsSubsystem, "store_bytes"),
 				"Bytes of object data stored, by order and data directory.", []string{"order", "data"}, nil),
@@ -69,13 +78,24 @@ func registerMetrics(reg *prometheus.Registry) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{metrics.requests, metrics.bytesIn, metrics.bytesOut, metrics.duration, metrics.usage} {
+	for _, c := range []prometheus.Collector{metrics.requests, metrics.bytesIn, metrics.bytesOut, metrics.duration, metrics.usage, metrics.capacity, metrics.expires} {
 		// Every handler of a config registers the same collectors.
 		if err := reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
 			return err
 		}
 	}
 	return nil
+}
+
+// setOrderMetrics publishes the capacity and expiry of an order served.
+func setOrderMetrics(o *order.Order) {
+	initMetrics()
+	metrics.capacity.WithLabelValues(o.ID).Set(float64(o.Capacity))
+	exp := 0.0
+	if !o.Expires.IsZero() {
+		exp = float64(o.Expires.Unix())
+	}
+	metrics.expires.WithLabelValues(o.ID).Set(exp)
 }
 
 // usageCollector reports the usage of the open stores when scraped.

@@ -35,6 +35,7 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/order"
 )
 
 func init() {
@@ -142,18 +143,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.obs, err = newObserver(ctx.GetMetricsRegistry(), s.order); err != nil {
 		return fmt.Errorf("s3gateway: metrics: %w", err)
 	}
+	ord := order.FromConfig(s.cfg, s.order)
 	h.gw, err = gateway.New(gateway.Options{
-		Store:       shared.st,
-		Credentials: map[string]string{s.cfg.Gateway.AccessKey: string(s.cfg.Gateway.SecretKey)},
-		Region:      s.cfg.Gateway.Region,
-		Domain:      s.cfg.Gateway.Domain,
-		Logger:      h.logger,
-		Debug:       h.Debug,
-		Observe:     h.obs.observe,
+		Store:   shared.st,
+		Order:   ord,
+		Meter:   &shared.meter,
+		Region:  s.cfg.Gateway.Region,
+		Domain:  s.cfg.Gateway.Domain,
+		Logger:  h.logger,
+		Debug:   h.Debug,
+		Observe: h.obs.observe,
 	})
 	if err != nil {
 		return fmt.Errorf("s3gateway: %w", err)
 	}
+	setOrderMetrics(ord)
 	h.logger.Info("serving order", zap.String("order", s.order), zap.String("data", s.dataDir),
 		zap.String("config", s.path), zap.String("region", s.cfg.Gateway.Region),
 		zap.String("domain", s.cfg.Gateway.Domain), zap.Bool("no_sync", shared.noSync))

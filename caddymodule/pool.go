@@ -10,6 +10,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 
+	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/store/embedded"
 )
 
@@ -39,6 +40,9 @@ type sharedStore struct {
 	order  string
 	noSync bool
 	st     *embedded.Store
+	// meter holds the space reserved by writes in flight, for every
+	// handler serving this store.
+	meter order.Meter
 
 	inflight int  // requests being served
 	released bool // no loaded config holds it: close when inflight is 0

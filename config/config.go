@@ -19,6 +19,14 @@
 //	db_path        = "~/.lambda_storagecli/gateway"
 //
 //	[order.<id>]
+//	capacity = "200GiB"
+//	expires  = 2027-01-01T00:00:00Z
+//	grace    = "168h"
+//
+//	[[order.<id>.keys]]
+//	access_key = "reader"
+//	secret_key = "..."
+//	read_only  = true
 //
 // Keys missing from the file keep their defaults; a key the program does not
 // know is an error naming the key and its line. Secret values (fields tagged
@@ -100,11 +108,6 @@ type Broker struct {
 	DBPath string `toml:"db_path" doc:"Root of the gateway's local data; each order's data is in db_path/<order id>. ~ is the directory holding the storagecli home; relative paths are relative to the home."`
 }
 
-// Order is one [order.<id>] table. It has no settings yet: capacity,
-// expiry, upstream and per-order keys will be added here as fields with the
-// same struct tags as Gateway's.
-type Order struct{}
-
 // Secret is a string that does not print: String, GoString and MarshalJSON
 // return a mask, so a Secret formatted with %v or %s, or logged, shows no
 // value. Convert it with string(s) where the value is needed.
@@ -149,14 +152,13 @@ func (c *Config) UsesDefaultCredentials() bool {
 	return c.Gateway.AccessKey == DefaultAccessKey && c.Gateway.SecretKey == DefaultSecretKey
 }
 
-// Clone returns a copy of c that shares no map with it. (Fields of
-// reference type added to Order later must be copied here too.)
+// Clone returns a copy of c that shares no map or slice with it.
 func (c *Config) Clone() *Config {
 	n := *c
 	if c.Orders != nil {
 		n.Orders = make(map[string]Order, len(c.Orders))
 		for k, v := range c.Orders {
-			n.Orders[k] = v
+			n.Orders[k] = v.clone()
 		}
 	}
 	return &n
@@ -386,18 +388,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	add("gateway.address", ValidateAddress(c.Gateway.Address))
-	switch ak := c.Gateway.AccessKey; {
-	case ak == "":
-		add("gateway.access_key", errors.New("must not be empty"))
-	case strings.ContainsAny(ak, "/,= \t\r\n"):
-		add("gateway.access_key", errors.New("must not contain '/', ',', '=' or white space"))
-	}
-	switch sk := string(c.Gateway.SecretKey); {
-	case sk == "":
-		add("gateway.secret_key", errors.New("must not be empty"))
-	case strings.ContainsAny(sk, "\r\n"):
-		add("gateway.secret_key", errors.New("must not contain a line break"))
-	}
+	add("gateway.access_key", validateAccessKey(c.Gateway.AccessKey))
+	add("gateway.secret_key", validateSecretKey(string(c.Gateway.SecretKey)))
 	if r := c.Gateway.Region; r != "" && !regionRe.MatchString(r) {
 		add("gateway.region", fmt.Errorf("%q is not a region name (like us-east-1)", r))
 	}
@@ -413,8 +405,11 @@ func (c *Config) Validate() error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	seen := map[string]string{c.Gateway.AccessKey: "gateway.access_key"}
 	for _, id := range ids {
-		add(fmt.Sprintf("order.%s", quoteKeyPart(id)), ValidateOrderID(id))
+		key := fmt.Sprintf("order.%s", quoteKeyPart(id))
+		add(key, ValidateOrderID(id))
+		validateOrder(key, c.Orders[id], seen, add)
 	}
 	return errors.Join(errs...)
 }

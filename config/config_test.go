@@ -70,7 +70,7 @@ db_path = "/var/lib/sc"
 		{name: "unknown dotted key", in: "gateway.adress = \"x\"\n", wantErr: []string{"line 1", `"gateway.adress"`}},
 		{name: "unknown key in inline table", in: "\ngateway = { address = \"a:1\", bogus = 1 }\n", wantErr: []string{"line 2", `"gateway.bogus"`}},
 		{name: "unknown key after multi-line string", in: "[gateway]\ndomain = \"\"\"\nx = 1\n\"\"\"\nx = 2\n", wantErr: []string{"line 5", `"gateway.x"`}},
-		{name: "unknown per-order key", in: "[order.o1]\n\ncapacity = 10\n", wantErr: []string{"line 3", `"order.o1.capacity"`}},
+		{name: "unknown per-order key", in: "[order.o1]\n\ncapacty = 10\n", wantErr: []string{"line 3", `"order.o1.capacty"`, `did you mean "order.o1.capacity"`}},
 		{name: "two unknown keys", in: "a = 1\n[gateway]\nb = 2\n", wantErr: []string{"line 1", `"a"`, "line 3", `"gateway.b"`}},
 		{name: "syntax error names line", in: "[gateway]\naddress = \"x:1\"\n[broker\n", wantErr: []string{"line 3"}},
 		{name: "type error names line and key", in: "[gateway]\n\nno_sync = \"yes\"\n", wantErr: []string{"line 3", "gateway.no_sync", "expected a boolean, found a string"}},
@@ -259,7 +259,13 @@ func TestGetSet(t *testing.T) {
 		{key: "nosuch", value: "x", wantErr: "unknown key"},
 		{key: "gateway", value: "x", wantErr: "unknown key"},
 		{key: "gateway..address", value: "x", wantErr: "empty part"},
-		{key: "order.o1.capacity", value: "1", wantErr: "unknown key"},
+		{key: "order.o1.capacty", value: "1", wantErr: "unknown key"},
+		{key: "order.o1.capacity", value: "200GiB"},
+		{key: "order.o1.capacity", value: "lots", wantErr: "not a size"},
+		{key: "order.o1.expires", value: "2027-01-01T00:00:00Z"},
+		{key: "order.o1.expires", value: "tomorrow", wantErr: "RFC 3339"},
+		{key: "order.o1.grace", value: "24h", get: "24h0m0s"},
+		{key: "order.o1.keys", value: "x", wantErr: "unknown key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
@@ -322,7 +328,9 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s has no doc", k.Key)
 		}
 	}
-	want := "gateway.address:string gateway.access_key:string gateway.secret_key:string gateway.region:string gateway.domain:string gateway.no_sync:bool broker.extra_order_id:string broker.db_path:string"
+	want := "gateway.address:string gateway.access_key:string gateway.secret_key:string gateway.region:string gateway.domain:string gateway.no_sync:bool broker.extra_order_id:string broker.db_path:string" +
+		" order.<id>.capacity:size order.<id>.expires:time order.<id>.grace:duration" +
+		" order.<id>.keys.access_key:string order.<id>.keys.secret_key:string order.<id>.keys.read_only:bool"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("Keys:\n%s\nwant\n%s", got, want)
 	}

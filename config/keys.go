@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"reflect"
@@ -53,6 +54,11 @@ func leafKeys(prefix string, t reflect.Type) []KeyInfo {
 		if !sf.IsExported() {
 			continue
 		}
+		if sf.Type.Kind() == reflect.Slice && sf.Type.Elem().Kind() == reflect.Struct {
+			// An array of tables ([[order.<id>.keys]]): its fields.
+			out = append(out, leafKeys(prefix+"."+tomlName(sf), sf.Type.Elem())...)
+			continue
+		}
 		out = append(out, KeyInfo{
 			Key:    prefix + "." + tomlName(sf),
 			Type:   typeName(sf.Type),
@@ -71,11 +77,20 @@ func tomlName(sf reflect.StructField) string {
 	return name
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	sizeType     = reflect.TypeFor[Size]()
+	timeType     = reflect.TypeFor[Time]()
+)
 
 func typeName(t reflect.Type) string {
-	if t == durationType {
+	switch t {
+	case durationType:
 		return "duration"
+	case sizeType:
+		return "size"
+	case timeType:
+		return "time"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -262,6 +277,10 @@ func (c *Config) Set(key, value string) error {
 }
 
 func formatValue(v reflect.Value) string {
+	if m, ok := v.Interface().(encoding.TextMarshaler); ok {
+		b, _ := m.MarshalText()
+		return string(b)
+	}
 	if v.Type() == durationType {
 		return time.Duration(v.Int()).String()
 	}
@@ -281,6 +300,9 @@ func formatValue(v reflect.Value) string {
 }
 
 func parseInto(v reflect.Value, s string) error {
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(s))
+	}
 	if v.Type() == durationType {
 		d, err := time.ParseDuration(s)
 		if err != nil {

@@ -159,8 +159,8 @@ func findKeyLine(data []byte, key toml.Key) int {
 // isSecretKey reports whether the full key k names a secret setting
 // (gateway.secret_key, or a per-order key marked secret).
 func isSecretKey(k toml.Key) bool {
-	if len(k) == 3 && k[0] == "order" {
-		k = toml.Key{"order", OrderIDPlaceholder, k[2]}
+	if len(k) >= 3 && k[0] == "order" {
+		k = append(toml.Key{"order", OrderIDPlaceholder}, k[2:]...)
 	}
 	s := strings.Join(k, ".")
 	for _, info := range Keys() {

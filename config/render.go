@@ -45,8 +45,10 @@ func (c *Config) render(redact bool) []byte {
 				if j == 0 {
 					writeComment(&b, sf.Tag.Get("doc"), "")
 				}
-				fmt.Fprintf(&b, "[%s.%s]\n", name, quoteKeyPart(id))
+				table := name + "." + quoteKeyPart(id)
+				fmt.Fprintf(&b, "[%s]\n", table)
 				writeFields(&b, fv.MapIndex(reflect.ValueOf(id)), redact)
+				writeArrays(&b, table, fv.MapIndex(reflect.ValueOf(id)), redact)
 			}
 		}
 	}
@@ -61,7 +63,7 @@ func writeFields(b *bytes.Buffer, sv reflect.Value, redact bool) {
 	}
 	for i := 0; i < st.NumField(); i++ {
 		sf := st.Field(i)
-		if !sf.IsExported() {
+		if !sf.IsExported() || isTableArray(sf.Type) {
 			continue
 		}
 		writeComment(b, sf.Tag.Get("doc"), "")
@@ -70,6 +72,32 @@ func writeFields(b *bytes.Buffer, sv reflect.Value, redact bool) {
 			val = tomlValue(reflect.ValueOf(Mask))
 		}
 		fmt.Fprintf(b, "%-*s = %s\n", width, tomlName(sf), val)
+	}
+}
+
+// isTableArray reports whether t is written as an array of tables.
+func isTableArray(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct
+}
+
+// writeArrays writes the array-of-tables fields of the struct sv as
+// [[table.field]] sections.
+func writeArrays(b *bytes.Buffer, table string, sv reflect.Value, redact bool) {
+	st := sv.Type()
+	for i := 0; i < st.NumField(); i++ {
+		sf := st.Field(i)
+		if !sf.IsExported() || !isTableArray(sf.Type) {
+			continue
+		}
+		f := sv.Field(i)
+		for j := 0; j < f.Len(); j++ {
+			b.WriteString("\n")
+			if j == 0 {
+				writeComment(b, sf.Tag.Get("doc"), "")
+			}
+			fmt.Fprintf(b, "[[%s.%s]]\n", table, tomlName(sf))
+			writeFields(b, f.Index(j), redact)
+		}
 	}
 }
 
@@ -109,11 +137,21 @@ func tomlValue(v reflect.Value) string {
 	return strings.TrimSpace(strings.TrimPrefix(s, "v ="))
 }
 
-// redact masks every non-empty secret field of the struct sv (settable).
+// redact masks every non-empty secret field of the struct sv (settable),
+// also in its arrays of tables (which it copies first: they may be shared).
 func redact(sv reflect.Value) {
 	st := sv.Type()
 	for i := 0; i < st.NumField(); i++ {
 		f := sv.Field(i)
+		if isTableArray(f.Type()) && !f.IsNil() {
+			cp := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+			reflect.Copy(cp, f)
+			for j := 0; j < cp.Len(); j++ {
+				redact(cp.Index(j))
+			}
+			f.Set(cp)
+			continue
+		}
 		if st.Field(i).Tag.Get("secret") == "true" && f.Kind() == reflect.String && f.String() != "" {
 			f.SetString(Mask)
 		}

@@ -9,13 +9,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/sigv4"
 	"github.com/lambda/storagecli/gateway/store"
@@ -25,9 +28,17 @@ import (
 type Options struct {
 	// Store holds the order's data.
 	Store store.Store
-	// Credentials maps access keys to secret keys. Requests signed with any
-	// other key are refused; anonymous requests are always refused.
+	// Order is the order served: its keys, capacity and expiry. Requests
+	// signed with a key not in it are refused; anonymous requests are always
+	// refused. SetOrder replaces it while serving.
+	Order *order.Order
+	// Credentials, when Order is nil, maps access keys to secret keys of an
+	// unnamed order without limits, every key read-write.
 	Credentials map[string]string
+	// Meter accounts for the space reserved by writes in flight. Handlers
+	// serving the same store (one per site, or old and new across a Caddy
+	// reload) must share one; nil gives the Handler its own.
+	Meter *order.Meter
 	// Region is the region signatures must be scoped to; empty accepts any.
 	Region string
 	// Domain enables virtual-hosted style requests: <bucket>.<Domain>.
@@ -60,6 +71,8 @@ type Handler struct {
 	opts     Options
 	verifier sigv4.Verifier
 	owner    owner
+	order    atomic.Pointer[order.Order]
+	meter    *order.Meter
 }
 
 // New returns a Handler serving opts.Store.
@@ -67,13 +80,21 @@ func New(opts Options) (*Handler, error) {
 	if opts.Store == nil {
 		return nil, errors.New("gateway: no store")
 	}
-	if len(opts.Credentials) == 0 {
-		return nil, errors.New("gateway: no credentials: anonymous access is not supported")
-	}
-	for ak, sk := range opts.Credentials {
-		if ak == "" || sk == "" {
-			return nil, errors.New("gateway: empty access or secret key")
+	ord := opts.Order
+	if ord == nil {
+		if len(opts.Credentials) == 0 {
+			return nil, errors.New("gateway: no credentials: anonymous access is not supported")
 		}
+		ord = &order.Order{}
+		for ak, sk := range opts.Credentials {
+			if ak == "" || sk == "" {
+				return nil, errors.New("gateway: empty access or secret key")
+			}
+			ord.Keys = append(ord.Keys, order.Key{AccessKey: ak, SecretKey: sk})
+		}
+	}
+	if err := ord.Validate(); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -81,18 +102,19 @@ func New(opts Options) (*Handler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	creds := opts.Credentials
-	h := &Handler{opts: opts}
-	h.verifier = sigv4.Verifier{
-		Region: opts.Region,
-		Now:    opts.Now,
-		Lookup: func(ak string) (string, bool) { sk, ok := creds[ak]; return sk, ok },
+	h := &Handler{opts: opts, meter: opts.Meter}
+	if h.meter == nil {
+		h.meter = new(order.Meter)
 	}
-	// The owner shown in listings: stable per credential set, not secret.
-	var first string
-	for ak := range creds {
-		if first == "" || ak < first {
-			first = ak
+	h.order.Store(ord)
+	h.verifier = sigv4.Verifier{Region: opts.Region, Now: opts.Now}
+	// The owner shown in listings: stable per credential set, not secret:
+	// the order's first key (for FromConfig, the [gateway] pair), or the
+	// smallest of Credentials.
+	first := ord.Keys[0].AccessKey
+	if opts.Order == nil {
+		for _, k := range ord.Keys {
+			first = min(first, k.AccessKey)
 		}
 	}
 	sum := sha256.Sum256([]byte("owner:" + first))
@@ -108,6 +130,7 @@ type reqContext struct {
 	key    string
 	vhost  bool // the bucket came from the Host header
 	auth   *sigv4.Auth
+	ord    *order.Order // the order as it was when the request arrived
 	err    string
 	body   *countingReader // the request body; read it only through here
 }
@@ -180,12 +203,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 	rc.bucket, rc.key, rc.vhost = bucket, key, vhost
 	op, fn := h.route(r, bucket, key)
 	rc.op = op
-	auth, err := h.verifier.Verify(r)
+	// One snapshot of the order per request: a key rotation (SetOrder)
+	// applies to requests arriving after it; those in flight finish.
+	rc.ord = h.order.Load()
+	v := h.verifier
+	v.Lookup = func(ak string) (string, bool) { k, ok := rc.ord.Key(ak); return k.SecretKey, ok }
+	auth, err := v.Verify(r)
 	if err != nil {
 		h.writeError(w, r, rc, err)
 		return
 	}
 	rc.auth = auth
+	if err := h.authorize(rc); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
 	if fn == nil {
 		h.writeError(w, r, rc, s3err.MethodNotAllowed)
 		return

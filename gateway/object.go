@@ -35,8 +35,13 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if pr.Size() > store.MaxPartSize {
 		return s3err.EntityTooLarge.WithMessage("A single PUT is limited to 5 GiB; use a multipart upload.")
 	}
+	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size())
+	if err != nil {
+		return err
+	}
 	obj, err := h.opts.Store.PutObject(r.Context(), rc.bucket, rc.key,
-		store.PutInput{Body: pr, Size: pr.Size(), Sums: pr.Sums, Meta: meta, Cond: cond})
+		store.PutInput{Body: body, Size: pr.Size(), Sums: pr.Sums, Meta: meta, Cond: cond})
+	release()
 	if err != nil {
 		return err
 	}
@@ -289,6 +294,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		return err
 	}
 	srcCond := parseConditionals(r.Header, "x-amz-copy-source-")
+	release := func() {}
 	obj, err := h.opts.Store.CopyObject(r.Context(), srcBucket, srcKey, rc.bucket, rc.key, store.CopyInput{
 		Meta: meta,
 		Cond: cond,
@@ -296,9 +302,22 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 			if src.Size > store.MaxPartSize {
 				return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
 			}
-			return srcCond.check(src, s3err.PreconditionFailed)
+			if err := srcCond.check(src, s3err.PreconditionFailed); err != nil {
+				return err
+			}
+			// The copy's size is known once the source is: reserve it
+			// before a byte is copied.
+			release() // if the store checks the source again
+			rel, err := h.reserve(r.Context(), rc, src.Size)
+			if err != nil {
+				release = func() {}
+				return err
+			}
+			release = rel
+			return nil
 		},
 	})
+	release()
 	if err != nil {
 		return err
 	}

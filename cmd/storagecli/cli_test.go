@@ -190,8 +190,8 @@ func TestGatewayDaemonLifecycle(t *testing.T) {
 	status := args("gateway", "run", "--broker.extra_order_id", "o1", "--status")
 	r = cli(t, nil, status...)
 	want := fmt.Sprintf("gateway.pid is running, pid is %d, address %s, order o1", pid, addr)
-	if r.code != 0 || strings.TrimSpace(r.stdout) != want {
-		t.Errorf("--status: exit %d, %q; want 0, %q", r.code, r.stdout, want)
+	if first, rest, _ := strings.Cut(r.stdout, "\n"); r.code != 0 || first != want || !strings.Contains(rest, "order o1: used 0 B / unlimited, 0 objects, never expires, active") {
+		t.Errorf("--status: exit %d, %q; want 0, %q and the order's usage", r.code, r.stdout, want)
 	}
 	if b, err := os.ReadFile(config.PIDFile(home, "o1")); err != nil || strings.TrimSpace(string(b)) != m[1] {
 		t.Errorf("pid file: %q, %v", b, err)
@@ -245,8 +245,14 @@ func TestGatewayDaemonLifecycle(t *testing.T) {
 	if r := cli(t, nil, args("config", "broker.extra_order_id", "o1")...); r.code != 0 {
 		t.Fatal("config broker.extra_order_id")
 	}
-	r = cli(t, nil, args("order", "list")...)
-	mustContain(t, "order list (running)", r.stdout, "OrderId | Expire | Used/Total", fmt.Sprintf("in use by pid %d", pid))
+	// The gateway publishes its usage every few seconds.
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		r = cli(t, nil, args("order", "list")...)
+		if strings.Contains(r.stdout, "11 B") || time.Now().After(end) {
+			break
+		}
+	}
+	mustContain(t, "order list (running)", r.stdout, "OrderId | Expire | Used/Total", fmt.Sprintf("active, served by pid %d", pid), "11 B / unlimited")
 
 	// Stop.
 	r = cli(t, nil, args("gateway", "run", "--broker.extra_order_id", "o1", "--stop")...)
@@ -273,9 +279,9 @@ func TestGatewayDaemonLifecycle(t *testing.T) {
 
 	// Usage is readable once the gateway is gone.
 	r = cli(t, nil, args("order", "list")...)
-	mustContain(t, "order list (stopped)", r.stdout, "o1", "11 B / unlimited", "ok")
+	mustContain(t, "order list (stopped)", r.stdout, "o1", "11 B / unlimited", "| active")
 	r = cli(t, nil, args("order", "list", "--json")...)
-	mustContain(t, "order list --json", r.stdout, `"order_id": "o1"`, `"used_bytes": 11`, `"objects": 1`)
+	mustContain(t, "order list --json", r.stdout, `"order_id": "o1"`, `"used_bytes": 11`, `"objects": 1`, `"total_bytes": null`, `"status": "active"`)
 
 	logData, _ := os.ReadFile(config.GatewayLogFile(home))
 	mustContain(t, "log", string(logData), "gateway listening", `"op":"PutObject"`, "gateway stopped")

@@ -99,6 +99,11 @@ func sectionKeys(section string) []string {
 func settingsList() string {
 	var b strings.Builder
 	for _, k := range config.Keys() {
+		if strings.HasPrefix(k.Key, "order."+config.OrderIDPlaceholder+".keys.") {
+			// Arrays of tables cannot be set from the command line.
+			fmt.Fprintf(&b, "\n  %-24s %s (in [[order.<id>.keys]] tables: edit the file)", k.Key, k.Type)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  %-24s %s", k.Key, k.Type)
 	}
 	return b.String()

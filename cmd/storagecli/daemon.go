@@ -146,6 +146,17 @@ func gatewayStatus(cmd *cobra.Command, gc *gatewayConfig) error {
 		addr = "(starting)"
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "gateway.pid is running, pid is %d, address %s, order %s\n", in.PID, addr, gc.order)
+	if u := in.Usage; u != nil {
+		var total *int64
+		if u.Capacity > 0 {
+			total = &u.Capacity
+		}
+		expire := "never expires"
+		if !u.Expires.IsZero() {
+			expire = "expires " + u.Expires.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "order %s: used %s, %d objects, %s, %s\n", gc.order, usedTotal(&u.Bytes, total), u.Objects, expire, u.State)
+	}
 	return nil
 }
 

@@ -228,5 +228,12 @@ func runGateway(cmd *cobra.Command, g *globalFlags, rf *runFlags) error {
 	case rf.daemonize && !isDaemonChild():
 		return daemonize(cmd, gc, rf)
 	}
-	return serveGateway(cmd, gc, rf)
+	reload := func() (*config.Config, error) {
+		again, err := resolveConfig(cmd, g, rf)
+		if err != nil {
+			return nil, err
+		}
+		return again.cfg, nil
+	}
+	return serveGateway(cmd, gc, rf, reload)
 }

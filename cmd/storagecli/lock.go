@@ -31,6 +31,19 @@ type instance struct {
 	Started time.Time `json:"started"`
 	// ShutdownTimeout is how long the gateway drains requests when stopped.
 	ShutdownTimeout time.Duration `json:"shutdown_timeout,omitempty"`
+	// Usage is the served order's usage, refreshed every few seconds (the
+	// store cannot be opened by another process while the gateway runs).
+	Usage *servedUsage `json:"usage,omitempty"`
+}
+
+// servedUsage is the usage a running gateway publishes.
+type servedUsage struct {
+	Bytes    int64     `json:"bytes"`
+	Objects  int64     `json:"objects"`
+	Capacity int64     `json:"capacity"` // 0: unlimited
+	Expires  time.Time `json:"expires,omitzero"`
+	State    string    `json:"state"`
+	At       time.Time `json:"at"`
 }
 
 // errAlreadyRunning is returned by acquireLock when a gateway holds the lock.

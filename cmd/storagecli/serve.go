@@ -19,6 +19,7 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/store/embedded"
 )
 
@@ -30,8 +31,14 @@ const (
 	maxHeaderBytes    = 64 << 10
 )
 
+// usageInterval is how often a running gateway publishes its order's usage
+// for --status and `order list`.
+const usageInterval = 2 * time.Second
+
 // serveGateway runs the gateway in this process until SIGTERM or SIGINT.
-func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags) (err error) {
+// SIGHUP calls reload (which re-reads user.toml and applies the same
+// environment and flags) and swaps the order's keys, capacity and expiry.
+func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload func() (*config.Config, error)) (err error) {
 	ready := &readyNotifier{f: readyPipe()}
 	daemon := ready.f != nil
 	defer func() {
@@ -40,6 +47,8 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags) (err erro
 		}
 	}()
 	if daemon {
+		// No hangup from a terminal stops the daemon; SIGHUP reloads once
+		// the gateway serves (below).
 		signal.Ignore(syscall.SIGHUP)
 	}
 
@@ -127,12 +136,12 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags) (err erro
 	}()
 
 	h, err := gateway.New(gateway.Options{
-		Store:       st,
-		Credentials: map[string]string{cfg.Gateway.AccessKey: string(cfg.Gateway.SecretKey)},
-		Region:      cfg.Gateway.Region,
-		Domain:      cfg.Gateway.Domain,
-		Logger:      log.Named("s3"),
-		Debug:       rf.debug,
+		Store:  st,
+		Order:  order.FromConfig(cfg, gc.order),
+		Region: cfg.Gateway.Region,
+		Domain: cfg.Gateway.Domain,
+		Logger: log.Named("s3"),
+		Debug:  rf.debug,
 	})
 	if err != nil {
 		return err
@@ -169,6 +178,46 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags) (err erro
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
+	var inMu sync.Mutex // in and the lock file
+	publishUsage := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		u, err := h.Usage(ctx)
+		if err != nil {
+			log.Warn("reading the order's usage", zap.Error(err))
+			return
+		}
+		o := h.Order()
+		inMu.Lock()
+		defer inMu.Unlock()
+		in.Usage = &servedUsage{Bytes: u.Bytes, Objects: u.Objects, Capacity: u.Capacity, Expires: o.Expires,
+			State: o.State(time.Now()).String(), At: time.Now().UTC()}
+		if err := lock.publish(in); err != nil {
+			log.Warn("publishing the order's usage", zap.Error(err))
+		}
+	}
+	publishUsage()
+	stopUsage, usageDone := make(chan struct{}), make(chan struct{})
+	defer func() { close(stopUsage); <-usageDone }()
+	go func() {
+		defer close(usageDone)
+		t := time.NewTicker(usageInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopUsage:
+				return
+			case <-t.C:
+				publishUsage()
+			case <-hups:
+				reloadOrder(log, h, gc.order, reload)
+				publishUsage()
+			}
+		}
+	}()
 
 	served := make(chan error, 1)
 	go func() {
@@ -215,6 +264,32 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags) (err erro
 		log.Error("serve", zap.Error(err))
 	}
 	return nil
+}
+
+// reloadOrder re-reads the configuration and swaps the served order's keys,
+// capacity and expiry. Requests in flight finish under the old settings.
+// Other settings (address, region, ...) need a restart.
+func reloadOrder(log *zap.Logger, h *gateway.Handler, id string, reload func() (*config.Config, error)) {
+	cfg, err := reload()
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		log.Error("SIGHUP: configuration not reloaded", zap.Error(err))
+		return
+	}
+	if cfg.Broker.ExtraOrderID != id {
+		log.Warn("SIGHUP: broker.extra_order_id changed; a gateway serves one order: restart it to serve another",
+			zap.String("order", id), zap.String("configured", cfg.Broker.ExtraOrderID))
+		cfg.Broker.ExtraOrderID = id // the [gateway] pair keeps serving this order
+	}
+	o := order.FromConfig(cfg, id)
+	if err := h.SetOrder(o); err != nil {
+		log.Error("SIGHUP: configuration not reloaded", zap.Error(err))
+		return
+	}
+	log.Info("SIGHUP: order settings reloaded", zap.String("order", id), zap.Int("keys", len(o.Keys)),
+		zap.Int64("capacity", o.Capacity), zap.Time("expires", o.Expires), zap.Duration("grace", o.Grace))
 }
 
 // waitTimeout waits for wg, at most d.

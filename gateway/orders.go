@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/lambda/storagecli/gateway/order"
+	"github.com/lambda/storagecli/gateway/s3err"
+)
+
+// writeOps are the operations that change the order's data. A read-only
+// key, or an expired order, is refused them. (DeleteBucket<sub-resource>
+// operations are writes too: see isWrite.)
+var writeOps = map[string]bool{
+	"PutObject": true, "CopyObject": true,
+	"CreateMultipartUpload": true, "UploadPart": true, "UploadPartCopy": true,
+	"CompleteMultipartUpload": true, "AbortMultipartUpload": true,
+	"DeleteObject": true, "DeleteObjects": true, "DeleteObjectTagging": true,
+	"CreateBucket": true, "DeleteBucket": true,
+}
+
+func isWrite(op string) bool { return writeOps[op] || strings.HasPrefix(op, "DeleteBucket") }
+
+// SetOrder replaces the order served (key rotation, new capacity or
+// expiry). Requests already authenticated finish under the order they
+// started with; from the moment SetOrder returns, new requests are checked
+// against o. Space reserved by writes in flight stays reserved.
+func (h *Handler) SetOrder(o *order.Order) error {
+	if o == nil {
+		return errors.New("gateway: nil order")
+	}
+	if err := o.Validate(); err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	h.order.Store(o)
+	return nil
+}
+
+// Order returns the order served now. It must not be modified.
+func (h *Handler) Order() *order.Order { return h.order.Load() }
+
+// Usage is an order's usage as the gateway accounts for it.
+type Usage struct {
+	// Bytes and Objects are what the store holds.
+	Bytes, Objects int64
+	// Reserved is the space held by writes in progress.
+	Reserved int64
+	// Capacity is the order's capacity; 0 means unlimited.
+	Capacity int64
+}
+
+// Usage reports what the order holds and what writes in flight reserve.
+func (h *Handler) Usage(ctx context.Context) (Usage, error) {
+	u, err := h.opts.Store.Usage(ctx)
+	if err != nil {
+		return Usage{}, err
+	}
+	return Usage{Bytes: u.Bytes, Objects: u.Objects, Reserved: h.meter.Pending(), Capacity: h.order.Load().Capacity}, nil
+}
+
+// authorize applies the order's expiry and the key's permission to an
+// authenticated request. Codes: every refusal is 403 AccessDenied, with a
+// message naming the expiry when it is the reason.
+func (h *Handler) authorize(rc *reqContext) error {
+	o := rc.ord
+	switch o.State(h.opts.Now()) {
+	case order.Closed:
+		return s3err.AccessDenied.WithMessage("%s", o.ClosedMessage())
+	case order.ReadOnly:
+		if isWrite(rc.op) {
+			return s3err.AccessDenied.WithMessage("%s", o.ExpiredMessage())
+		}
+	}
+	if k, _ := o.Key(rc.auth.AccessKey); k.ReadOnly && isWrite(rc.op) {
+		return s3err.AccessDenied.WithMessage("The access key %s is read-only.", k.AccessKey)
+	}
+	return nil
+}
+
+func (h *Handler) usedBytes(ctx context.Context) (int64, error) {
+	u, err := h.opts.Store.Usage(ctx)
+	return u.Bytes, err
+}
+
+// quotaError is the answer to a write that does not fit: 403 QuotaExceeded.
+func quotaError(o *order.Order, n int64) error {
+	if n < 0 {
+		return s3err.QuotaExceeded.WithMessage("The upload was cut off: it does not fit in the remaining capacity of order %s (capacity %d bytes).", o.ID, o.Capacity)
+	}
+	return s3err.QuotaExceeded.WithMessage("Writing %d bytes would exceed the capacity of order %s (%d bytes).", n, o.ID, o.Capacity)
+}
+
+// reserve reserves n bytes (a write of known size) against the order's
+// capacity before anything is transferred. The returned func gives them
+// back; call it once the write has settled.
+func (h *Handler) reserve(ctx context.Context, rc *reqContext, n int64) (func(), error) {
+	if rc.ord.Capacity <= 0 || n <= 0 {
+		return func() {}, nil
+	}
+	ok, err := h.meter.Reserve(ctx, h.usedBytes, rc.ord.Capacity, n)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, quotaError(rc.ord, n)
+	}
+	return func() { h.meter.Release(n) }, nil
+}
+
+// meterBody reserves space for a request body of size bytes (-1: unknown)
+// and returns the reader to give the store: for an unknown size, a reader
+// that reserves as it goes and fails, making the store roll the write
+// back, when the capacity is reached.
+func (h *Handler) meterBody(ctx context.Context, rc *reqContext, body io.Reader, size int64) (io.Reader, func(), error) {
+	if rc.ord.Capacity <= 0 {
+		return body, func() {}, nil
+	}
+	if size >= 0 {
+		release, err := h.reserve(ctx, rc, size)
+		return body, release, err
+	}
+	mr := h.meter.NewReader(ctx, body, h.usedBytes, rc.ord.Capacity, quotaError(rc.ord, -1))
+	return mr, mr.Release, nil
+}

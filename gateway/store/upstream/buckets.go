@@ -1,0 +1,150 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// ListBuckets lists the bucket markers.
+func (s *Store) ListBuckets(ctx context.Context) ([]store.Bucket, error) {
+	var out []store.Bucket
+	err := s.listAll(ctx, s.bucketsBase(), "", func(o minio.ObjectInfo) bool {
+		name := o.Key[len(s.bucketsBase()):]
+		if store.ValidBucketName(name) {
+			out = append(out, store.Bucket{Name: name, Created: o.LastModified})
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// CreateBucket writes the marker with If-None-Match: *, so that of two
+// racing creates one gets ErrBucketExists.
+func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
+	if !store.ValidBucketName(bucket) {
+		return store.ErrInvalidBucketName
+	}
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	opts.SetMatchETagExcept("*")
+	_, err := s.core.PutObject(ctx, s.bucket, s.markerName(bucket), bytes.NewReader(nil), 0, "", "", opts)
+	if err != nil {
+		if isCode(err, "PreconditionFailed") {
+			return fmt.Errorf("upstream: %w", store.ErrBucketExists)
+		}
+		return s.mapErr(err)
+	}
+	s.sawBucket(bucket)
+	s.changed()
+	return nil
+}
+
+// HeadBucket stats the marker.
+func (s *Store) HeadBucket(ctx context.Context, bucket string) (store.Bucket, error) {
+	if !store.ValidBucketName(bucket) {
+		return store.Bucket{}, store.ErrInvalidBucketName
+	}
+	info, err := s.core.StatObject(ctx, s.bucket, s.markerName(bucket), minio.StatObjectOptions{})
+	if err != nil {
+		if isNotFound(err) {
+			s.forgetBucket(bucket)
+			return store.Bucket{}, fmt.Errorf("upstream: %w", store.ErrNoSuchBucket)
+		}
+		return store.Bucket{}, s.mapErr(err)
+	}
+	s.sawBucket(bucket)
+	return store.Bucket{Name: bucket, Created: info.LastModified}, nil
+}
+
+// DeleteBucket removes the marker of an empty bucket. The emptiness check
+// and the removal are two requests: a put racing with the delete can leave
+// an object in a deleted bucket (it reappears if the bucket is created
+// again).
+func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
+	if _, err := s.HeadBucket(ctx, bucket); err != nil {
+		return err
+	}
+	for _, base := range []string{s.dataBase(bucket), s.uploadsBase(bucket)} {
+		res, err := s.core.ListObjectsV2(s.bucket, base, "", "", "", 1)
+		if err != nil {
+			return s.mapErr(err)
+		}
+		if len(res.Contents) > 0 {
+			return fmt.Errorf("upstream: %w", store.ErrBucketNotEmpty)
+		}
+	}
+	s.forgetBucket(bucket)
+	if err := s.core.RemoveObject(ctx, s.bucket, s.markerName(bucket), minio.RemoveObjectOptions{}); err != nil {
+		return s.mapErr(err)
+	}
+	s.forgetBucket(bucket)
+	s.changed()
+	return nil
+}
+
+// checkBucket returns ErrNoSuchBucket unless the bucket exists (trusting a
+// recent sighting for BucketCacheTTL).
+func (s *Store) checkBucket(ctx context.Context, bucket string) error {
+	if !store.ValidBucketName(bucket) {
+		return store.ErrInvalidBucketName
+	}
+	if s.cfg.BucketCacheTTL > 0 {
+		s.bmu.Lock()
+		at, ok := s.buckets[bucket]
+		s.bmu.Unlock()
+		if ok && time.Since(at) < s.cfg.BucketCacheTTL {
+			return nil
+		}
+	}
+	_, err := s.HeadBucket(ctx, bucket)
+	return err
+}
+
+func (s *Store) sawBucket(bucket string) {
+	if s.cfg.BucketCacheTTL <= 0 {
+		return
+	}
+	s.bmu.Lock()
+	s.buckets[bucket] = time.Now()
+	s.bmu.Unlock()
+}
+
+func (s *Store) forgetBucket(bucket string) {
+	s.bmu.Lock()
+	delete(s.buckets, bucket)
+	s.bmu.Unlock()
+}
+
+// listAll calls fn for every upstream object under prefix (after
+// startAfter) until fn returns false.
+func (s *Store) listAll(ctx context.Context, prefix, startAfter string, fn func(minio.ObjectInfo) bool) error {
+	token := ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := s.core.ListObjectsV2(s.bucket, prefix, startAfter, token, "", 1000)
+		if err != nil {
+			return s.mapErr(err)
+		}
+		for _, o := range res.Contents {
+			if !fn(o) {
+				return nil
+			}
+		}
+		if !res.IsTruncated || res.NextContinuationToken == "" {
+			return nil
+		}
+		token = res.NextContinuationToken
+	}
+}

@@ -1,0 +1,537 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/lambda/storagecli/gateway/checksum"
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// CreateMultipartUpload starts an upstream multipart upload on the key's
+// upstream name (the object's metadata and a completion token go with it)
+// and writes the upload record that ListMultipartUploads and ListParts
+// read. The upload id is the upstream's.
+func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, in store.UploadInput) (string, error) {
+	if err := checkNames(bucket, key); err != nil {
+		return "", err
+	}
+	if err := s.checkBucket(ctx, bucket); err != nil {
+		return "", err
+	}
+	rec := &uploadRecord{Meta: in.Meta, Alg: in.ChecksumAlgorithm, Typ: in.ChecksumType, Token: token()}
+	if rec.Alg == "" {
+		rec.Typ = ""
+	} else {
+		if !checksum.Valid(rec.Alg) {
+			return "", fmt.Errorf("upstream: checksum algorithm %q unsupported", rec.Alg)
+		}
+		if rec.Typ == "" {
+			rec.Typ = checksum.DefaultType(rec.Alg)
+		}
+		if rec.Typ != store.Composite && !(rec.Typ == store.FullObject && checksum.SupportsFullObject(rec.Alg)) {
+			return "", fmt.Errorf("upstream: checksum type %q unsupported for %s", rec.Typ, rec.Alg)
+		}
+	}
+	b := &blob{Meta: in.Meta, Token: rec.Token, Alg: rec.Alg, Typ: rec.Typ}
+	name := s.dataName(bucket, key)
+	id, err := s.core.NewMultipartUpload(ctx, s.bucket, name, putOpts(b, store.Conditions{}))
+	if err != nil {
+		return "", s.mapErr(err)
+	}
+	j, _ := json.Marshal(rec)
+	if _, err := s.core.PutObject(ctx, s.bucket, s.uploadName(bucket, key, id), bytes.NewReader(j), int64(len(j)), "", "",
+		minio.PutObjectOptions{ContentType: "application/json"}); err != nil {
+		s.core.AbortMultipartUpload(context.Background(), s.bucket, name, id)
+		return "", s.mapErr(err)
+	}
+	s.changed()
+	return id, nil
+}
+
+// getUpload reads an upload's record: ErrNoSuchUpload if there is none
+// for this bucket and key.
+func (s *Store) getUpload(ctx context.Context, bucket, key, id string) (*uploadRecord, error) {
+	if err := checkNames(bucket, key); err != nil {
+		return nil, err
+	}
+	if id == "" || len(id) > 1024 || strings.ContainsAny(id, "/\x00") {
+		return nil, fmt.Errorf("upstream: %w", store.ErrNoSuchUpload)
+	}
+	r, info, _, err := s.core.GetObject(ctx, s.bucket, s.uploadName(bucket, key, id), minio.GetObjectOptions{})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("upstream: %w", store.ErrNoSuchUpload)
+		}
+		return nil, s.mapErr(err)
+	}
+	defer r.Close()
+	rec := &uploadRecord{}
+	if err := json.NewDecoder(r).Decode(rec); err != nil {
+		return nil, fmt.Errorf("upstream: corrupt upload record: %w", s.mapErr(err))
+	}
+	rec.Initiated = info.LastModified
+	return rec, nil
+}
+
+// UploadPart streams a part to the upstream upload. A part's checksum
+// (known once its body is read) is kept as an empty object named after
+// the part number, ETag and checksum.
+func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, in store.PutInput) (*store.Part, error) {
+	if number < 1 || number > store.MaxPartNumber {
+		return nil, fmt.Errorf("upstream: part number %d out of range", number)
+	}
+	rec, err := s.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	if in.Size > store.MaxPartSize {
+		return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+	}
+	defer s.changed()
+	size := in.Size
+	var body io.Reader
+	var br *bodyReader
+	if size < 0 {
+		data, err := io.ReadAll(io.LimitReader(in.Body, store.MaxPartSize+1))
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(data)) > store.MaxPartSize {
+			return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+		}
+		size, body = int64(len(data)), bytes.NewReader(data)
+	} else {
+		br = &bodyReader{r: in.Body, size: size}
+		body = br
+		if size == 0 {
+			// Nothing will be read: see the body's end first.
+			br.probe()
+			if err := br.failure(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	h := md5.New()
+	p, err := s.core.PutObjectPart(ctx, s.bucket, s.dataName(bucket, key), uploadID, number, io.TeeReader(body, h), size, minio.PutObjectPartOptions{})
+	if br != nil {
+		if ferr := br.failure(); ferr != nil {
+			return nil, ferr
+		}
+	}
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	sums := in.Sums()
+	etag := hex.EncodeToString(sums.MD5)
+	if !bytes.Equal(sums.MD5, h.Sum(nil)) || trimETag(p.ETag) != etag {
+		return nil, fmt.Errorf("upstream: part ETag %s differs from the body's MD5 %s", trimETag(p.ETag), etag)
+	}
+	part := &store.Part{Number: number, Size: size, ETag: etag, LastModified: time.Now().UTC()}
+	if rec.Alg != "" {
+		if sums.Checksum.Algorithm != rec.Alg || sums.Checksum.Value == "" {
+			return nil, fmt.Errorf("upstream: part checksum %q, want the upload's %s", sums.Checksum.Algorithm, rec.Alg)
+		}
+		part.Checksum = sums.Checksum.Value
+		name := s.psumsBase(uploadID) + psumName(number, etag, part.Checksum)
+		if _, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(nil), 0, "", "", minio.PutObjectOptions{}); err != nil {
+			return nil, s.mapErr(err)
+		}
+	}
+	return part, nil
+}
+
+// upParts lists every part of the upstream upload (ascending) with their
+// checksums.
+func (s *Store) upParts(ctx context.Context, bucket, key, id string, rec *uploadRecord, after, limit int) ([]store.Part, bool, error) {
+	var out []store.Part
+	marker := after
+	scanned := false
+	for {
+		want := 1000
+		if limit > 0 {
+			want = min(1000, limit-len(out))
+		}
+		res, err := s.core.ListObjectParts(ctx, s.bucket, s.dataName(bucket, key), id, marker, want)
+		if err != nil {
+			return nil, false, s.mapErr(err)
+		}
+		if len(res.ObjectParts) == 0 && marker > 0 && marker == after && !scanned {
+			// MinIO answers nothing when the marker is not an uploaded
+			// part: list from the start and skip to it.
+			scanned = true
+			all, _, err := s.upParts(ctx, bucket, key, id, &uploadRecord{}, 0, 0)
+			if err != nil {
+				return nil, false, err
+			}
+			for _, p := range all {
+				if p.Number > after {
+					out = append(out, p)
+				}
+			}
+			break
+		}
+		for _, p := range res.ObjectParts {
+			out = append(out, store.Part{Number: p.PartNumber, Size: p.Size, ETag: trimETag(p.ETag), LastModified: p.LastModified})
+		}
+		if !res.IsTruncated || len(res.ObjectParts) == 0 {
+			break
+		}
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		marker = res.NextPartNumberMarker
+	}
+	truncated := false
+	if scanned && limit > 0 && len(out) > limit {
+		truncated = true
+		out = out[:limit]
+	} else if !scanned && limit > 0 && len(out) >= limit {
+		// Is there another part?
+		res, err := s.core.ListObjectParts(ctx, s.bucket, s.dataName(bucket, key), id, out[len(out)-1].Number, 1)
+		if err != nil {
+			return nil, false, s.mapErr(err)
+		}
+		truncated = len(res.ObjectParts) > 0
+		out = out[:limit]
+	}
+	if rec.Alg != "" && len(out) > 0 {
+		sums, err := s.partSums(ctx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		for i := range out {
+			out[i].Checksum = sums[psumKey(out[i].Number, out[i].ETag)]
+		}
+	}
+	return out, truncated, nil
+}
+
+func psumKey(n int, etag string) string { return strconv.Itoa(n) + "." + etag }
+
+// partSums reads the checksums of an upload's parts: "n.etag" -> value.
+func (s *Store) partSums(ctx context.Context, id string) (map[string]string, error) {
+	base := s.psumsBase(id)
+	out := map[string]string{}
+	err := s.listAll(ctx, base, "", func(o minio.ObjectInfo) bool {
+		f := strings.SplitN(o.Key[len(base):], ".", 3)
+		if len(f) == 3 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				out[psumKey(n, f[1])] = b64url2std(f[2])
+			}
+		}
+		return true
+	})
+	return out, err
+}
+
+// ListParts lists parts after `after`.
+func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, after, limit int) (*store.PartsPage, error) {
+	rec, err := s.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	parts, truncated, err := s.upParts(ctx, bucket, key, uploadID, rec, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	page := &store.PartsPage{
+		Upload: store.Upload{Key: key, UploadID: uploadID, Initiated: rec.Initiated, Meta: rec.Meta,
+			ChecksumAlgorithm: rec.Alg, ChecksumType: rec.Typ},
+		Parts:     parts,
+		Truncated: truncated,
+	}
+	if len(parts) > 0 {
+		page.Next = parts[len(parts)-1].Number
+	}
+	return page, nil
+}
+
+// CompleteMultipartUpload validates the parts, writes the completion
+// record (part list and checksum), then completes upstream with the
+// conditions as If-Match / If-None-Match, so racing writers cannot both
+// win.
+func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, in store.CompleteInput) (*store.Object, error) {
+	rec, err := s.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("upstream: no parts: %w", store.ErrInvalidPart)
+	}
+	for i := 1; i < len(parts); i++ {
+		if parts[i].Number <= parts[i-1].Number {
+			return nil, fmt.Errorf("upstream: %w", store.ErrInvalidPartOrder)
+		}
+	}
+	all, _, err := s.upParts(ctx, bucket, key, uploadID, rec, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	byNum := map[int]store.Part{}
+	for _, p := range all {
+		byNum[p.Number] = p
+	}
+	mp := &mpRecord{}
+	etag := md5.New()
+	var sums []checksum.PartSum
+	var tooSmall error
+	var size int64
+	var cps []minio.CompletePart
+	for i, cp := range parts {
+		p, ok := byNum[cp.Number]
+		if !ok {
+			return nil, fmt.Errorf("upstream: part %d was not uploaded: %w", cp.Number, store.ErrInvalidPart)
+		}
+		if strings.Trim(cp.ETag, `"`) != p.ETag {
+			return nil, fmt.Errorf("upstream: part %d has another ETag: %w", cp.Number, store.ErrInvalidPart)
+		}
+		if rec.Alg != "" && p.Checksum == "" {
+			return nil, fmt.Errorf("upstream: part %d has no recorded checksum: %w", cp.Number, store.ErrInvalidPart)
+		}
+		if cp.Checksum != "" && cp.Checksum != p.Checksum {
+			return nil, fmt.Errorf("upstream: part %d has another checksum: %w", cp.Number, store.ErrInvalidPart)
+		}
+		if i < len(parts)-1 && p.Size < store.MinPartSize && tooSmall == nil {
+			tooSmall = fmt.Errorf("upstream: part %d has %d bytes: %w", cp.Number, p.Size, store.ErrEntityTooSmall)
+		}
+		raw, _ := hex.DecodeString(p.ETag)
+		etag.Write(raw)
+		size += p.Size
+		mp.Parts = append(mp.Parts, p)
+		sums = append(sums, checksum.PartSum{Value: p.Checksum, Size: p.Size})
+		cps = append(cps, minio.CompletePart{PartNumber: p.Number, ETag: p.ETag})
+	}
+	if tooSmall != nil {
+		return nil, tooSmall
+	}
+	mp.ETag = hex.EncodeToString(etag.Sum(nil)) + "-" + strconv.Itoa(len(parts))
+	if rec.Alg != "" {
+		v, err := checksum.Combine(rec.Alg, rec.Typ, sums)
+		if err != nil {
+			return nil, fmt.Errorf("upstream: %v: %w", err, store.ErrInvalidPart)
+		}
+		mp.Sum = store.Checksum{Algorithm: rec.Alg, Type: rec.Typ, Value: v}
+	}
+	j, _ := json.Marshal(mp)
+	if _, err := s.core.PutObject(ctx, s.bucket, s.mpName(rec.Token), bytes.NewReader(j), int64(len(j)), "", "",
+		minio.PutObjectOptions{ContentType: "application/json"}); err != nil {
+		return nil, s.mapErr(err)
+	}
+	opts := minio.PutObjectOptions{}
+	setCond(&opts, in.Cond)
+	defer s.changed()
+	info, err := s.core.CompleteMultipartUpload(ctx, s.bucket, s.dataName(bucket, key), uploadID, cps, opts)
+	if err != nil {
+		if isCode(err, "NoSuchUpload") {
+			// A retried request whose first attempt completed?
+			if o, serr := s.statObject(ctx, bucket, key); serr == nil && o.ETag == mp.ETag {
+				if b, _ := s.blobOf(ctx, bucket, key); b != nil && b.Token == rec.Token {
+					s.forgetUpload(bucket, key, uploadID, rec)
+					return o, nil
+				}
+			}
+		}
+		return nil, s.condErr(ctx, err, in.Cond, bucket, key)
+	}
+	if got := trimETag(info.ETag); got != mp.ETag {
+		return nil, fmt.Errorf("upstream: completed ETag %s, want %s", got, mp.ETag)
+	}
+	s.mpCache.put(rec.Token, mp)
+	s.forgetUpload(bucket, key, uploadID, rec)
+	b := &blob{Meta: rec.Meta}
+	o := &store.Object{Key: key, Size: size, ETag: mp.ETag, LastModified: info.LastModified, Meta: b.Meta,
+		Checksum: mp.Sum, Parts: mp.Parts}
+	if o.LastModified.IsZero() {
+		if cur, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{}); err == nil && trimETag(cur.ETag) == mp.ETag {
+			o.LastModified = cur.LastModified
+		} else {
+			o.LastModified = time.Now().UTC()
+		}
+	}
+	return o, nil
+}
+
+func (s *Store) blobOf(ctx context.Context, bucket, key string) (*blob, error) {
+	info, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return decodeBlob(info.Metadata)
+}
+
+// forgetUpload removes an upload's record and part checksums.
+func (s *Store) forgetUpload(bucket, key, id string, rec *uploadRecord) {
+	s.removeQuiet(s.uploadName(bucket, key, id))
+	if rec.Alg == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var names []string
+	s.listAll(ctx, s.psumsBase(id), "", func(o minio.ObjectInfo) bool {
+		names = append(names, o.Key)
+		return true
+	})
+	for _, n := range names {
+		s.removeQuiet(n)
+	}
+}
+
+// AbortMultipartUpload discards an upload.
+func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	rec, err := s.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return err
+	}
+	defer s.changed()
+	if err := s.core.AbortMultipartUpload(ctx, s.bucket, s.dataName(bucket, key), uploadID); err != nil && !isCode(err, "NoSuchUpload") {
+		return s.mapErr(err)
+	}
+	s.forgetUpload(bucket, key, uploadID, rec)
+	return nil
+}
+
+type upEntry struct {
+	key, id   string
+	initiated time.Time
+}
+
+// ListMultipartUploads lists the upload records of the bucket under the
+// prefix (MinIO lists upstream uploads only per exact object name), sorts
+// them by key and initiation, and applies markers and the delimiter. Its
+// cost is proportional to the in-progress uploads under the prefix.
+func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts store.UploadsOptions) (*store.UploadsPage, error) {
+	if err := s.checkBucket(ctx, bucket); err != nil {
+		return nil, err
+	}
+	limit := opts.Limit
+	if limit <= 0 || limit > store.MaxListKeys {
+		limit = store.MaxListKeys
+	}
+	base := s.uploadsBase(bucket)
+	var ups []upEntry
+	err := s.listAll(ctx, base+enc(opts.Prefix), "", func(o minio.ObjectInfo) bool {
+		rest := o.Key[len(base):]
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			return true
+		}
+		key, ok1 := dec(rest[:i])
+		id, ok2 := dec(rest[i+1:])
+		if ok1 && ok2 && strings.HasPrefix(key, opts.Prefix) {
+			ups = append(ups, upEntry{key: key, id: id, initiated: o.LastModified})
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(ups, func(i, j int) bool {
+		a, b := ups[i], ups[j]
+		if a.key != b.key {
+			return a.key < b.key
+		}
+		if !a.initiated.Equal(b.initiated) {
+			return a.initiated.Before(b.initiated)
+		}
+		return a.id < b.id
+	})
+	// Markers: after KeyMarker (and past its common prefix, if it rolls
+	// up into one), or within KeyMarker after UploadIDMarker.
+	skipCP, hasCP := commonPrefix(opts.KeyMarker, opts.Prefix, opts.Delimiter)
+	var cand []upEntry
+	markerSeen := false
+	for _, u := range ups {
+		if opts.KeyMarker != "" {
+			if hasCP && strings.HasPrefix(u.key, skipCP) {
+				continue
+			}
+			if u.key < opts.KeyMarker {
+				continue
+			}
+			if u.key == opts.KeyMarker {
+				if opts.UploadIDMarker == "" || markerSeen == false {
+					markerSeen = markerSeen || u.id == opts.UploadIDMarker
+					continue
+				}
+			}
+		}
+		cand = append(cand, u)
+	}
+	page := &store.UploadsPage{}
+	var shown []upEntry
+	lastCP := ""
+	n := 0
+	for _, u := range cand {
+		if cp, ok := commonPrefix(u.key, opts.Prefix, opts.Delimiter); ok {
+			if cp == lastCP {
+				continue
+			}
+			if n == limit {
+				page.Truncated = true
+				break
+			}
+			n++
+			lastCP = cp
+			page.CommonPrefixes = append(page.CommonPrefixes, cp)
+			page.NextKeyMarker, page.NextUploadIDMarker = cp, ""
+			continue
+		}
+		if n == limit {
+			page.Truncated = true
+			break
+		}
+		n++
+		shown = append(shown, u)
+		page.NextKeyMarker, page.NextUploadIDMarker = u.key, u.id
+	}
+	// Metadata from the records, a few at a time.
+	page.Uploads = make([]store.Upload, len(shown))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 8)
+	for i, u := range shown {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			up := store.Upload{Key: u.key, UploadID: u.id, Initiated: u.initiated}
+			rec, err := s.getUpload(ctx, bucket, u.key, u.id)
+			switch {
+			case err == nil:
+				up.Meta, up.ChecksumAlgorithm, up.ChecksumType = rec.Meta, rec.Alg, rec.Typ
+			case errors.Is(err, store.ErrNoSuchUpload):
+				// Completed or aborted meanwhile: listed without metadata.
+			default:
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+			page.Uploads[i] = up
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return page, nil
+}

@@ -1,0 +1,624 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/lambda/storagecli/gateway/checksum"
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// putOpts are the upstream options of an object write.
+func putOpts(b *blob, cond store.Conditions) minio.PutObjectOptions {
+	o := minio.PutObjectOptions{
+		ContentType:  b.Meta.ContentType,
+		UserMetadata: map[string]string{metaKey: b.encode()},
+	}
+	if o.ContentType == "" {
+		o.ContentType = "application/octet-stream"
+	}
+	setCond(&o, cond)
+	return o
+}
+
+func setCond(o *minio.PutObjectOptions, cond store.Conditions) {
+	if cond.IfMatch != "" {
+		o.SetMatchETag(cond.IfMatch)
+	}
+	if cond.IfNoneMatch != "" {
+		o.SetMatchETagExcept(cond.IfNoneMatch)
+	}
+}
+
+// condErr maps a failed conditional write: a 412 is ErrPreconditionFailed,
+// except that If-Match on a missing key is ErrNoSuchKey.
+func (s *Store) condErr(ctx context.Context, err error, cond store.Conditions, bucket, key string) error {
+	if cond.IfMatch != "" && (isCode(err, "PreconditionFailed") || isNotFound(err)) {
+		if _, herr := s.statObject(ctx, bucket, key); errors.Is(herr, store.ErrNoSuchKey) {
+			return fmt.Errorf("upstream: %w", store.ErrNoSuchKey)
+		}
+	}
+	return s.mapErr(err)
+}
+
+// bodyReader passes a request body to minio-go and makes sure the body's
+// own end (io.EOF, or the verifying reader's error in its place) is
+// reached before the last byte is handed over: minio-go stops reading at
+// the declared size, and a digest mismatch must abort the upload.
+type bodyReader struct {
+	r      io.Reader
+	size   int64 // -1: unknown
+	n      int64
+	err    error // the body's error, not io.EOF
+	short  bool
+	long   bool
+	eof    bool
+	probed bool
+}
+
+var errLong = errors.New("upstream: body longer than declared")
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.eof {
+		return 0, io.EOF
+	}
+	if b.size >= 0 && b.n >= b.size {
+		b.probe()
+		if b.err != nil {
+			return 0, b.err
+		}
+		return 0, io.EOF
+	}
+	if b.size >= 0 && int64(len(p)) > b.size-b.n {
+		p = p[:b.size-b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	switch {
+	case err == io.EOF:
+		b.eof = true
+		if b.size >= 0 && b.n < b.size {
+			b.short = true
+			b.err = store.ErrIncompleteBody
+			return n, b.err
+		}
+		return n, io.EOF
+	case err != nil:
+		b.err = err
+		return n, err
+	}
+	if b.size >= 0 && b.n == b.size {
+		// The last byte: see the body's end before handing it over.
+		b.probe()
+		if b.err != nil {
+			return n, b.err
+		}
+	}
+	return n, nil
+}
+
+func (b *bodyReader) probe() {
+	if b.probed {
+		return
+	}
+	b.probed = true
+	var one [1]byte
+	for {
+		n, err := b.r.Read(one[:])
+		if n > 0 {
+			b.long = true
+			b.err = store.ErrIncompleteBody
+			return
+		}
+		if err == io.EOF {
+			b.eof = true
+			return
+		}
+		if err != nil {
+			b.err = err
+			return
+		}
+	}
+}
+
+// failure returns the body's own error if the upload failed because of
+// the body.
+func (b *bodyReader) failure() error {
+	if b.err != nil {
+		if errors.Is(b.err, store.ErrIncompleteBody) {
+			return fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+		}
+		return b.err
+	}
+	if b.size >= 0 && b.n < b.size {
+		return fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+	}
+	return nil
+}
+
+// readSmall reads a body of at most limit bytes. It returns the data and
+// true if the body ended within limit, else the bytes read so far.
+func readSmall(r io.Reader, size, limit int64) ([]byte, bool, error) {
+	want := limit + 1
+	if size >= 0 && size < limit {
+		want = size + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, min(want, 1<<20)))
+	n, err := io.Copy(buf, io.LimitReader(r, want))
+	if err != nil {
+		return nil, false, err
+	}
+	if n < want {
+		return buf.Bytes(), true, nil
+	}
+	return buf.Bytes(), false, nil
+}
+
+// PutObject stores a body. Bodies up to BufferSize are read whole, then
+// sent in one conditional PUT carrying their MD5 and checksum (atomic,
+// If-Match / If-None-Match evaluated by the upstream). Larger bodies
+// stream to a staging object; once their digests are known a server-side
+// copy with the metadata makes them visible under the key.
+func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
+	if err := checkNames(bucket, key); err != nil {
+		return nil, err
+	}
+	if err := s.checkBucket(ctx, bucket); err != nil {
+		return nil, err
+	}
+	if in.Size > store.MaxObjectSize {
+		return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+	}
+	defer s.changed()
+	if in.Size < 0 || in.Size <= s.bufSize {
+		data, whole, err := readSmall(in.Body, in.Size, s.bufSize)
+		if err != nil {
+			return nil, err
+		}
+		if whole {
+			if in.Size >= 0 && int64(len(data)) != in.Size {
+				return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+			}
+			return s.putSmall(ctx, bucket, key, data, in)
+		}
+		in.Body = io.MultiReader(bytes.NewReader(data), in.Body)
+	}
+	return s.putLarge(ctx, bucket, key, in)
+}
+
+func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, in store.PutInput) (*store.Object, error) {
+	sums := in.Sums()
+	b := &blob{Meta: in.Meta, Sum: sums.Checksum}
+	opts := putOpts(b, in.Cond)
+	info, err := s.core.PutObject(ctx, s.bucket, s.dataName(bucket, key), bytes.NewReader(data), int64(len(data)),
+		base64.StdEncoding.EncodeToString(sums.MD5), "", opts)
+	if err != nil {
+		return nil, s.condErr(ctx, err, in.Cond, bucket, key)
+	}
+	etag := hex.EncodeToString(sums.MD5)
+	if got := trimETag(info.ETag); got != etag {
+		return nil, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
+	}
+	return s.written(ctx, bucket, key, etag, int64(len(data)), b)
+}
+
+// written describes a just-written object, with the upstream's mtime.
+func (s *Store) written(ctx context.Context, bucket, key, etag string, size int64, b *blob) (*store.Object, error) {
+	o := &store.Object{Key: key, Size: size, ETag: etag, Meta: b.Meta, Checksum: b.Sum, LastModified: time.Now().UTC()}
+	info, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{})
+	if err == nil && trimETag(info.ETag) == etag {
+		o.LastModified = info.LastModified
+	}
+	return o, nil
+}
+
+func (s *Store) putLarge(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
+	if in.Size < 0 {
+		return s.putUnknownSize(ctx, bucket, key, in)
+	}
+	body := &bodyReader{r: in.Body, size: in.Size}
+	h := md5.New()
+	staging := s.stagingName()
+	_, err := s.core.PutObject(ctx, s.bucket, staging, io.TeeReader(body, h), in.Size, "", "",
+		minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	if ferr := body.failure(); ferr != nil {
+		if err == nil {
+			s.removeQuiet(staging)
+		}
+		return nil, ferr
+	}
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	defer s.removeQuiet(staging)
+	sums := in.Sums()
+	if !bytes.Equal(sums.MD5, h.Sum(nil)) {
+		return nil, errors.New("upstream: body MD5 differs from the reader's")
+	}
+	return s.commitStaging(ctx, staging, bucket, key, hex.EncodeToString(sums.MD5), in.Size,
+		&blob{Meta: in.Meta, Sum: sums.Checksum}, in.Cond)
+}
+
+// putUnknownSize streams a body of unknown length to a staging object as
+// a multipart upload of BufferSize parts, then copies it.
+func (s *Store) putUnknownSize(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
+	staging := s.stagingName()
+	h := md5.New()
+	body := io.TeeReader(in.Body, h)
+	id, err := s.core.NewMultipartUpload(ctx, s.bucket, staging, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	abort := func() { s.core.AbortMultipartUpload(context.Background(), s.bucket, staging, id) }
+	var parts []minio.CompletePart
+	var size int64
+	partSize := max(s.bufSize, store.MinPartSize)
+	for n := 1; ; n++ {
+		data, whole, err := readSmall(body, -1, partSize)
+		if err != nil {
+			abort()
+			return nil, err
+		}
+		if !whole {
+			// readSmall read one byte more: keep it for the next part.
+			extra := data[partSize:]
+			data = data[:partSize]
+			body = io.MultiReader(bytes.NewReader(extra), body)
+		}
+		if len(data) > 0 || n == 1 {
+			p, err := s.core.PutObjectPart(ctx, s.bucket, staging, id, n, bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{})
+			if err != nil {
+				abort()
+				return nil, s.mapErr(err)
+			}
+			parts = append(parts, minio.CompletePart{PartNumber: n, ETag: p.ETag})
+			size += int64(len(data))
+		}
+		if whole {
+			break
+		}
+	}
+	if _, err := s.core.CompleteMultipartUpload(ctx, s.bucket, staging, id, parts, minio.PutObjectOptions{}); err != nil {
+		abort()
+		return nil, s.mapErr(err)
+	}
+	defer s.removeQuiet(staging)
+	sums := in.Sums()
+	if !bytes.Equal(sums.MD5, h.Sum(nil)) {
+		return nil, errors.New("upstream: body MD5 differs from the reader's")
+	}
+	return s.commitStaging(ctx, staging, bucket, key, hex.EncodeToString(sums.MD5), size,
+		&blob{Meta: in.Meta, Sum: sums.Checksum}, in.Cond)
+}
+
+// commitStaging copies a staging object to the key with its metadata.
+// The upstream evaluates no destination conditions on a copy: they are
+// checked just before it (not atomically; see docs/upstream.md).
+func (s *Store) commitStaging(ctx context.Context, staging, bucket, key, etag string, size int64, b *blob, cond store.Conditions) (*store.Object, error) {
+	if err := s.checkDest(ctx, bucket, key, cond); err != nil {
+		return nil, err
+	}
+	if _, err := s.copyServer(ctx, staging, "", s.dataName(bucket, key), b); err != nil {
+		return nil, s.mapErr(err)
+	}
+	return s.written(ctx, bucket, key, etag, size, b)
+}
+
+// checkDest evaluates destination conditions before a copy.
+func (s *Store) checkDest(ctx context.Context, bucket, key string, cond store.Conditions) error {
+	if cond.IfMatch == "" && cond.IfNoneMatch == "" {
+		return nil
+	}
+	cur, err := s.statObject(ctx, bucket, key)
+	switch {
+	case errors.Is(err, store.ErrNoSuchKey):
+		if cond.IfMatch != "" {
+			return fmt.Errorf("upstream: %w", store.ErrNoSuchKey)
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	if cond.IfNoneMatch != "" && (cond.IfNoneMatch == "*" || cond.IfNoneMatch == cur.ETag) {
+		return fmt.Errorf("upstream: %w", store.ErrPreconditionFailed)
+	}
+	if cond.IfMatch != "" && cond.IfMatch != "*" && cond.IfMatch != cur.ETag {
+		return fmt.Errorf("upstream: %w", store.ErrPreconditionFailed)
+	}
+	return nil
+}
+
+// copyServer copies upstream object src (of ETag srcETag, if set) to dst
+// with metadata b, server-side.
+func (s *Store) copyServer(ctx context.Context, src, srcETag, dst string, b *blob) (minio.ObjectInfo, error) {
+	ct := b.Meta.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h := map[string]string{
+		"x-amz-metadata-directive": "REPLACE",
+		metaHeader:                 b.encode(),
+		"Content-Type":             ct,
+	}
+	if srcETag != "" {
+		h["x-amz-copy-source-if-match"] = `"` + srcETag + `"`
+	}
+	return s.core.CopyObject(ctx, s.bucket, src, s.bucket, dst, h, minio.CopySrcOptions{}, minio.PutObjectOptions{})
+}
+
+func (s *Store) removeQuiet(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.core.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
+}
+
+// statObject describes key without the bucket check.
+func (s *Store) statObject(ctx context.Context, bucket, key string) (*store.Object, error) {
+	info, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{})
+	if err != nil {
+		return nil, s.mapErr(err)
+	}
+	return s.describe(ctx, key, info)
+}
+
+// describe turns upstream object info into a store.Object, loading the
+// completion record of a multipart object.
+func (s *Store) describe(ctx context.Context, key string, info minio.ObjectInfo) (*store.Object, error) {
+	b, err := decodeBlob(info.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	o := &store.Object{Key: key, Size: info.Size, ETag: trimETag(info.ETag), LastModified: info.LastModified,
+		Meta: b.Meta, Checksum: b.Sum}
+	if b.Token != "" && strings.Contains(o.ETag, "-") {
+		rec, err := s.loadMP(ctx, b.Token)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil && rec.ETag == o.ETag {
+			o.Parts = rec.Parts
+			o.Checksum = rec.Sum
+		}
+	}
+	return o, nil
+}
+
+func (s *Store) loadMP(ctx context.Context, tok string) (*mpRecord, error) {
+	if rec := s.mpCache.get(tok); rec != nil {
+		return rec, nil
+	}
+	r, _, _, err := s.core.GetObject(ctx, s.bucket, s.mpName(tok), minio.GetObjectOptions{})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, s.mapErr(err)
+	}
+	defer r.Close()
+	rec := &mpRecord{}
+	if err := json.NewDecoder(r).Decode(rec); err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("upstream: corrupt multipart record: %w", s.mapErr(err))
+	}
+	s.mpCache.put(tok, rec)
+	return rec, nil
+}
+
+// HeadObject describes an object.
+func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Object, error) {
+	if err := checkNames(bucket, key); err != nil {
+		return nil, err
+	}
+	o, err := s.statObject(ctx, bucket, key)
+	if errors.Is(err, store.ErrNoSuchKey) {
+		if berr := s.checkBucket(ctx, bucket); berr != nil {
+			return nil, berr
+		}
+	}
+	return o, err
+}
+
+// GetObject stats the object, lets check choose the range, and reads that
+// range of exactly the version checked (If-Match on its ETag; a version
+// replaced in between is read again from the start).
+func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.CheckFunc) (*store.Object, io.ReadCloser, error) {
+	if err := checkNames(bucket, key); err != nil {
+		return nil, nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		o, err := s.HeadObject(ctx, bucket, key)
+		if err != nil {
+			return nil, nil, err
+		}
+		off, length := int64(0), int64(-1)
+		if check != nil {
+			if off, length, err = check(o); err != nil {
+				return o, nil, err
+			}
+		}
+		if off < 0 || off > o.Size || length < -1 || length > o.Size-off {
+			return o, nil, fmt.Errorf("upstream: range %d+%d of %d bytes: %w", off, length, o.Size, store.ErrInvalidRange)
+		}
+		if length == -1 {
+			length = o.Size - off
+		}
+		if length == 0 {
+			return o, io.NopCloser(bytes.NewReader(nil)), nil
+		}
+		opts := minio.GetObjectOptions{}
+		opts.SetMatchETag(o.ETag)
+		if off > 0 || length < o.Size {
+			opts.SetRange(off, off+length-1)
+		}
+		r, _, _, err := s.core.GetObject(ctx, s.bucket, s.dataName(bucket, key), opts)
+		if err != nil {
+			if (isCode(err, "PreconditionFailed") || isNotFound(err)) && attempt < 3 {
+				// Replaced or deleted since the stat: look again (check
+				// sees the version that will be read).
+				continue
+			}
+			if isCode(err, "PreconditionFailed") || isNotFound(err) {
+				// The version check approved is gone.
+				return nil, nil, fmt.Errorf("upstream: object changed while opening: %w", store.ErrNoSuchKey)
+			}
+			return nil, nil, s.mapErr(err)
+		}
+		return o, &reader{r: r, s: s, want: length}, nil
+	}
+}
+
+// reader maps read errors and checks the length.
+type reader struct {
+	r    io.ReadCloser
+	s    *Store
+	want int64
+	n    int64
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	if err == io.EOF && r.n != r.want {
+		return n, fmt.Errorf("upstream: object read ended after %d of %d bytes: %w", r.n, r.want, io.ErrUnexpectedEOF)
+	}
+	if err != nil && err != io.EOF {
+		return n, r.s.mapErr(err)
+	}
+	return n, err
+}
+
+func (r *reader) Close() error { return r.r.Close() }
+
+// DeleteObject removes an object. The completion record of a multipart
+// object stays behind (see docs/upstream.md).
+func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
+	if err := checkNames(bucket, key); err != nil {
+		return err
+	}
+	if err := s.checkBucket(ctx, bucket); err != nil {
+		return err
+	}
+	defer s.changed()
+	if err := s.core.RemoveObject(ctx, s.bucket, s.dataName(bucket, key), minio.RemoveObjectOptions{}); err != nil && !isNotFound(err) {
+		return s.mapErr(err)
+	}
+	return nil
+}
+
+// CopyObject copies server-side when the source is a single-part object.
+// A multipart source must get a single-part ETag (the MD5 of its bytes)
+// and a full-object checksum, which no S3 copy computes: its bytes are
+// read through the gateway, hashed, and written via a staging object.
+func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, in store.CopyInput) (*store.Object, error) {
+	if err := checkNames(srcBucket, srcKey); err != nil {
+		return nil, err
+	}
+	if err := checkNames(dstBucket, dstKey); err != nil {
+		return nil, err
+	}
+	if err := s.checkBucket(ctx, dstBucket); err != nil {
+		return nil, err
+	}
+	defer s.changed()
+	for attempt := 0; ; attempt++ {
+		src, err := s.HeadObject(ctx, srcBucket, srcKey)
+		if err != nil {
+			return nil, err
+		}
+		if in.SrcCheck != nil {
+			if err := in.SrcCheck(src); err != nil {
+				return nil, err
+			}
+		}
+		b := &blob{Meta: src.Meta, Sum: src.Checksum}
+		if in.Meta != nil {
+			b.Meta = *in.Meta
+		}
+		var o *store.Object
+		if len(src.Parts) == 0 && !strings.Contains(src.ETag, "-") {
+			if err = s.checkDest(ctx, dstBucket, dstKey, in.Cond); err != nil {
+				return nil, err
+			}
+			_, err = s.copyServer(ctx, s.dataName(srcBucket, srcKey), src.ETag, s.dataName(dstBucket, dstKey), b)
+			if err == nil {
+				return s.written(ctx, dstBucket, dstKey, src.ETag, src.Size, b)
+			}
+		} else {
+			o, err = s.copyThrough(ctx, src, srcBucket, srcKey, dstBucket, dstKey, b, in.Cond)
+			if err == nil {
+				return o, nil
+			}
+		}
+		if (isCode(err, "PreconditionFailed") || isNotFound(err)) && attempt < 3 {
+			continue // the source changed after it was checked
+		}
+		if isCode(err, "PreconditionFailed") || isNotFound(err) {
+			return nil, fmt.Errorf("upstream: copy source changed: %w", store.ErrNoSuchKey)
+		}
+		var ue *upErr
+		if errors.As(err, &ue) || errors.Is(err, ErrUnavailable) || isStoreErr(err) {
+			return nil, err
+		}
+		return nil, s.mapErr(err)
+	}
+}
+
+func isStoreErr(err error) bool {
+	for _, e := range []error{store.ErrNoSuchKey, store.ErrNoSuchBucket, store.ErrPreconditionFailed, store.ErrInvalidKey} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// copyThrough copies a multipart object by reading it (If-Match on the
+// checked version), hashing it, staging it, and copying the staging object.
+func (s *Store) copyThrough(ctx context.Context, src *store.Object, srcBucket, srcKey, dstBucket, dstKey string, b *blob, cond store.Conditions) (*store.Object, error) {
+	opts := minio.GetObjectOptions{}
+	opts.SetMatchETag(src.ETag)
+	r, _, _, err := s.core.GetObject(ctx, s.bucket, s.dataName(srcBucket, srcKey), opts)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	md := md5.New()
+	var sum hash.Hash
+	if src.Checksum.Algorithm != "" {
+		if sum, err = checksum.New(src.Checksum.Algorithm); err != nil {
+			return nil, err
+		}
+	}
+	w := io.Writer(md)
+	if sum != nil {
+		w = io.MultiWriter(md, sum)
+	}
+	staging := s.stagingName()
+	if _, err := s.core.PutObject(ctx, s.bucket, staging, io.TeeReader(r, w), src.Size, "", "",
+		minio.PutObjectOptions{ContentType: "application/octet-stream"}); err != nil {
+		return nil, err
+	}
+	defer s.removeQuiet(staging)
+	if sum != nil {
+		b.Sum = store.Checksum{Algorithm: src.Checksum.Algorithm, Type: store.FullObject,
+			Value: base64.StdEncoding.EncodeToString(sum.Sum(nil))}
+	}
+	return s.commitStaging(ctx, staging, dstBucket, dstKey, hex.EncodeToString(md.Sum(nil)), src.Size, b, cond)
+}

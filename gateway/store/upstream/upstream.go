@@ -1,0 +1,363 @@
+// Package upstream is a store.Store kept on an existing S3 cluster (MinIO,
+// Ceph RGW, SeaweedFS, Garage, AWS S3) through minio-go. The gateway holds
+// no state: any number of gateways may serve one order from one upstream.
+//
+// # Mapping
+//
+// One upstream bucket holds any number of orders, each under its own
+// prefix (Config.Prefix, e.g. "order-7/"). Inside an order's prefix P:
+//
+//	P<B>/<enc(K)>                 object K of user bucket B (and the upstream
+//	                              multipart upload that builds it)
+//	P.buckets/<B>                 bucket marker (empty; its mtime is the
+//	                              bucket's creation time)
+//	P.uploads/<B>/<enc(K)>/<enc(id)>  multipart upload record (metadata,
+//	                              checksum algorithm; mtime = initiation)
+//	P.psums/<enc(id)>/<n>.<etag>.<sum>  checksum of an uploaded part
+//	P.mp/<token>                  part list and checksum of a completed
+//	                              multipart object
+//	P.staging/<random>            bodies in transit (large PUTs, copies
+//	                              of multipart objects)
+//
+// Bucket names never start with '.', so the dot namespaces cannot collide
+// with a user bucket. enc escapes '.' as ".-" and '/' as "..": an
+// order-preserving, prefix-free code, so upstream byte order is the order
+// of user keys, a user key never becomes an upstream "directory" (MinIO
+// cannot hold both "a" and "a/b", nor "a//b"), and the delimiter "/" is
+// ".." upstream. Object metadata, checksums and the multipart token travel
+// in one user-metadata header, x-amz-meta-storagecli.
+//
+// See docs/upstream.md for configuration and limitations.
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// ErrUnavailable wraps every failure to reach the upstream (refused or
+// timed-out connections, 503 answers). The gateway maps it to 503
+// ServiceUnavailable / SlowDown.
+var ErrUnavailable = errors.New("upstream: unavailable")
+
+// Config is an order's [order.<id>.upstream] table.
+type Config struct {
+	// Endpoint is the upstream's URL, "https://s3.internal:9000" (http for
+	// plain connections).
+	Endpoint string `toml:"endpoint"`
+	// Bucket is the upstream bucket; it must exist.
+	Bucket string `toml:"bucket"`
+	// Prefix is the order's namespace in Bucket: "" or ending in "/". The
+	// prefixes of two orders sharing a bucket must not be prefixes of one
+	// another.
+	Prefix    string `toml:"prefix"`
+	AccessKey string `toml:"access_key"`
+	SecretKey string `toml:"secret_key"`
+	// CAFile is a PEM file of CA certificates for the upstream's TLS.
+	CAFile string `toml:"ca_file"`
+	// Region for signing; "" means us-east-1.
+	Region string `toml:"region"`
+
+	// DialTimeout bounds connecting (0: 5s).
+	DialTimeout time.Duration `toml:"dial_timeout"`
+	// ResponseTimeout bounds the wait for response headers once a request
+	// is sent (0: 30s).
+	ResponseTimeout time.Duration `toml:"response_timeout"`
+	// MaxRetries is the number of attempts of a retryable (idempotent,
+	// replayable-body) request, with exponential backoff (0: 3).
+	MaxRetries int `toml:"max_retries"`
+	// BufferSize is the largest PUT body buffered in memory and sent in one
+	// request; larger bodies stream through a staging object and a
+	// server-side copy (0: 8 MiB).
+	BufferSize int64 `toml:"buffer_size"`
+	// BucketCacheTTL is how long a seen bucket is trusted to exist without
+	// asking the upstream again (0: 5s; negative: never cached).
+	BucketCacheTTL time.Duration `toml:"bucket_cache_ttl"`
+	// UsageCacheTTL is how long a Usage scan is reused (0: 30s; negative:
+	// never). Any write through this Store invalidates it.
+	UsageCacheTTL time.Duration `toml:"usage_cache_ttl"`
+}
+
+// Options are settings that do not come from the order's configuration.
+type Options struct {
+	// Transport replaces the HTTP transport (tests); nil builds one from
+	// the Config's timeouts and CA file.
+	Transport http.RoundTripper
+}
+
+// Store is an order's data on an upstream S3 cluster.
+type Store struct {
+	cfg    Config
+	core   minio.Core
+	bucket string
+	pfx    string
+
+	bufSize int64
+
+	bmu     sync.Mutex
+	buckets map[string]time.Time // bucket -> seen at
+
+	umu      sync.Mutex
+	usage    *store.Usage
+	usageAt  time.Time
+	usageGen uint64
+	gen      uint64
+
+	mpCache *lru
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New connects a Store; it checks that the upstream bucket is reachable.
+func New(cfg Config, opts Options) (*Store, error) {
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("upstream: endpoint %q: want http(s)://host[:port]", cfg.Endpoint)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("upstream: endpoint %q: no path allowed", cfg.Endpoint)
+	}
+	if cfg.Bucket == "" {
+		return nil, errors.New("upstream: bucket is required")
+	}
+	if cfg.Prefix != "" && (!strings.HasSuffix(cfg.Prefix, "/") || strings.HasPrefix(cfg.Prefix, "/") ||
+		strings.Contains(cfg.Prefix, "//") || !store.ValidKey(cfg.Prefix)) {
+		return nil, fmt.Errorf("upstream: prefix %q: want \"\" or a key ending in '/'", cfg.Prefix)
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if cfg.ResponseTimeout <= 0 {
+		cfg.ResponseTimeout = 30 * time.Second
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 3
+	}
+	if cfg.BufferSize <= 0 {
+		cfg.BufferSize = 8 << 20
+	}
+	if cfg.BucketCacheTTL == 0 {
+		cfg.BucketCacheTTL = 5 * time.Second
+	}
+	if cfg.UsageCacheTTL == 0 {
+		cfg.UsageCacheTTL = 30 * time.Second
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	tr := opts.Transport
+	if tr == nil {
+		t, err := transport(cfg)
+		if err != nil {
+			return nil, err
+		}
+		tr = t
+	}
+	cl, err := minio.New(u.Host, &minio.Options{
+		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:       u.Scheme == "https",
+		Transport:    tr,
+		Region:       cfg.Region,
+		BucketLookup: minio.BucketLookupPath,
+		MaxRetries:   cfg.MaxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	s := &Store{
+		cfg:     cfg,
+		core:    minio.Core{Client: cl},
+		bucket:  cfg.Bucket,
+		pfx:     cfg.Prefix,
+		bufSize: cfg.BufferSize,
+		buckets: map[string]time.Time{},
+		mpCache: newLRU(4096),
+	}
+	return s, nil
+}
+
+// Check verifies that the upstream answers and the bucket exists.
+func (s *Store) Check(ctx context.Context) error {
+	ok, err := s.core.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return s.mapErr(err)
+	}
+	if !ok {
+		return fmt.Errorf("upstream: bucket %q does not exist", s.bucket)
+	}
+	return nil
+}
+
+func transport(cfg Config) (*http.Transport, error) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("upstream: ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("upstream: ca_file %s: no certificates", cfg.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	d := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   cfg.DialTimeout,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: cfg.ResponseTimeout,
+		TLSClientConfig:       tlsCfg,
+		// Bodies are passed through as they are (no transparent gzip).
+		DisableCompression: true,
+	}, nil
+}
+
+// changed invalidates cached Usage after a write.
+func (s *Store) changed() {
+	s.umu.Lock()
+	s.gen++
+	s.usage = nil
+	s.umu.Unlock()
+}
+
+// ---- errors ----
+
+// upErr is an upstream failure with details for logs. Its message names
+// no upstream bucket or key.
+type upErr struct {
+	op   string
+	code string
+	err  error
+}
+
+func (e *upErr) Error() string { return "upstream: " + e.op + ": " + e.code }
+func (e *upErr) Unwrap() error { return e.err }
+
+// mapErr turns a minio-go error into a store sentinel (wrapped), an
+// ErrUnavailable, or an internal error without upstream names.
+func (s *Store) mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || isConnErr(err) {
+		return fmt.Errorf("%w: %s", ErrUnavailable, scrub(err.Error()))
+	}
+	r := minio.ToErrorResponse(err)
+	switch r.Code {
+	case "NoSuchKey":
+		return fmt.Errorf("upstream: %w", store.ErrNoSuchKey)
+	case "NoSuchUpload":
+		return fmt.Errorf("upstream: %w", store.ErrNoSuchUpload)
+	case "PreconditionFailed":
+		return fmt.Errorf("upstream: %w", store.ErrPreconditionFailed)
+	case "InvalidPart":
+		return fmt.Errorf("upstream: %w", store.ErrInvalidPart)
+	case "InvalidPartOrder":
+		return fmt.Errorf("upstream: %w", store.ErrInvalidPartOrder)
+	case "EntityTooSmall":
+		return fmt.Errorf("upstream: %w", store.ErrEntityTooSmall)
+	case "InvalidRange":
+		return fmt.Errorf("upstream: %w", store.ErrInvalidRange)
+	case "KeyTooLongError", "XMinioInvalidObjectName", "InvalidObjectName", "ObjectNameTooLong":
+		return fmt.Errorf("upstream: key not accepted by the upstream: %w", store.ErrInvalidKey)
+	case "SlowDown", "ServiceUnavailable", "XMinioServerNotInitialized", "XMinioReadQuorum",
+		"XMinioWriteQuorum", "RequestTimeout", "XMinioStorageFull", "XMinioBackendDown":
+		return fmt.Errorf("%w: %s", ErrUnavailable, r.Code)
+	}
+	if r.StatusCode == http.StatusServiceUnavailable || r.StatusCode == http.StatusGatewayTimeout ||
+		r.StatusCode == http.StatusBadGateway {
+		return fmt.Errorf("%w: HTTP %d %s", ErrUnavailable, r.StatusCode, r.Code)
+	}
+	if r.Code != "" {
+		return &upErr{op: "request failed", code: r.Code + " (" + http.StatusText(r.StatusCode) + ")", err: err}
+	}
+	return &upErr{op: "request failed", code: scrub(err.Error()), err: err}
+}
+
+func isConnErr(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "connection reset", "broken pipe", "EOF",
+		"no such host", "i/o timeout", "Server is offline", "server closed", "TLS handshake"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// scrub removes URLs (which name upstream buckets and keys) from a
+// transport error message.
+func scrub(msg string) string {
+	var out []string
+	for f := range strings.FieldsSeq(msg) {
+		f = strings.Trim(f, `"`)
+		if strings.HasPrefix(f, "http://") || strings.HasPrefix(f, "https://") {
+			if u, err := url.Parse(f); err == nil {
+				f = u.Scheme + "://" + u.Host + "/…"
+			}
+		}
+		out = append(out, f)
+	}
+	return strings.Join(out, " ")
+}
+
+func isCode(err error, code string) bool { return minio.ToErrorResponse(err).Code == code }
+
+func isNotFound(err error) bool {
+	r := minio.ToErrorResponse(err)
+	return r.Code == "NoSuchKey" || (r.StatusCode == http.StatusNotFound && r.Code != "NoSuchBucket" && r.Code != "NoSuchUpload")
+}
+
+// ---- small LRU for completion records ----
+
+type lru struct {
+	mu    sync.Mutex
+	max   int
+	items map[string]*mpRecord
+	order []string
+}
+
+func newLRU(n int) *lru { return &lru{max: n, items: map[string]*mpRecord{}} }
+
+func (l *lru) get(k string) *mpRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.items[k]
+}
+
+func (l *lru) put(k string, v *mpRecord) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.items[k]; !ok {
+		l.order = append(l.order, k)
+		if len(l.order) > l.max {
+			delete(l.items, l.order[0])
+			l.order = l.order[1:]
+		}
+	}
+	l.items[k] = v
+}
