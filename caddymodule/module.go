@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ import (
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
+	"github.com/lambda/storagecli/internal/orderstore"
 )
 
 func init() {
@@ -130,7 +132,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			zap.String("order", s.order))
 	}
 
-	shared, err := acquireStore(s.dataDir, s.order, s.cfg.Gateway.NoSync)
+	shared, err := acquireStore(s.loc, s.order, s.cfg.Gateway.NoSync)
 	if err != nil {
 		return err
 	}
@@ -170,7 +172,8 @@ type settings struct {
 	path    string // configuration file
 	missing bool   // the default file does not exist: cfg is the default
 	order   string
-	dataDir string // absolute: <data>/<order>
+	dataDir string // absolute: <data>/<order>; for an upstream order, where it is
+	loc     orderstore.Location
 }
 
 // resolve reads the configuration file and applies the handler's fields
@@ -252,7 +255,23 @@ func (h *Handler) resolve(repl *caddy.Replacer) (*settings, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := s.cfg.UpstreamFromEnv(s.order, upstreamEnv(s.cfg, s.order)); err != nil {
+		return nil, fmt.Errorf("s3gateway: order %s: %w", s.order, err)
+	}
+	if s.loc = orderstore.Locate(s.cfg, home, s.order); s.loc.Kind == orderstore.KindUpstream {
+		s.dataDir = s.loc.String()
+	}
 	return s, nil
+}
+
+// upstreamEnv reads the upstream credentials from the environment
+// (STORAGECLI_UPSTREAM_ACCESS_KEY / _SECRET_KEY) for an upstream order
+// whose table has none.
+func upstreamEnv(cfg *config.Config, id string) func(string) string {
+	if u := cfg.Orders[id].Upstream; u != nil && u.AccessKey == "" {
+		return os.Getenv
+	}
+	return func(string) string { return "" }
 }
 
 // expandPath resolves a path given in the Caddy config: "~" as storagecli

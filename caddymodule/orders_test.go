@@ -21,7 +21,7 @@ func TestOrderSettings(t *testing.T) {
 	cfgPath := filepath.Join(dir, "user.toml")
 	writeCfg := func(order string) {
 		t.Helper()
-		body := "[gateway]\naccess_key = \"gamma-ak\"\nsecret_key = \"gamma-secret\"\n" + order
+		body := "[gateway]\naccess_key = \"gamma-ak\"\nsecret_key = \"gamma-secret\"\n[broker]\nextra_order_id = \"gamma\"\n" + order
 		if err := os.WriteFile(cfgPath, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}

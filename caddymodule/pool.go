@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 
 	"github.com/caddyserver/caddy/v2"
@@ -11,14 +10,15 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lambda/storagecli/gateway/order"
-	"github.com/lambda/storagecli/gateway/store/embedded"
+	"github.com/lambda/storagecli/internal/orderstore"
 )
 
 // Stores are shared by every handler of every loaded config that serves the
-// same data directory. On a reload Caddy provisions the new config before it
-// cleans up the old one, and the embedded store holds a file lock, so each
-// handler takes a reference from storePool (keyed by the absolute data
-// directory) instead of opening the store itself.
+// same data directory (or the same upstream namespace with the same
+// settings). On a reload Caddy provisions the new config before it cleans up
+// the old one, and the embedded store holds a file lock, so each handler
+// takes a reference from storePool (keyed by the absolute data directory, or
+// the upstream location's ID) instead of opening the store itself.
 //
 // Requests of an unloaded config may still be running (Caddy does not wait
 // for them on a reload), so a store whose last reference is released closes
@@ -34,12 +34,12 @@ var (
 	live = map[string]*sharedStore{}
 )
 
-// sharedStore is one open embedded store and its use.
+// sharedStore is one open store and its use.
 type sharedStore struct {
-	dir    string
+	dir    string // the pool key: data directory, or upstream location ID
 	order  string
 	noSync bool
-	st     *embedded.Store
+	st     orderstore.Store
 	// meter holds the space reserved by writes in flight, for every
 	// handler serving this store.
 	meter order.Meter
@@ -49,9 +49,13 @@ type sharedStore struct {
 	closed   bool
 }
 
-// acquireStore returns the store of dir, opening it if no loaded config
+// acquireStore returns the store at loc, opening it if no loaded config
 // uses it yet. Each successful call must be matched by releaseStore.
-func acquireStore(dir, order string, noSync bool) (*sharedStore, error) {
+func acquireStore(loc orderstore.Location, order string, noSync bool) (*sharedStore, error) {
+	dir := loc.ID
+	if loc.Kind == orderstore.KindEmbedded {
+		dir = loc.Dir
+	}
 	v, _, err := storePool.LoadOrNew(dir, func() (caddy.Destructor, error) {
 		storesMu.Lock()
 		if s, ok := live[dir]; ok && s.released && !s.closed {
@@ -60,7 +64,7 @@ func acquireStore(dir, order string, noSync bool) (*sharedStore, error) {
 			return s, nil
 		}
 		storesMu.Unlock()
-		st, err := openStore(dir, order, noSync)
+		st, err := openStore(loc, order, noSync)
 		if err != nil {
 			return nil, err
 		}
@@ -76,12 +80,11 @@ func acquireStore(dir, order string, noSync bool) (*sharedStore, error) {
 	return v.(*sharedStore), nil
 }
 
-// openStore opens the embedded store in dir.
-func openStore(dir, order string, noSync bool) (*embedded.Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("s3gateway: order %s: %w", order, err)
-	}
-	st, err := embedded.Open(dir, embedded.Options{NoSync: noSync, Logger: caddy.Log().Named("s3gateway.store").With(zap.String("order", order))})
+// openStore opens the store at loc.
+func openStore(loc orderstore.Location, order string, noSync bool) (orderstore.Store, error) {
+	dir := loc.String()
+	st, err := orderstore.OpenLocation(order, loc, orderstore.Options{NoSync: noSync,
+		Logger: caddy.Log().Named("s3gateway.store").With(zap.String("order", order))})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("s3gateway: order %s: the store in %s is in use by another process "+
 			"(a `storagecli gateway run` for this order, or another Caddy: to change a running Caddy's config, use `caddy reload`)", order, dir)

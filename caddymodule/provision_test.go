@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/lambda/storagecli/config"
+	"github.com/lambda/storagecli/internal/orderstore"
 )
 
 // resolveWith resolves h's settings with HOME set to home.
@@ -264,7 +265,8 @@ func TestStoreInUseElsewhere(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	data := filepath.Join(home, "data")
-	st, err := openStore(filepath.Join(data, "busy"), "busy", true)
+	busy := filepath.Join(data, "busy")
+	st, err := openStore(orderstore.Location{Kind: orderstore.KindEmbedded, Dir: busy, ID: "embedded:" + busy}, "busy", true)
 	if err != nil {
 		t.Fatal(err)
 	}

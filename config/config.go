@@ -80,6 +80,14 @@ type Config struct {
 	Broker Broker `toml:"broker" doc:"Which order the gateway serves and where its data is kept."`
 	// Orders holds per-order settings, keyed by order id ([order.<id>]).
 	Orders map[string]Order `toml:"order" doc:"Per-order settings: one [order.<id>] table per order."`
+
+	// fileOrder is broker.extra_order_id as the file (or the defaults) gave
+	// it, before a flag or Caddyfile override: the order the [gateway] key
+	// pair belongs to.
+	fileOrder string
+	// pairSet: gateway.access_key or secret_key was overridden (flag,
+	// environment or Caddyfile), so the pair is the served order's own.
+	pairSet bool
 }
 
 // Gateway is the [gateway] section.
@@ -143,7 +151,24 @@ func Default() *Config {
 			ExtraOrderID: DefaultExtraOrderID,
 			DBPath:       DefaultDBPath,
 		},
+		fileOrder: DefaultExtraOrderID,
 	}
+}
+
+// GatewayKeyServes reports whether the [gateway] key pair is a key of order
+// id. It is a key of the order user.toml names in broker.extra_order_id; of
+// the order a process or Caddy site serves (an overridden extra_order_id)
+// only when that order has no [[order.<id>.keys]] of its own, or when the
+// pair itself was given for it (flag, environment or Caddyfile). So orders
+// that have their own keys are never opened by another order's pair.
+func (c *Config) GatewayKeyServes(id string) bool {
+	if id == c.fileOrder {
+		return true
+	}
+	if id != c.Broker.ExtraOrderID {
+		return false
+	}
+	return c.pairSet || len(c.Orders[id].Keys) == 0
 }
 
 // UsesDefaultCredentials reports whether the gateway keys are the well-known
@@ -208,6 +233,7 @@ func Parse(data []byte) (*Config, error) {
 	if err := unknownKeys(data, md.Undecoded()); err != nil {
 		return nil, err
 	}
+	cfg.fileOrder = cfg.Broker.ExtraOrderID
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -411,6 +437,7 @@ func (c *Config) Validate() error {
 		add(key, ValidateOrderID(id))
 		validateOrder(key, c.Orders[id], seen, add)
 	}
+	validateUpstreamOverlap(c.Orders, add)
 	return errors.Join(errs...)
 }
 

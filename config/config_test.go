@@ -330,7 +330,12 @@ func TestKeys(t *testing.T) {
 	}
 	want := "gateway.address:string gateway.access_key:string gateway.secret_key:string gateway.region:string gateway.domain:string gateway.no_sync:bool broker.extra_order_id:string broker.db_path:string" +
 		" order.<id>.capacity:size order.<id>.expires:time order.<id>.grace:duration" +
-		" order.<id>.keys.access_key:string order.<id>.keys.secret_key:string order.<id>.keys.read_only:bool"
+		" order.<id>.keys.access_key:string order.<id>.keys.secret_key:string order.<id>.keys.read_only:bool" +
+		" order.<id>.upstream.endpoint:string order.<id>.upstream.bucket:string order.<id>.upstream.prefix:string" +
+		" order.<id>.upstream.access_key:string order.<id>.upstream.secret_key:string order.<id>.upstream.ca_file:string" +
+		" order.<id>.upstream.region:string order.<id>.upstream.dial_timeout:duration order.<id>.upstream.response_timeout:duration" +
+		" order.<id>.upstream.max_retries:int order.<id>.upstream.buffer_size:size order.<id>.upstream.bucket_cache_ttl:duration" +
+		" order.<id>.upstream.usage_cache_ttl:duration"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("Keys:\n%s\nwant\n%s", got, want)
 	}

@@ -59,6 +59,11 @@ func leafKeys(prefix string, t reflect.Type) []KeyInfo {
 			out = append(out, leafKeys(prefix+"."+tomlName(sf), sf.Type.Elem())...)
 			continue
 		}
+		if isSubTable(sf.Type) {
+			// An optional table ([order.<id>.upstream]): its fields.
+			out = append(out, leafKeys(prefix+"."+tomlName(sf), sf.Type.Elem())...)
+			continue
+		}
 		out = append(out, KeyInfo{
 			Key:    prefix + "." + tomlName(sf),
 			Type:   typeName(sf.Type),
@@ -160,8 +165,8 @@ func lookupKey(key string) (KeyInfo, []string, error) {
 		return KeyInfo{}, nil, err
 	}
 	generic := parts
-	if len(parts) == 3 && parts[0] == "order" {
-		generic = []string{"order", OrderIDPlaceholder, parts[2]}
+	if len(parts) >= 3 && parts[0] == "order" {
+		generic = append([]string{"order", OrderIDPlaceholder}, parts[2:]...)
 	}
 	g := strings.Join(generic, ".")
 	for _, k := range Keys() {
@@ -208,6 +213,17 @@ func (c *Config) field(parts []string, create bool) (v reflect.Value, store func
 		cp := reflect.New(sec.Type().Elem()).Elem()
 		cp.Set(mv)
 		f := fieldByTOML(cp, parts[2])
+		if len(parts) == 4 && isSubTable(f.Type()) {
+			// A setting of an optional table: work on a copy of it.
+			sub := reflect.New(f.Type().Elem())
+			if !f.IsNil() {
+				sub.Elem().Set(f.Elem())
+			} else if !create {
+				return reflect.Value{}, nil, fmt.Errorf("order %q has no [%s] table", id, strings.Join(parts[:3], "."))
+			}
+			f.Set(sub)
+			f = fieldByTOML(sub.Elem(), parts[3])
+		}
 		return f, func() {
 			if sec.IsNil() {
 				sec.Set(reflect.MakeMap(sec.Type()))
@@ -217,6 +233,12 @@ func (c *Config) field(parts []string, create bool) (v reflect.Value, store func
 	}
 	f := fieldByTOML(sec, parts[1])
 	return f, func() {}, nil
+}
+
+// isSubTable reports whether t is written as an optional sub-table: a
+// pointer to a struct ([order.<id>.upstream]).
+func isSubTable(t reflect.Type) bool {
+	return t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct
 }
 
 func fieldByTOML(v reflect.Value, name string) reflect.Value {
@@ -252,7 +274,7 @@ func (c *Config) Set(key, value string) error {
 	if err != nil {
 		return err
 	}
-	if len(parts) == 3 {
+	if len(parts) >= 3 {
 		if err := ValidateOrderID(parts[1]); err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
@@ -269,6 +291,9 @@ func (c *Config) Set(key, value string) error {
 		return fmt.Errorf("%s: %w", key, err)
 	}
 	store()
+	if key == "gateway.access_key" || key == "gateway.secret_key" {
+		c.pairSet = true
+	}
 	if err := c.Validate(); err != nil {
 		*c = *old
 		return err
@@ -354,7 +379,7 @@ func suggest(key string) string {
 	best, bestD := "", 3
 	for _, k := range Keys() {
 		cand := k.Key
-		if len(parts) == 3 && strings.HasPrefix(cand, "order."+OrderIDPlaceholder+".") {
+		if len(parts) >= 3 && strings.HasPrefix(cand, "order."+OrderIDPlaceholder+".") {
 			cand = "order." + quoteKeyPart(parts[1]) + "." + strings.TrimPrefix(cand, "order."+OrderIDPlaceholder+".")
 		} else if strings.Contains(cand, OrderIDPlaceholder) {
 			continue

@@ -31,6 +31,9 @@ type Order struct {
 	Grace time.Duration `toml:"grace" doc:"How long after expires reads still work (e.g. 168h); after that every request is refused. 0: reads stop at expiry too."`
 	// Keys are extra key pairs allowed on the order.
 	Keys []OrderKey `toml:"keys" doc:"Extra key pairs allowed on this order: one [[order.<id>.keys]] table each."`
+	// Upstream, when set, keeps the order on an existing S3 service
+	// instead of under broker.db_path (see upstream.go).
+	Upstream *Upstream `toml:"upstream" doc:"Keep the order's data on an existing S3 service instead of under broker.db_path: an [order.<id>.upstream] table (see docs/upstream.md)."`
 }
 
 // OrderKey is one [[order.<id>.keys]] table.
@@ -48,6 +51,7 @@ func (o Order) clone() Order {
 	if o.Keys != nil {
 		o.Keys = append([]OrderKey(nil), o.Keys...)
 	}
+	o.Upstream = o.Upstream.clone()
 	return o
 }
 
@@ -89,7 +93,7 @@ func ParseSize(s string) (Size, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a size (like 200GiB or 1.5TB)", s)
 	}
-	v := f * mult
+	v := math.Round(f * mult)
 	if v >= math.MaxInt64 {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
@@ -187,7 +191,11 @@ func validateOrder(key string, o Order, seen map[string]string, add func(string,
 	}
 	if o.Grace < 0 {
 		add(key+".grace", errors.New("must not be negative"))
+	} else if o.Grace > 0 && o.Grace < time.Second {
+		// TOML integers decode as nanoseconds: grace = 168 is 168ns.
+		add(key+".grace", fmt.Errorf("%v is less than a second: write a duration with its unit, e.g. \"168h\"", o.Grace))
 	}
+	validateUpstream(key+".upstream", o.Upstream, add)
 	for i, k := range o.Keys {
 		kk := fmt.Sprintf("%s.keys[%d]", key, i)
 		add(kk+".access_key", validateAccessKey(k.AccessKey))

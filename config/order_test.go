@@ -18,6 +18,7 @@ func TestParseSize(t *testing.T) {
 		{"200GiB", 200 << 30, true},
 		{"200 gib", 200 << 30, true},
 		{"1.5TB", 1_500_000_000_000, true},
+		{"1.005kB", 1005, true},
 		{"10MB", 10_000_000, true},
 		{"1KiB", 1024, true},
 		{"5B", 5, true},
@@ -127,6 +128,7 @@ func TestParseOrderErrors(t *testing.T) {
 		{"local expires", "[order.o1]\nexpires = 2027-01-01T00:00:00\n", []string{"offset"}},
 		{"bad grace", "[order.o1]\ngrace = \"a while\"\n", []string{"line 2"}},
 		{"negative grace", "[order.o1]\ngrace = \"-1h\"\n", []string{"order.o1.grace", "negative"}},
+		{"grace without unit", "[order.o1]\ngrace = 168\n", []string{"order.o1.grace", "with its unit"}},
 		{"unknown key in keys", "[order.o1]\n[[order.o1.keys]]\naccess_key = \"a\"\nsecret_key = \"bbbbbbbb\"\nreadonly = true\n",
 			[]string{"line 5", "order.o1.keys.readonly"}},
 		{"empty secret", "[order.o1]\n[[order.o1.keys]]\naccess_key = \"a\"\n", []string{"order.o1.keys[0].secret_key", "empty"}},
@@ -151,6 +153,56 @@ func TestParseOrderErrors(t *testing.T) {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error %q shows a secret", err)
 				}
+			}
+		})
+	}
+}
+
+// TestGatewayKeyServes: the [gateway] pair opens the file's default order,
+// and a served order only when that order has no keys or the pair was
+// given for it.
+func TestGatewayKeyServes(t *testing.T) {
+	const file = `
+[broker]
+extra_order_id = "main"
+[order.keyed]
+[[order.keyed.keys]]
+access_key = "k"
+secret_key = "s"
+[order.bare]
+capacity = 10
+`
+	for _, tc := range []struct {
+		name  string
+		serve string // broker.extra_order_id override; "" none
+		pair  bool   // gateway.access_key overridden
+		id    string
+		want  bool
+	}{
+		{"file default", "", false, "main", true},
+		{"other order not served", "", false, "bare", false},
+		{"served order without keys", "bare", false, "bare", true},
+		{"served order with keys", "keyed", false, "keyed", false},
+		{"served order with keys, pair given", "keyed", true, "keyed", true},
+		{"file default while serving another", "keyed", false, "main", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.serve != "" {
+				if err := c.Set("broker.extra_order_id", tc.serve); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.pair {
+				if err := c.Set("gateway.access_key", "explicit"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := c.GatewayKeyServes(tc.id); got != tc.want {
+				t.Errorf("GatewayKeyServes(%q) = %v, want %v", tc.id, got, tc.want)
 			}
 		})
 	}

@@ -63,7 +63,7 @@ func writeFields(b *bytes.Buffer, sv reflect.Value, redact bool) {
 	}
 	for i := 0; i < st.NumField(); i++ {
 		sf := st.Field(i)
-		if !sf.IsExported() || isTableArray(sf.Type) {
+		if !sf.IsExported() || isTableArray(sf.Type) || isSubTable(sf.Type) {
 			continue
 		}
 		writeComment(b, sf.Tag.Get("doc"), "")
@@ -86,6 +86,13 @@ func writeArrays(b *bytes.Buffer, table string, sv reflect.Value, redact bool) {
 	st := sv.Type()
 	for i := 0; i < st.NumField(); i++ {
 		sf := st.Field(i)
+		if sf.IsExported() && isSubTable(sf.Type) && !sv.Field(i).IsNil() {
+			b.WriteString("\n")
+			writeComment(b, sf.Tag.Get("doc"), "")
+			fmt.Fprintf(b, "[%s.%s]\n", table, tomlName(sf))
+			writeFields(b, sv.Field(i).Elem(), redact)
+			continue
+		}
 		if !sf.IsExported() || !isTableArray(sf.Type) {
 			continue
 		}
@@ -143,6 +150,13 @@ func redact(sv reflect.Value) {
 	st := sv.Type()
 	for i := 0; i < st.NumField(); i++ {
 		f := sv.Field(i)
+		if isSubTable(f.Type()) && !f.IsNil() {
+			cp := reflect.New(f.Type().Elem())
+			cp.Elem().Set(f.Elem())
+			redact(cp.Elem())
+			f.Set(cp)
+			continue
+		}
 		if isTableArray(f.Type()) && !f.IsNil() {
 			cp := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
 			reflect.Copy(cp, f)

@@ -50,8 +50,17 @@ func toS3Error(err error) (e *s3err.Error, internal bool) {
 	if errors.Is(err, context.Canceled) {
 		return s3err.RequestTimeout, false
 	}
+	var u unavailable
+	if errors.As(err, &u) && u.Unavailable() {
+		return s3err.ServiceUnavailable, false
+	}
 	return s3err.InternalError, true
 }
+
+// unavailable is implemented by store errors meaning that the storage
+// behind the store cannot be reached now (upstream.ErrUnavailable): the
+// client gets 503 ServiceUnavailable and retries.
+type unavailable interface{ Unavailable() bool }
 
 // errorResponse is the XML body of an S3 error.
 type errorResponse struct {
@@ -70,6 +79,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 	e, internal := toS3Error(err)
 	if internal {
 		h.opts.Logger.Error("internal error", zap.String("request_id", rc.id), zap.String("op", rc.op), zap.Error(err))
+	} else if e == s3err.ServiceUnavailable {
+		h.opts.Logger.Warn("storage unavailable", zap.String("request_id", rc.id), zap.String("op", rc.op), zap.Error(err))
 	}
 	rc.err = e.Code
 	writeErrorResponse(w, r, e, errorResponse{BucketName: rc.bucket, Key: rc.key, RequestID: rc.id})

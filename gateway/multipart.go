@@ -78,13 +78,13 @@ func (h *Handler) uploadPart(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if pr.Size() > store.MaxPartSize {
 		return s3err.EntityTooLarge.WithMessage("A part is limited to 5 GiB.")
 	}
-	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size())
+	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size(), nil)
 	if err != nil {
 		return err
 	}
+	defer release()
 	part, err := h.opts.Store.UploadPart(r.Context(), rc.bucket, rc.key, up.UploadID, n,
 		store.PutInput{Body: body, Size: pr.Size(), Sums: pr.Sums})
-	release()
 	if err != nil {
 		return err
 	}
@@ -147,13 +147,13 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *req
 	if err != nil {
 		return err
 	}
-	release, err := h.reserve(r.Context(), rc, length)
+	release, err := h.reserve(r.Context(), rc, length, nil)
 	if err != nil {
 		return err
 	}
+	defer release()
 	part, err := h.opts.Store.UploadPart(r.Context(), rc.bucket, rc.key, up.UploadID, n,
 		store.PutInput{Body: pr, Size: length, Sums: pr.Sums})
-	release()
 	if err != nil {
 		return err
 	}

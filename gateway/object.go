@@ -35,13 +35,13 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if pr.Size() > store.MaxPartSize {
 		return s3err.EntityTooLarge.WithMessage("A single PUT is limited to 5 GiB; use a multipart upload.")
 	}
-	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size())
+	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size(), h.replacedSize(rc))
 	if err != nil {
 		return err
 	}
+	defer release()
 	obj, err := h.opts.Store.PutObject(r.Context(), rc.bucket, rc.key,
 		store.PutInput{Body: body, Size: pr.Size(), Sums: pr.Sums, Meta: meta, Cond: cond})
-	release()
 	if err != nil {
 		return err
 	}
@@ -295,6 +295,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	}
 	srcCond := parseConditionals(r.Header, "x-amz-copy-source-")
 	release := func() {}
+	defer func() { release() }()
 	obj, err := h.opts.Store.CopyObject(r.Context(), srcBucket, srcKey, rc.bucket, rc.key, store.CopyInput{
 		Meta: meta,
 		Cond: cond,
@@ -308,16 +309,15 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 			// The copy's size is known once the source is: reserve it
 			// before a byte is copied.
 			release() // if the store checks the source again
-			rel, err := h.reserve(r.Context(), rc, src.Size)
+			release = func() {}
+			rel, err := h.reserve(r.Context(), rc, src.Size, h.replacedSize(rc))
 			if err != nil {
-				release = func() {}
 				return err
 			}
 			release = rel
 			return nil
 		},
 	})
-	release()
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 // writeOps are the operations that change the order's data. A read-only
@@ -94,13 +95,20 @@ func quotaError(o *order.Order, n int64) error {
 }
 
 // reserve reserves n bytes (a write of known size) against the order's
-// capacity before anything is transferred. The returned func gives them
-// back; call it once the write has settled.
-func (h *Handler) reserve(ctx context.Context, rc *reqContext, n int64) (func(), error) {
-	if rc.ord.Capacity <= 0 || n <= 0 {
+// capacity before anything is transferred. Writes reserve also when the
+// order is unlimited, so that a capacity set while they run (SIGHUP, Caddy
+// reload) counts them. When n does not fit and replaced is given (the write
+// replaces an object), the bytes of the object replaced are credited: an
+// overwrite in a full order that does not grow it succeeds. The returned
+// func gives the reservation back; call it once the write has settled.
+func (h *Handler) reserve(ctx context.Context, rc *reqContext, n int64, replaced order.UsageFunc) (func(), error) {
+	if n <= 0 {
 		return func() {}, nil
 	}
 	ok, err := h.meter.Reserve(ctx, h.usedBytes, rc.ord.Capacity, n)
+	if err == nil && !ok && replaced != nil {
+		ok, err = h.meter.ReserveReplacing(ctx, h.usedBytes, replaced, rc.ord.Capacity, n)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -110,16 +118,28 @@ func (h *Handler) reserve(ctx context.Context, rc *reqContext, n int64) (func(),
 	return func() { h.meter.Release(n) }, nil
 }
 
+// replacedSize returns the UsageFunc giving the size of the object a write
+// to rc's key replaces (0 when there is none).
+func (h *Handler) replacedSize(rc *reqContext) order.UsageFunc {
+	return func(ctx context.Context) (int64, error) {
+		obj, err := h.opts.Store.HeadObject(ctx, rc.bucket, rc.key)
+		if errors.Is(err, store.ErrNoSuchKey) || errors.Is(err, store.ErrNoSuchBucket) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		return obj.Size, nil
+	}
+}
+
 // meterBody reserves space for a request body of size bytes (-1: unknown)
 // and returns the reader to give the store: for an unknown size, a reader
 // that reserves as it goes and fails, making the store roll the write
-// back, when the capacity is reached.
-func (h *Handler) meterBody(ctx context.Context, rc *reqContext, body io.Reader, size int64) (io.Reader, func(), error) {
-	if rc.ord.Capacity <= 0 {
-		return body, func() {}, nil
-	}
+// back, when the capacity is reached. replaced is as for reserve.
+func (h *Handler) meterBody(ctx context.Context, rc *reqContext, body io.Reader, size int64, replaced order.UsageFunc) (io.Reader, func(), error) {
 	if size >= 0 {
-		release, err := h.reserve(ctx, rc, size)
+		release, err := h.reserve(ctx, rc, size, replaced)
 		return body, release, err
 	}
 	mr := h.meter.NewReader(ctx, body, h.usedBytes, rc.ord.Capacity, quotaError(rc.ord, -1))

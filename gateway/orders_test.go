@@ -477,3 +477,99 @@ func md5b64(b []byte) string {
 	sum := md5.Sum(b)
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
+
+// TestCapacityOverwrite: in a full order an overwrite that does not grow
+// the order fits (its old version's bytes are credited), one that grows it
+// does not, and nothing stays reserved afterwards.
+func TestCapacityOverwrite(t *testing.T) {
+	const capacity = 1000
+	e := newOrderEnv(t, &order.Order{ID: "o1", Capacity: capacity})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt/a", randBytes(600, 1))
+	e.ok("PUT", "/bkt/b", randBytes(400, 2))
+	for _, tc := range []struct {
+		name   string
+		path   string
+		body   []byte
+		hdr    map[string]string
+		status int
+	}{
+		{"shrinking overwrite", "/bkt/a", randBytes(10, 3), nil, http.StatusOK},
+		{"growing overwrite within the freed space", "/bkt/a", randBytes(600, 4), nil, http.StatusOK},
+		{"growing overwrite beyond capacity", "/bkt/a", randBytes(601, 5), nil, http.StatusForbidden},
+		{"new key", "/bkt/c", []byte("x"), nil, http.StatusForbidden},
+		{"metadata-only self copy", "/bkt/b", nil, map[string]string{"x-amz-copy-source": "/bkt/b",
+			"x-amz-metadata-directive": "REPLACE", "x-amz-meta-k": "v"}, http.StatusOK},
+		{"copy onto a smaller object", "/bkt/b", nil, map[string]string{"x-amz-copy-source": "/bkt/a"}, http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.do(testAK, testSK, "PUT", tc.path, tc.body, tc.hdr)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			if u := e.used(); u > capacity {
+				t.Errorf("used %d > capacity", u)
+			}
+			if gu, err := e.h.Usage(context.Background()); err != nil || gu.Reserved != 0 {
+				t.Errorf("Usage = %+v, %v: want nothing reserved", gu, err)
+			}
+		})
+	}
+}
+
+// TestCapacitySetWhileWriting: a write that started while the order was
+// unlimited still counts when a capacity is set under it (SIGHUP, reload).
+func TestCapacitySetWhileWriting(t *testing.T) {
+	e := newOrderEnv(t, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("PUT", e.srv.URL+"/bkt/slow", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 900
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	if err := newS3Signer().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK}, req,
+		"UNSIGNED-PAYLOAD", "s3", testRegion, *e.now.Load()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- -1
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	if _, err := pw.Write(randBytes(100, 1)); err != nil {
+		t.Fatal(err)
+	}
+	// The first 100 bytes were taken by the server: the write is reserved.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if gu, _ := e.h.Usage(context.Background()); gu.Reserved == 900 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow write never reserved its 900 bytes")
+		}
+	}
+	o := *e.h.Order()
+	o.Capacity = 1000
+	if err := e.h.SetOrder(&o); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.do(testAK, testSK, "PUT", "/bkt/fast", randBytes(900, 2), nil)
+	wantError(t, resp, body, http.StatusForbidden, "QuotaExceeded")
+	if _, err := pw.Write(randBytes(800, 3)); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if code := <-done; code != http.StatusOK {
+		t.Fatalf("slow write: %d", code)
+	}
+	if u := e.used(); u != 900 {
+		t.Errorf("used %d, want 900", u)
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -64,6 +66,7 @@ type Config struct {
 	OpTimeout      time.Duration
 	ExpectContinue bool
 	Insecure       bool
+	CAFile         string // PEM certificates to trust (e.g. Caddy's internal CA)
 	CPUProfile     string
 }
 
@@ -101,6 +104,8 @@ type Result struct {
 	Listings       int     `json:"listings,omitempty"`
 	ListingSeconds float64 `json:"listing_s,omitempty"`
 	PartSize       int64   `json:"part_size,omitempty"`
+	// Machine describes the host (phase "machine" of `s3bench disk`).
+	Machine *Machine `json:"machine,omitempty"`
 	*procUsage
 }
 
@@ -112,7 +117,7 @@ type bench struct {
 	written int64 // objects 0..written-1 exist with content.object(i)
 }
 
-func newClient(cfg Config) *s3.Client {
+func newClient(cfg Config) (*s3.Client, error) {
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -124,8 +129,19 @@ func newClient(cfg Config) *s3.Client {
 		ReadBufferSize:      256 << 10,
 		ForceAttemptHTTP2:   false,
 	}
-	if cfg.Insecure {
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	if cfg.Insecure || cfg.CAFile != "" {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: cfg.Insecure}
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no PEM certificate in %s", cfg.CAFile)
+		}
+		tr.TLSClientConfig.RootCAs = pool
 	}
 	threshold := int64(-1) // no Expect: 100-continue (a round trip per large PUT)
 	if cfg.ExpectContinue {
@@ -145,12 +161,16 @@ func newClient(cfg Config) *s3.Client {
 		DisableLogOutputChecksumValidationSkipped: true,
 		ContinueHeaderThresholdBytes:              threshold,
 		APIOptions:                                []func(*middleware.Stack) error{payloadOption(cfg.Payload, cfg.SecretKey, cfg.ChunkSize)},
-	})
+	}), nil
 }
 
 // Run runs cfg's phases, calling emit with each result as it is measured.
 func Run(ctx context.Context, cfg Config, emit func(Result) error) ([]Result, error) {
-	b := &bench{cfg: cfg, client: newClient(cfg), written: cfg.Existing}
+	client, err := newClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	b := &bench{cfg: cfg, client: client, written: cfg.Existing}
 	if err := b.ensureBucket(ctx); err != nil {
 		return nil, err
 	}

@@ -32,6 +32,17 @@
 // SDK signs the request; s3bench signs the 64 KiB chunks: see payload.go),
 // "signed" the whole body's SHA-256 (aws-sdk-go-v2's default over http),
 // "unsigned" UNSIGNED-PAYLOAD.
+//
+// Two subcommands serve bench/run.sh:
+//
+//	s3bench null --listen 127.0.0.1:9010
+//	    a null S3 server (nullserver.go): discards bodies, serves the bytes
+//	    s3bench verifies, keeps only names and sizes; the ceiling of the
+//	    client and the loopback
+//	s3bench disk --dir DIR --json FILE
+//	    the disk's raw synced write rate (small writes each followed by
+//	    fdatasync; one large write then fdatasync) and the machine's
+//	    description (CPU, cores, memory, kernel, file system, disk)
 package main
 
 import (
@@ -64,6 +75,14 @@ func main() {
 }
 
 func mainErr(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "null":
+			return runNull(args[1:], stdout, stderr)
+		case "disk":
+			return runDisk(args[1:], stdout, stderr)
+		}
+	}
 	cfg, jsonFile, err := parseFlags(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return 0
@@ -137,6 +156,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, error) {
 	fs.DurationVar(&cfg.OpTimeout, "op-timeout", 5*time.Minute, "timeout of one operation")
 	fs.BoolVar(&cfg.ExpectContinue, "expect-continue", false, "send Expect: 100-continue on bodies over 2 MiB (the SDK's default)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "do not verify the server's TLS certificate")
+	fs.StringVar(&cfg.CAFile, "ca-file", "", "PEM file of CA certificates to trust for https endpoints (e.g. Caddy's tls internal root)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write s3bench's own CPU profile to this file (is the client the bottleneck?)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: s3bench [flags]\n\nMeasures an S3 server; see `go doc ./cmd/s3bench`.\n\n")

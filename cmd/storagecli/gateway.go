@@ -69,7 +69,8 @@ func newGatewayRunCmd(g *globalFlags) *cobra.Command {
 		Use:   "run",
 		Short: "Serve the S3 API for an order",
 		Long: `Serve the S3 API for the order broker.extra_order_id, from the embedded
-store in broker.db_path/<order id>.
+store in broker.db_path/<order id>, or from an existing S3 service for an
+order with an [order.<id>.upstream] table (see docs/upstream.md).
 
 Settings come from the configuration file (HOME/config/user.toml or --config),
 then from the environment with --account env, then from the flags named after
@@ -100,8 +101,9 @@ SIGTERM and SIGINT stop a gateway the same way as --stop.`,
 	}
 	f := cmd.Flags()
 	f.SortFlags = false
-	f.StringVar(&rf.account, "account", "", "'env': take the access and secret key from "+envAccessKey+" and "+envSecretKey+";\n"+
-		"the configured keys are kept if neither is set. Other names are accepted and ignored.")
+	f.StringVar(&rf.account, "account", "", "'env': take the access and secret key from "+envAccessKey+" and "+envSecretKey+",\n"+
+		"and an upstream order's from "+config.EnvUpstreamAccessKey+" and "+config.EnvUpstreamSecretKey+";\n"+
+		"the configured keys are kept if neither of a pair is set. Other names are accepted and ignored.")
 	for _, o := range overrideFlags {
 		addOverrideFlag(f, o.key, o.usage)
 	}
@@ -166,6 +168,15 @@ func resolveConfig(cmd *cobra.Command, g *globalFlags, rf *runFlags) (*gatewayCo
 		return nil, err
 	}
 	gc.order = l.cfg.Broker.ExtraOrderID
+	if rf.account == "env" {
+		taken, err := l.cfg.UpstreamFromEnv(gc.order, os.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("--account env: %w", err)
+		}
+		if taken {
+			gc.notes = append(gc.notes, "upstream credentials from the environment ("+config.EnvUpstreamAccessKey+"/"+config.EnvUpstreamSecretKey+")")
+		}
+	}
 	return gc, nil
 }
 

@@ -15,7 +15,9 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway/order"
+	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/gateway/store/embedded"
+	"github.com/lambda/storagecli/internal/orderstore"
 )
 
 func newOrderCmd(g *globalFlags) *cobra.Command {
@@ -94,7 +96,8 @@ from what that gateway published (at most a few seconds old).`,
 func orderInfo(home string, cfg *config.Config, id string, now time.Time) orderRow {
 	o := order.FromConfig(cfg, id)
 	dir := cfg.OrderDataDir(home, id)
-	row := orderRow{OrderID: id, DataDir: dir, Status: o.State(now).String()}
+	loc := orderstore.Locate(cfg, home, id)
+	row := orderRow{OrderID: id, DataDir: loc.String(), Status: o.State(now).String()}
 	if !o.Expires.IsZero() {
 		row.Expire = o.Expires.UTC().Format(time.RFC3339)
 		row.Grace = o.Grace.String()
@@ -119,6 +122,16 @@ func orderInfo(home string, cfg *config.Config, id string, now time.Time) orderR
 		return row
 	case running:
 		detail("gateway starting")
+		return row
+	}
+	if loc.Kind == orderstore.KindUpstream {
+		u, err := upstreamUsage(cfg, home, id)
+		if err != nil {
+			detail("error: " + err.Error())
+			return row
+		}
+		row.UsedBytes, row.Objects = &u.Bytes, &u.Objects
+		detail("upstream")
 		return row
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index.db")); errors.Is(err, os.ErrNotExist) {
@@ -199,7 +212,7 @@ order must not be served meanwhile (stop its gateway first).`,
 			if err := config.ValidateOrderID(id); err != nil {
 				return err
 			}
-			rep, err := orderUsage(l.home, l.cfg.OrderDataDir(l.home, id), id, recount)
+			rep, err := orderUsage(l.home, l.cfg, id, recount)
 			if err != nil {
 				return err
 			}
@@ -233,8 +246,19 @@ order must not be served meanwhile (stop its gateway first).`,
 
 // orderUsage opens an order's store (holding its lock, so no gateway
 // serves it meanwhile) and reads its usage, and with recount recomputes it.
-func orderUsage(home, dir, id string, recount bool) (*usageReport, error) {
+// An upstream order's usage is a scan of the upstream (gateways serving it
+// keep no state, so no lock is taken).
+func orderUsage(home string, cfg *config.Config, id string, recount bool) (*usageReport, error) {
 	rep := &usageReport{OrderID: id}
+	if orderstore.Locate(cfg, home, id).Kind == orderstore.KindUpstream {
+		st, err := openUpstream(cfg, home, id)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		return readUsage(context.Background(), rep, st, recount)
+	}
+	dir := cfg.OrderDataDir(home, id)
 	if _, err := os.Stat(filepath.Join(dir, "index.db")); errors.Is(err, os.ErrNotExist) {
 		if recount {
 			rep.Recount = &usageCount{}
@@ -251,7 +275,11 @@ func orderUsage(home, dir, id string, recount bool) (*usageReport, error) {
 		return nil, err
 	}
 	defer st.Close()
-	ctx := context.Background()
+	return readUsage(context.Background(), rep, st, recount)
+}
+
+// readUsage fills rep with st's usage and, with recount, its recount.
+func readUsage(ctx context.Context, rep *usageReport, st store.Store, recount bool) (*usageReport, error) {
 	u, err := st.Usage(ctx)
 	if err != nil {
 		return nil, err
@@ -266,6 +294,32 @@ func orderUsage(home, dir, id string, recount bool) (*usageReport, error) {
 		rep.Drift = rc != u
 	}
 	return rep, nil
+}
+
+// openUpstream opens an upstream order's store. Credentials missing from
+// its table are taken from STORAGECLI_UPSTREAM_ACCESS_KEY and
+// STORAGECLI_UPSTREAM_SECRET_KEY (what `gateway run --account env` uses).
+func openUpstream(cfg *config.Config, home, id string) (orderstore.Store, error) {
+	if u := cfg.Orders[id].Upstream; u != nil && u.AccessKey == "" {
+		cfg = cfg.Clone()
+		if _, err := cfg.UpstreamFromEnv(id, os.Getenv); err != nil {
+			return nil, err
+		}
+	}
+	st, _, err := orderstore.Open(cfg, home, id, orderstore.Options{})
+	return st, err
+}
+
+// upstreamUsage reads an upstream order's usage (a scan of its objects).
+func upstreamUsage(cfg *config.Config, home, id string) (store.Usage, error) {
+	st, err := openUpstream(cfg, home, id)
+	if err != nil {
+		return store.Usage{}, err
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return st.Usage(ctx)
 }
 
 // usedTotal formats "used / total" as `order list` and --status print it.

@@ -20,7 +20,7 @@ import (
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
-	"github.com/lambda/storagecli/gateway/store/embedded"
+	"github.com/lambda/storagecli/internal/orderstore"
 )
 
 // HTTP server limits. There is no overall read or write timeout: an S3
@@ -115,14 +115,11 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
-	dataDir := cfg.OrderDataDir(gc.home, gc.order)
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return err
-	}
-	st, err := embedded.Open(dataDir, embedded.Options{NoSync: cfg.Gateway.NoSync, Logger: log.Named("store")})
+	st, loc, err := orderstore.Open(cfg, gc.home, gc.order, orderstore.Options{NoSync: cfg.Gateway.NoSync, Logger: log.Named("store")})
 	if err != nil {
-		return fmt.Errorf("open the store in %s: %w", dataDir, err)
+		return fmt.Errorf("open the store in %s: %w", orderstore.Locate(cfg, gc.home, gc.order), err)
 	}
+	dataDir := loc.String()
 	defer func() {
 		if cerr := st.Close(); cerr != nil {
 			log.Error("closing the store", zap.Error(cerr))
@@ -146,6 +143,7 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 	if err != nil {
 		return err
 	}
+	startPprof(log)
 	var active sync.WaitGroup
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

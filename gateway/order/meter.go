@@ -57,6 +57,34 @@ func (m *Meter) ReserveUpTo(ctx context.Context, usage UsageFunc, capacity, min,
 	return n, nil
 }
 
+// ReserveReplacing reserves n bytes for a write that replaces an object of
+// replaced(ctx) bytes: the write fits if it fits once the replaced object
+// is gone. Usage is read before the replaced object's size, both under the
+// lock, so a concurrent delete of that object can make the check stricter
+// but never credits its bytes twice; and the whole n stays reserved, so the
+// space it frees is not promised to anyone else before this write settles.
+func (m *Meter) ReserveReplacing(ctx context.Context, usage, replaced UsageFunc, capacity, n int64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if capacity <= 0 {
+		m.pending += n
+		return true, nil
+	}
+	used, err := usage(ctx)
+	if err != nil {
+		return false, err
+	}
+	old, err := replaced(ctx)
+	if err != nil {
+		return false, err
+	}
+	if capacity-used-m.pending+old < n {
+		return false, nil
+	}
+	m.pending += n
+	return true, nil
+}
+
 // Release gives back n reserved bytes.
 func (m *Meter) Release(n int64) {
 	m.mu.Lock()

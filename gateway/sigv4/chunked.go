@@ -26,6 +26,15 @@ const (
 	maxTrailerSize = 16 << 10 // all trailer lines together
 )
 
+// Chunks of at least largeChunk bytes are read mostly straight into the
+// caller's buffer: before the next header the buffer is filled with at most
+// headerFill bytes, so only those bytes of data are copied through it.
+// Smaller chunks are read through the whole buffer, one read for many.
+const (
+	largeChunk = 16 << 10
+	headerFill = 1 << 10
+)
+
 var (
 	errIncomplete    = s3err.IncompleteBody.WithMessage("The request body ended before the aws-chunked encoding was complete.")
 	errChunkSig      = errSignature.WithMessage("The chunk signature we calculated does not match the chunk-signature you provided.")
@@ -59,9 +68,10 @@ var (
 // verification or framing error is returned before io.EOF, so a consumer
 // that aborts on error never commits a forged body.
 type ChunkedReader struct {
-	br        *bufio.Reader
-	mode      string // one of the Streaming* payload modes
-	signed    bool   // chunks carry chunk-signature
+	br        *bufio.Reader // over src
+	src       cappedReader  // the body
+	mode      string        // one of the Streaming* payload modes
+	signed    bool          // chunks carry chunk-signature
 	state     int
 	remaining int64 // bytes left in the current chunk
 	total     int64 // decoded bytes so far
@@ -94,8 +104,9 @@ func NewChunkedReader(body io.Reader, a *Auth) *ChunkedReader {
 	}
 	c.mode = a.PayloadHash
 	c.declared = a.decodedLen
+	c.src.r = body
 	c.br = bufPool.Get().(*bufio.Reader)
-	c.br.Reset(body)
+	c.br.Reset(&c.src)
 	if c.mode != StreamingUnsignedTrailer {
 		c.signed = true
 		c.sha = sha256.New()
@@ -126,7 +137,13 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 			if int64(len(p)) > c.remaining {
 				p = p[:c.remaining]
 			}
-			n, err := c.br.Read(p)
+			var n int
+			var err error
+			if c.br.Buffered() == 0 {
+				n, err = c.src.r.Read(p) // no copy through the buffer
+			} else {
+				n, err = c.br.Read(p)
+			}
 			if n > 0 {
 				c.remaining -= int64(n)
 				c.total += int64(n)
@@ -271,6 +288,10 @@ func (c *ChunkedReader) readChunkHeader() error {
 	if size > 0 {
 		c.remaining = size
 		c.state = stData
+		c.src.max = 0
+		if size >= largeChunk {
+			c.src.max = headerFill // for the next header
+		}
 		return nil
 	}
 	// The final chunk: its signature covers the empty string.
@@ -380,6 +401,19 @@ func (c *ChunkedReader) readTrailer() error {
 		}
 	}
 	return nil
+}
+
+// cappedReader reads from r at most max bytes at a time (0: no limit).
+type cappedReader struct {
+	r   io.Reader
+	max int
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.max > 0 && len(p) > c.max {
+		p = p[:c.max]
+	}
+	return c.r.Read(p)
 }
 
 // bodyErr maps an error from the underlying body to an *s3err.Error.

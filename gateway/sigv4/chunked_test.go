@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -511,6 +512,54 @@ func BenchmarkChunkedReader(b *testing.B) {
 			}
 			if err != nil {
 				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// randomReader returns reads of random sizes up to max bytes.
+type randomReader struct {
+	r   io.Reader
+	rng *rand.Rand
+	max int
+}
+
+func (r *randomReader) Read(p []byte) (int, error) {
+	if n := 1 + r.rng.IntN(r.max); len(p) > n {
+		p = p[:n]
+	}
+	return r.r.Read(p)
+}
+
+// Large chunks are read mostly past the buffer (see largeChunk): every mode,
+// chunk sizes around the threshold and the buffer size, whatever the sizes
+// of the body's reads and of the caller's buffer.
+func TestChunkedLargeChunks(t *testing.T) {
+	data := pattern(700<<10 + 13)
+	trailers := [][2]string{{"x-amz-checksum-crc32", "sOO8/Q=="}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, mode := range []string{StreamingSigned, StreamingSignedTrailer, StreamingUnsignedTrailer} {
+		for _, cs := range []int{largeChunk - 1, largeChunk, 64 << 10, chunkBufSize + 1, 200 << 10} {
+			a, s := testAuth(mode)
+			a.decodedLen = int64(len(data))
+			body := encode(mode, s, data, encOpts{chunkSize: cs, trailers: trailers})
+			for _, srcMax := range []int{7, 1000, 5000, 80 << 10, 1 << 20} {
+				for pn, read := range map[string]func(io.Reader) ([]byte, error){"all": readAll, "huge": readHuge} {
+					src := &randomReader{r: bytes.NewReader(body), rng: rng, max: srcMax}
+					got, _, err := decode(t, src, a, read)
+					if err != nil || !bytes.Equal(got, data) {
+						t.Fatalf("%s chunk %d, reads ≤%d, %s: err %v, %d bytes", mode, cs, srcMax, pn, err, len(got))
+					}
+				}
+			}
+			if mode == StreamingUnsignedTrailer {
+				continue
+			}
+			// A flipped data bit in a later chunk is still caught.
+			bad := bytes.Clone(body)
+			bad[len(bad)-cs/2] ^= 1
+			if _, _, err := decode(t, &randomReader{r: bytes.NewReader(bad), rng: rng, max: 5000}, a, readAll); err == nil {
+				t.Fatalf("%s chunk %d: flipped bit accepted", mode, cs)
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/lambda/storagecli/gateway/store"
@@ -101,21 +102,15 @@ func (s *Store) receiveFile(r *received, body io.Reader, head []byte, size int64
 			s.discard(id)
 		}
 	}()
-	if _, err := f.Write(head); err != nil {
-		return fmt.Errorf("embedded: write data file: %w", err)
-	}
 	src := body
 	if size >= 0 {
 		// One byte more than expected tells a long body from an exact one.
 		src = io.LimitReader(body, size-int64(len(head))+1)
 	}
-	bp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(writerOnly{f}, readerOnly{src}, *bp)
-	copyBufs.Put(bp)
+	n, err := writeData(f, head, src)
 	if err != nil {
 		return err // the body's error, unchanged (or a write error)
 	}
-	n += int64(len(head))
 	if size >= 0 && n != size {
 		return fmt.Errorf("embedded: body has %d bytes or more, declared %d: %w", n, size, store.ErrIncompleteBody)
 	}
@@ -132,6 +127,36 @@ func (s *Store) receiveFile(r *received, body io.Reader, head []byte, size int64
 	}
 	r.size, r.file = n, id
 	return nil
+}
+
+// writeData writes head and then src, read to EOF, to f through a block
+// buffer (one write per blockBufSize bytes) and returns the bytes written.
+// An error reading src is returned unchanged.
+func writeData(f *os.File, head []byte, src io.Reader) (int64, error) {
+	bp := getBlockBuf()
+	defer putBlockBuf(bp)
+	buf := *bp
+	if len(head) > 0 {
+		if _, err := f.Write(head); err != nil {
+			return 0, fmt.Errorf("embedded: write data file: %w", err)
+		}
+	}
+	total := int64(len(head))
+	for {
+		n, eof, err := fill(src, buf)
+		if err != nil {
+			return total, err
+		}
+		if n > 0 {
+			if _, err := f.Write(buf[:n]); err != nil {
+				return total, fmt.Errorf("embedded: write data file: %w", err)
+			}
+			total += int64(n)
+		}
+		if eof {
+			return total, nil
+		}
+	}
 }
 
 // finishSums calls in.Sums (once, after EOF) or uses the store's own MD5.

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -181,6 +180,31 @@ const copyBufSize = 256 << 10
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
-// writerOnly hides *os.File's ReadFrom so io.CopyBuffer uses our pooled
-// buffer instead of allocating its own.
-type writerOnly struct{ io.Writer }
+// Block buffers: what new data files are written from, a large write at a
+// time. They are kept on a bounded free list (not a sync.Pool, which the GC
+// empties), so a steady stream of uploads allocates none.
+const (
+	blockBufSize  = 1 << 20 // bytes per write
+	maxFreeBlocks = 8       // buffers kept while idle
+)
+
+var freeBlocks = make(chan *[]byte, maxFreeBlocks)
+
+// getBlockBuf returns a blockBufSize buffer.
+func getBlockBuf() *[]byte {
+	select {
+	case bp := <-freeBlocks:
+		return bp
+	default:
+	}
+	b := make([]byte, blockBufSize)
+	return &b
+}
+
+// putBlockBuf returns a buffer from getBlockBuf.
+func putBlockBuf(bp *[]byte) {
+	select {
+	case freeBlocks <- bp:
+	default:
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -350,5 +351,25 @@ func TestInlineLimit(t *testing.T) {
 			}
 		}
 		checkConsistent(t, s)
+	}
+}
+
+// encodedSize bounds the encoding, so encode allocates exactly once.
+func TestRecordEncodeOneAllocation(t *testing.T) {
+	recs := []*objRecord{
+		{size: 4096, mtime: time.Now().UnixNano(), inline: true, data: make([]byte, 4096),
+			meta: store.Metadata{ContentType: "binary/octet-stream", CacheControl: "no-cache", User: map[string]string{"a": "b", "long-name": strings.Repeat("v", 300)}},
+			sum:  store.Checksum{Algorithm: store.CRC64NVME, Type: store.FullObject, Value: "AAAAAAAAAAA="}},
+		{size: 3 << 30, mtime: -1, etagParts: 10000, segs: make([]segment, 3),
+			parts: []partInfo{{number: 10000, size: 5 << 30, checksum: "x", mtime: 1 << 62}, {number: 1}}},
+		{},
+	}
+	for i, r := range recs {
+		if enc := r.encode(); len(enc) > r.encodedSize() {
+			t.Errorf("record %d: %d bytes encoded, estimate %d", i, len(enc), r.encodedSize())
+		}
+		if n := testing.AllocsPerRun(10, func() { r.encode() }); n != 1 {
+			t.Errorf("record %d: %v allocations", i, n)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -57,6 +59,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		NoFreelistSync: true,
 		FreelistType:   bbolt.FreelistMapType,
 		NoSync:         opts.NoSync,
+		// Address space, not memory: only the pages in use are resident.
+		// Mapping ahead spares the index its remaps while it grows, each of
+		// which waits for every reader and copies the writer's nodes.
+		InitialMmapSize: initialMmapSize,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open index: %w", err)
@@ -70,6 +76,15 @@ func Open(dir string, opts Options) (*Store, error) {
 	go s.committer()
 	return s, nil
 }
+
+// initialMmapSize is the index's initial memory map: 1 GiB on 64-bit
+// systems other than Windows (where bbolt would grow the file to it).
+var initialMmapSize = func() int {
+	if strconv.IntSize == 64 && runtime.GOOS != "windows" {
+		return 1 << 30
+	}
+	return 0
+}()
 
 // makeDirs creates dir and dir/data (its subdirectories are created on
 // first use).

@@ -105,7 +105,7 @@ func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 const flagInline = 1
 
 func (r *objRecord) encode() []byte {
-	e := encoder(make([]byte, 0, 64+len(r.data)+24*len(r.segs)+48*len(r.parts)))
+	e := encoder(make([]byte, 0, r.encodedSize()))
 	flags := byte(0)
 	if r.inline {
 		flags |= flagInline
@@ -134,6 +134,29 @@ func (r *objRecord) encode() []byte {
 		e.uvarint(uint64(sg.size))
 	}
 	return e
+}
+
+// encodedSize bounds the length of r's encoding, so that encode allocates
+// once (a record with inline data is mostly the data).
+func (r *objRecord) encodedSize() int {
+	// Format and flags, the MD5, and 15 varints: size, mtime, ETag parts,
+	// 7 metadata string lengths, the user metadata count, 3 checksum string
+	// lengths, the parts count.
+	n := 2 + len(r.md5) + 15*binary.MaxVarintLen64
+	m := &r.meta
+	for _, s := range [...]string{m.ContentType, m.ContentEncoding, m.ContentDisposition,
+		m.ContentLanguage, m.CacheControl, m.Expires, m.StorageClass,
+		r.sum.Algorithm, r.sum.Type, r.sum.Value} {
+		n += len(s)
+	}
+	for k, v := range m.User {
+		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	for _, p := range r.parts {
+		n += 4*binary.MaxVarintLen64 + len(p.md5) + len(p.checksum)
+	}
+	n += binary.MaxVarintLen64 + len(r.segs)*(len(fileID{})+binary.MaxVarintLen64)
+	return n + len(r.data)
 }
 
 // decodeMode selects how much of an object record decodeObject returns.

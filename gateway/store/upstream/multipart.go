@@ -104,7 +104,8 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	defer s.changed()
 	size := in.Size
 	var body io.Reader
-	var br *bodyReader
+	var sb *streamBody
+	var sums store.Sums
 	if size < 0 {
 		data, err := io.ReadAll(io.LimitReader(in.Body, store.MaxPartSize+1))
 		if err != nil {
@@ -114,30 +115,35 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 			return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
 		}
 		size, body = int64(len(data)), bytes.NewReader(data)
+		sums = in.Sums()
 	} else {
-		br = &bodyReader{r: in.Body, size: size}
-		body = br
+		// The part streams; its last byte goes out once the body is
+		// verified (a failed part is never stored upstream).
+		sb = &streamBody{r: in.Body, size: size, atEnd: func() error { sums = in.Sums(); return nil }}
+		body = sb
 		if size == 0 {
-			// Nothing will be read: see the body's end first.
-			br.probe()
-			if err := br.failure(); err != nil {
+			if _, err := sb.Read(nil); err != io.EOF {
 				return nil, err
 			}
 		}
 	}
-	h := md5.New()
-	p, err := s.core.PutObjectPart(ctx, s.bucket, s.dataName(bucket, key), uploadID, number, io.TeeReader(body, h), size, minio.PutObjectPartOptions{})
-	if br != nil {
-		if ferr := br.failure(); ferr != nil {
+	p, err := s.core.PutObjectPart(ctx, s.bucket, s.dataName(bucket, key), uploadID, number, body, size,
+		minio.PutObjectPartOptions{DisableContentSha256: true})
+	handed := true
+	if sb != nil {
+		var ferr error
+		if handed, ferr = sb.end(); ferr != nil {
 			return nil, ferr
 		}
 	}
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
-	sums := in.Sums()
+	if !handed {
+		return nil, errors.New("upstream: the upstream stored a part without reading its whole body")
+	}
 	etag := hex.EncodeToString(sums.MD5)
-	if !bytes.Equal(sums.MD5, h.Sum(nil)) || trimETag(p.ETag) != etag {
+	if trimETag(p.ETag) != etag {
 		return nil, fmt.Errorf("upstream: part ETag %s differs from the body's MD5 %s", trimETag(p.ETag), etag)
 	}
 	part := &store.Part{Number: number, Size: size, ETag: etag, LastModified: time.Now().UTC()}
@@ -337,7 +343,9 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	opts := minio.PutObjectOptions{}
 	setCond(&opts, in.Cond)
 	defer s.changed()
+	done := s.gates.write(s.dataName(bucket, key))
 	info, err := s.core.CompleteMultipartUpload(ctx, s.bucket, s.dataName(bucket, key), uploadID, cps, opts)
+	done()
 	if err != nil {
 		if isCode(err, "NoSuchUpload") {
 			// A retried request whose first attempt completed?

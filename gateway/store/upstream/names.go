@@ -123,8 +123,11 @@ type blob struct {
 	Meta store.Metadata `json:"m"`
 	Sum  store.Checksum `json:"s"`
 	// Token names the completion record (P.mp/<token>) of an object made
-	// by CompleteMultipartUpload.
+	// by CompleteMultipartUpload, or of a streamed put (Deferred).
 	Token string `json:"t,omitempty"`
+	// Deferred marks a streamed put: its checksum, known only at the
+	// body's end, is in the record (no record: no checksum).
+	Deferred bool `json:"d,omitempty"`
 	// Alg and Typ are an upload's checksum algorithm and type.
 	Alg string `json:"a,omitempty"`
 	Typ string `json:"y,omitempty"`

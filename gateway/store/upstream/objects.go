@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -25,6 +26,10 @@ func putOpts(b *blob, cond store.Conditions) minio.PutObjectOptions {
 	o := minio.PutObjectOptions{
 		ContentType:  b.Meta.ContentType,
 		UserMetadata: map[string]string{metaKey: b.encode()},
+		// UNSIGNED-PAYLOAD: the gateway has verified the body itself;
+		// buffered bodies carry Content-MD5, streamed ones are checked
+		// against the upstream's ETag (the MD5 of what it stored).
+		DisableContentSha256: true,
 	}
 	if o.ContentType == "" {
 		o.ContentType = "application/octet-stream"
@@ -53,102 +58,113 @@ func (s *Store) condErr(ctx context.Context, err error, cond store.Conditions, b
 	return s.mapErr(err)
 }
 
-// bodyReader passes a request body to minio-go and makes sure the body's
-// own end (io.EOF, or the verifying reader's error in its place) is
-// reached before the last byte is handed over: minio-go stops reading at
-// the declared size, and a digest mismatch must abort the upload.
-type bodyReader struct {
-	r      io.Reader
-	size   int64 // -1: unknown
-	n      int64
-	err    error // the body's error, not io.EOF
-	short  bool
-	long   bool
-	eof    bool
-	probed bool
+// streamBody hands a request body of known size to minio-go, and
+// withholds the bytes of the read that reaches the declared size until
+// the body's own end has been seen (the gateway's verifying reader returns
+// its digest or signature error there instead of io.EOF) and atEnd has
+// approved. On any failure those bytes are never handed over: the upstream
+// gets fewer bytes than the Content-Length it was promised, fails the
+// request, and commits nothing.
+//
+// The HTTP transport may still read the body after the request has
+// returned (an upstream that answers early); end marks the request over,
+// after which reads fail and atEnd never runs.
+type streamBody struct {
+	r     io.Reader
+	size  int64
+	atEnd func() error // may be nil; runs under mu
+
+	mu   sync.Mutex
+	n    int64
+	err  error // the body's failure (sticky)
+	done bool  // the whole body was verified and handed over
+	over bool  // the request has returned
 }
 
-var errLong = errors.New("upstream: body longer than declared")
+var errRequestOver = errors.New("upstream: the request is over")
 
-func (b *bodyReader) Read(p []byte) (int, error) {
-	if b.err != nil {
+func (b *streamBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	switch {
+	case b.over:
+		b.mu.Unlock()
+		return 0, errRequestOver
+	case b.err != nil:
+		defer b.mu.Unlock()
 		return 0, b.err
-	}
-	if b.eof {
+	case b.done:
+		b.mu.Unlock()
 		return 0, io.EOF
-	}
-	if b.size >= 0 && b.n >= b.size {
-		b.probe()
-		if b.err != nil {
-			return 0, b.err
+	case b.n == b.size:
+		// Only for size 0: nothing to withhold, but the end must be seen.
+		defer b.mu.Unlock()
+		if err := b.finish(io.ErrNoProgress); err != nil {
+			return 0, err
 		}
 		return 0, io.EOF
 	}
-	if b.size >= 0 && int64(len(p)) > b.size-b.n {
-		p = p[:b.size-b.n]
+	if rem := b.size - b.n; int64(len(p)) > rem {
+		p = p[:rem]
 	}
+	b.mu.Unlock() // a client's body may take its time: read unlocked
 	n, err := b.r.Read(p)
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.n += int64(n)
 	switch {
-	case err == io.EOF:
-		b.eof = true
-		if b.size >= 0 && b.n < b.size {
-			b.short = true
-			b.err = store.ErrIncompleteBody
-			return n, b.err
-		}
-		return n, io.EOF
-	case err != nil:
+	case b.over:
+		return 0, errRequestOver
+	case err != nil && err != io.EOF:
 		b.err = err
-		return n, err
+		return 0, err
+	case b.n < b.size && err == io.EOF:
+		b.err = fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+		return 0, b.err
+	case b.n < b.size:
+		return n, nil
 	}
-	if b.size >= 0 && b.n == b.size {
-		// The last byte: see the body's end before handing it over.
-		b.probe()
-		if b.err != nil {
-			return n, b.err
-		}
+	// This read holds the last byte.
+	if err := b.finish(err); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
 
-func (b *bodyReader) probe() {
-	if b.probed {
-		return
-	}
-	b.probed = true
-	var one [1]byte
-	for {
-		n, err := b.r.Read(one[:])
+// finish sees the body's end (err is what the last read returned) and
+// runs atEnd; it records and returns any failure. mu is held.
+func (b *streamBody) finish(err error) error {
+	for err != io.EOF {
+		var one [1]byte
+		var n int
+		n, err = b.r.Read(one[:])
 		if n > 0 {
-			b.long = true
-			b.err = store.ErrIncompleteBody
-			return
+			b.err = fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+			return b.err
 		}
-		if err == io.EOF {
-			b.eof = true
-			return
-		}
-		if err != nil {
+		if err != nil && err != io.EOF {
 			b.err = err
-			return
+			return err
 		}
 	}
+	if b.atEnd != nil {
+		if err := b.atEnd(); err != nil {
+			b.err = err
+			return err
+		}
+	}
+	b.done = true
+	return nil
 }
 
-// failure returns the body's own error if the upload failed because of
-// the body.
-func (b *bodyReader) failure() error {
-	if b.err != nil {
-		if errors.Is(b.err, store.ErrIncompleteBody) {
-			return fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
-		}
-		return b.err
-	}
-	if b.size >= 0 && b.n < b.size {
-		return fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
-	}
-	return nil
+// end marks the request over and returns whether the whole body was
+// handed over, and the body's own failure (a short or long body
+// included) if there was one. An upstream that answered before reading
+// the whole body (a failed condition) is no body failure.
+func (b *streamBody) end() (done bool, failure error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.over = true
+	return b.done, b.err
 }
 
 // readSmall reads a body of at most limit bytes. It returns the data and
@@ -170,10 +186,12 @@ func readSmall(r io.Reader, size, limit int64) ([]byte, bool, error) {
 }
 
 // PutObject stores a body. Bodies up to BufferSize are read whole, then
-// sent in one conditional PUT carrying their MD5 and checksum (atomic,
-// If-Match / If-None-Match evaluated by the upstream). Larger bodies
-// stream to a staging object; once their digests are known a server-side
-// copy with the metadata makes them visible under the key.
+// sent in one PUT with their MD5. Larger bodies of known size stream
+// straight to the key (see streamBody): the upstream stores every byte
+// once. Either way the conditions travel as If-Match / If-None-Match,
+// which the upstream evaluates atomically at its commit. A body whose
+// checksum is known only at its end gets it in a record
+// (P.mp/<token>, written before the body's last byte is released).
 func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
 	if err := checkNames(bucket, key); err != nil {
 		return nil, err
@@ -198,15 +216,21 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutI
 		}
 		in.Body = io.MultiReader(bytes.NewReader(data), in.Body)
 	}
-	return s.putLarge(ctx, bucket, key, in)
+	if in.Size < 0 {
+		return s.putUnknownSize(ctx, bucket, key, in)
+	}
+	return s.putStream(ctx, bucket, key, in)
 }
 
 func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, in store.PutInput) (*store.Object, error) {
 	sums := in.Sums()
 	b := &blob{Meta: in.Meta, Sum: sums.Checksum}
 	opts := putOpts(b, in.Cond)
-	info, err := s.core.PutObject(ctx, s.bucket, s.dataName(bucket, key), bytes.NewReader(data), int64(len(data)),
+	name := s.dataName(bucket, key)
+	done := s.gates.write(name)
+	info, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
 		base64.StdEncoding.EncodeToString(sums.MD5), "", opts)
+	done()
 	if err != nil {
 		return nil, s.condErr(ctx, err, in.Cond, bucket, key)
 	}
@@ -217,6 +241,62 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 	return s.written(ctx, bucket, key, etag, int64(len(data)), b)
 }
 
+// putStream streams a body of known size to its key. Its metadata names
+// a completion record for the checksum (known at the body's end only);
+// the record is written, and the key's gate taken, before the last byte
+// goes out.
+func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
+	name := s.dataName(bucket, key)
+	b := &blob{Meta: in.Meta, Token: token(), Deferred: true}
+	var (
+		sums store.Sums  // set by atEnd, read after body.end
+		done = func() {} // likewise
+	)
+	body := &streamBody{r: in.Body, size: in.Size, atEnd: func() error {
+		sums = in.Sums()
+		if sums.Checksum.Algorithm != "" {
+			rec := &mpRecord{ETag: hex.EncodeToString(sums.MD5), Sum: sums.Checksum}
+			if err := s.putRecord(ctx, b.Token, rec); err != nil {
+				return err
+			}
+		}
+		done = s.gates.write(name)
+		return nil
+	}}
+	info, err := s.core.PutObject(ctx, s.bucket, name, body, in.Size, "", "", putOpts(b, in.Cond))
+	handed, ferr := body.end()
+	done()
+	if ferr != nil {
+		return nil, ferr
+	}
+	if err != nil {
+		return nil, s.condErr(ctx, err, in.Cond, bucket, key)
+	}
+	if !handed {
+		return nil, errors.New("upstream: the upstream stored an object without reading its whole body")
+	}
+	etag := hex.EncodeToString(sums.MD5)
+	if got := trimETag(info.ETag); got != etag {
+		// The upstream stored other bytes than the gateway verified
+		// (corrupted in transit): take them away again.
+		s.removeQuiet(name)
+		return nil, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
+	}
+	b.Sum = sums.Checksum
+	return s.written(ctx, bucket, key, etag, in.Size, b)
+}
+
+// putRecord writes a completion record (P.mp/<token>) and caches it.
+func (s *Store) putRecord(ctx context.Context, tok string, rec *mpRecord) error {
+	j, _ := json.Marshal(rec)
+	if _, err := s.core.PutObject(ctx, s.bucket, s.mpName(tok), bytes.NewReader(j), int64(len(j)), "", "",
+		minio.PutObjectOptions{ContentType: "application/json", DisableContentSha256: true}); err != nil {
+		return s.mapErr(err)
+	}
+	s.mpCache.put(tok, rec)
+	return nil
+}
+
 // written describes a just-written object, with the upstream's mtime.
 func (s *Store) written(ctx context.Context, bucket, key, etag string, size int64, b *blob) (*store.Object, error) {
 	o := &store.Object{Key: key, Size: size, ETag: etag, Meta: b.Meta, Checksum: b.Sum, LastModified: time.Now().UTC()}
@@ -225,33 +305,6 @@ func (s *Store) written(ctx context.Context, bucket, key, etag string, size int6
 		o.LastModified = info.LastModified
 	}
 	return o, nil
-}
-
-func (s *Store) putLarge(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
-	if in.Size < 0 {
-		return s.putUnknownSize(ctx, bucket, key, in)
-	}
-	body := &bodyReader{r: in.Body, size: in.Size}
-	h := md5.New()
-	staging := s.stagingName()
-	_, err := s.core.PutObject(ctx, s.bucket, staging, io.TeeReader(body, h), in.Size, "", "",
-		minio.PutObjectOptions{ContentType: "application/octet-stream"})
-	if ferr := body.failure(); ferr != nil {
-		if err == nil {
-			s.removeQuiet(staging)
-		}
-		return nil, ferr
-	}
-	if err != nil {
-		return nil, s.mapErr(err)
-	}
-	defer s.removeQuiet(staging)
-	sums := in.Sums()
-	if !bytes.Equal(sums.MD5, h.Sum(nil)) {
-		return nil, errors.New("upstream: body MD5 differs from the reader's")
-	}
-	return s.commitStaging(ctx, staging, bucket, key, hex.EncodeToString(sums.MD5), in.Size,
-		&blob{Meta: in.Meta, Sum: sums.Checksum}, in.Cond)
 }
 
 // putUnknownSize streams a body of unknown length to a staging object as
@@ -313,7 +366,10 @@ func (s *Store) commitStaging(ctx context.Context, staging, bucket, key, etag st
 	if err := s.checkDest(ctx, bucket, key, cond); err != nil {
 		return nil, err
 	}
-	if _, err := s.copyServer(ctx, staging, "", s.dataName(bucket, key), b); err != nil {
+	done := s.gates.write(s.dataName(bucket, key))
+	_, err := s.copyServer(ctx, staging, "", s.dataName(bucket, key), b)
+	done()
+	if err != nil {
 		return nil, s.mapErr(err)
 	}
 	return s.written(ctx, bucket, key, etag, size, b)
@@ -369,7 +425,9 @@ func (s *Store) removeQuiet(name string) {
 
 // statObject describes key without the bucket check.
 func (s *Store) statObject(ctx context.Context, bucket, key string) (*store.Object, error) {
-	info, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{})
+	name := s.dataName(bucket, key)
+	s.gates.read(ctx, name)
+	info, err := s.core.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
@@ -385,7 +443,7 @@ func (s *Store) describe(ctx context.Context, key string, info minio.ObjectInfo)
 	}
 	o := &store.Object{Key: key, Size: info.Size, ETag: trimETag(info.ETag), LastModified: info.LastModified,
 		Meta: b.Meta, Checksum: b.Sum}
-	if b.Token != "" && strings.Contains(o.ETag, "-") {
+	if b.Token != "" && (b.Deferred || strings.Contains(o.ETag, "-")) {
 		rec, err := s.loadMP(ctx, b.Token)
 		if err != nil {
 			return nil, err
@@ -405,6 +463,11 @@ func (s *Store) loadMP(ctx context.Context, tok string) (*mpRecord, error) {
 	r, _, _, err := s.core.GetObject(ctx, s.bucket, s.mpName(tok), minio.GetObjectOptions{})
 	if err != nil {
 		if isNotFound(err) {
+			// A streamed put without a checksum has no record; objects
+			// become visible only after their record is written, so the
+			// answer is final: remember it (an empty record matches no
+			// ETag).
+			s.mpCache.put(tok, &mpRecord{})
 			return nil, nil
 		}
 		return nil, s.mapErr(err)
@@ -435,47 +498,78 @@ func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Obje
 	return o, err
 }
 
-// GetObject stats the object, lets check choose the range, and reads that
-// range of exactly the version checked (If-Match on its ETag; a version
-// replaced in between is read again from the start).
+// skipLimit is how many bytes GetObject reads and discards from an open
+// whole-object answer to serve a range, rather than asking again.
+const skipLimit = 256 << 10
+
+// GetObject reads the object with one GET: its answer's headers describe
+// the version being read, check chooses the range from them, and the body
+// is served (a range by skipping, for small objects). A range of a large
+// object is asked again with If-Match on the version checked, and a
+// version replaced in between is read again from the start. One request
+// per whole-object read keeps the upstream's per-key locking (MinIO takes
+// a read lock per request) at its minimum.
 func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.CheckFunc) (*store.Object, io.ReadCloser, error) {
 	if err := checkNames(bucket, key); err != nil {
 		return nil, nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		o, err := s.HeadObject(ctx, bucket, key)
+		s.gates.read(ctx, s.dataName(bucket, key))
+		body, info, _, err := s.core.GetObject(ctx, s.bucket, s.dataName(bucket, key), minio.GetObjectOptions{})
 		if err != nil {
+			err = s.mapErr(err)
+			if errors.Is(err, store.ErrNoSuchKey) {
+				if berr := s.checkBucket(ctx, bucket); berr != nil {
+					return nil, nil, berr
+				}
+			}
+			return nil, nil, err
+		}
+		o, err := s.describe(ctx, key, info)
+		if err != nil {
+			body.Close()
 			return nil, nil, err
 		}
 		off, length := int64(0), int64(-1)
 		if check != nil {
 			if off, length, err = check(o); err != nil {
+				body.Close()
 				return o, nil, err
 			}
 		}
 		if off < 0 || off > o.Size || length < -1 || length > o.Size-off {
+			body.Close()
 			return o, nil, fmt.Errorf("upstream: range %d+%d of %d bytes: %w", off, length, o.Size, store.ErrInvalidRange)
 		}
 		if length == -1 {
 			length = o.Size - off
 		}
-		if length == 0 {
+		switch {
+		case length == 0:
+			body.Close()
 			return o, io.NopCloser(bytes.NewReader(nil)), nil
+		case off == 0 && length == o.Size:
+			return o, &reader{r: body, s: s, want: length}, nil
+		case off <= skipLimit && o.Size <= 2*skipLimit:
+			if _, err := io.CopyN(io.Discard, body, off); err != nil {
+				body.Close()
+				return nil, nil, s.mapErr(err)
+			}
+			return o, &reader{r: limitCloser{io.LimitReader(body, length), body}, s: s, want: length}, nil
 		}
+		body.Close()
 		opts := minio.GetObjectOptions{}
 		opts.SetMatchETag(o.ETag)
-		if off > 0 || length < o.Size {
-			opts.SetRange(off, off+length-1)
-		}
+		opts.SetRange(off, off+length-1)
+		s.gates.read(ctx, s.dataName(bucket, key))
 		r, _, _, err := s.core.GetObject(ctx, s.bucket, s.dataName(bucket, key), opts)
 		if err != nil {
 			if (isCode(err, "PreconditionFailed") || isNotFound(err)) && attempt < 3 {
-				// Replaced or deleted since the stat: look again (check
-				// sees the version that will be read).
+				// Replaced or deleted since it was checked: look again
+				// (check sees the version that will be read).
 				continue
 			}
 			if isCode(err, "PreconditionFailed") || isNotFound(err) {
-				// The version check approved is gone.
 				return nil, nil, fmt.Errorf("upstream: object changed while opening: %w", store.ErrNoSuchKey)
 			}
 			return nil, nil, s.mapErr(err)
@@ -483,6 +577,14 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.C
 		return o, &reader{r: r, s: s, want: length}, nil
 	}
 }
+
+// limitCloser reads a limited part of a body and closes the body.
+type limitCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+func (l limitCloser) Close() error { return l.c.Close() }
 
 // reader maps read errors and checks the length.
 type reader struct {
@@ -506,6 +608,33 @@ func (r *reader) Read(p []byte) (int, error) {
 
 func (r *reader) Close() error { return r.r.Close() }
 
+// copyBufs are the buffers of reader.WriteTo.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// WriteTo passes the object to w in reads of up to 1 MiB (io.Copy would
+// use 32 KiB): fewer, larger reads and writes on the two connections.
+func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	var total int64
+	for {
+		n, err := r.Read(*bp)
+		if n > 0 {
+			m, werr := w.Write((*bp)[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 // DeleteObject removes an object. The completion record of a multipart
 // object stays behind (see docs/upstream.md).
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
@@ -516,7 +645,10 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	defer s.changed()
-	if err := s.core.RemoveObject(ctx, s.bucket, s.dataName(bucket, key), minio.RemoveObjectOptions{}); err != nil && !isNotFound(err) {
+	done := s.gates.write(s.dataName(bucket, key))
+	err := s.core.RemoveObject(ctx, s.bucket, s.dataName(bucket, key), minio.RemoveObjectOptions{})
+	done()
+	if err != nil && !isNotFound(err) {
 		return s.mapErr(err)
 	}
 	return nil
@@ -556,7 +688,9 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 			if err = s.checkDest(ctx, dstBucket, dstKey, in.Cond); err != nil {
 				return nil, err
 			}
+			done := s.gates.write(s.dataName(dstBucket, dstKey))
 			_, err = s.copyServer(ctx, s.dataName(srcBucket, srcKey), src.ETag, s.dataName(dstBucket, dstKey), b)
+			done()
 			if err == nil {
 				return s.written(ctx, dstBucket, dstKey, src.ETag, src.Size, b)
 			}

@@ -15,8 +15,9 @@
 //	                              checksum algorithm; mtime = initiation)
 //	P.psums/<enc(id)>/<n>.<etag>.<sum>  checksum of an uploaded part
 //	P.mp/<token>                  part list and checksum of a completed
-//	                              multipart object
-//	P.staging/<random>            bodies in transit (large PUTs, copies
+//	                              multipart object, or the checksum of a
+//	                              streamed put
+//	P.staging/<random>            bodies in transit (PUTs of unknown size, copies
 //	                              of multipart objects)
 //
 // Bucket names never start with '.', so the dot namespaces cannot collide
@@ -32,14 +33,11 @@ package upstream
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -52,8 +50,16 @@ import (
 
 // ErrUnavailable wraps every failure to reach the upstream (refused or
 // timed-out connections, 503 answers). The gateway maps it to 503
-// ServiceUnavailable / SlowDown.
-var ErrUnavailable = errors.New("upstream: unavailable")
+// ServiceUnavailable: it has an Unavailable method returning true.
+var ErrUnavailable error = unavailable{}
+
+type unavailable struct{}
+
+func (unavailable) Error() string { return "upstream: unavailable" }
+
+// Unavailable marks the error as "the storage cannot be reached now"
+// for the gateway (503 ServiceUnavailable).
+func (unavailable) Unavailable() bool { return true }
 
 // Config is an order's [order.<id>.upstream] table.
 type Config struct {
@@ -75,15 +81,16 @@ type Config struct {
 
 	// DialTimeout bounds connecting (0: 5s).
 	DialTimeout time.Duration `toml:"dial_timeout"`
-	// ResponseTimeout bounds the wait for response headers once a request
-	// is sent (0: 30s).
+	// ResponseTimeout is how long a request waits for its answer before
+	// the upstream's liveness is probed; a request keeps waiting while
+	// probes succeed, up to MaxWait (0: 10s). See watchdog.
 	ResponseTimeout time.Duration `toml:"response_timeout"`
 	// MaxRetries is the number of attempts of a retryable (idempotent,
 	// replayable-body) request, with exponential backoff (0: 3).
 	MaxRetries int `toml:"max_retries"`
 	// BufferSize is the largest PUT body buffered in memory and sent in one
-	// request; larger bodies stream through a staging object and a
-	// server-side copy (0: 8 MiB).
+	// request with its MD5; larger bodies stream straight to their key
+	// (0: 8 MiB).
 	BufferSize int64 `toml:"buffer_size"`
 	// BucketCacheTTL is how long a seen bucket is trusted to exist without
 	// asking the upstream again (0: 5s; negative: never cached).
@@ -104,6 +111,7 @@ type Options struct {
 type Store struct {
 	cfg    Config
 	core   minio.Core
+	tr     http.RoundTripper
 	bucket string
 	pfx    string
 
@@ -119,6 +127,7 @@ type Store struct {
 	gen      uint64
 
 	mpCache *lru
+	gates   gates
 }
 
 var _ store.Store = (*Store)(nil)
@@ -143,7 +152,7 @@ func New(cfg Config, opts Options) (*Store, error) {
 		cfg.DialTimeout = 5 * time.Second
 	}
 	if cfg.ResponseTimeout <= 0 {
-		cfg.ResponseTimeout = 30 * time.Second
+		cfg.ResponseTimeout = 10 * time.Second
 	}
 	if cfg.MaxRetries <= 0 {
 		cfg.MaxRetries = 3
@@ -160,28 +169,40 @@ func New(cfg Config, opts Options) (*Store, error) {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	tr := opts.Transport
-	if tr == nil {
+	base := opts.Transport
+	if base == nil {
 		t, err := transport(cfg)
 		if err != nil {
 			return nil, err
 		}
-		tr = t
+		base = t
 	}
-	cl, err := minio.New(u.Host, &minio.Options{
-		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure:       u.Scheme == "https",
-		Transport:    tr,
-		Region:       cfg.Region,
-		BucketLookup: minio.BucketLookupPath,
-		MaxRetries:   cfg.MaxRetries,
+	newClient := func(tr http.RoundTripper, retries int) (*minio.Client, error) {
+		return minio.New(u.Host, &minio.Options{
+			Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+			Secure:       u.Scheme == "https",
+			Transport:    tr,
+			Region:       cfg.Region,
+			BucketLookup: minio.BucketLookupPath,
+			MaxRetries:   retries,
+		})
+	}
+	prober, err := newClient(base, 1)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	tr := newWatchdog(base, cfg.ResponseTimeout, func(ctx context.Context) error {
+		_, err := prober.BucketExists(ctx, cfg.Bucket)
+		return err
 	})
+	cl, err := newClient(tr, cfg.MaxRetries)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	s := &Store{
 		cfg:     cfg,
 		core:    minio.Core{Client: cl},
+		tr:      base,
 		bucket:  cfg.Bucket,
 		pfx:     cfg.Prefix,
 		bufSize: cfg.BufferSize,
@@ -189,6 +210,15 @@ func New(cfg Config, opts Options) (*Store, error) {
 		mpCache: newLRU(4096),
 	}
 	return s, nil
+}
+
+// Close releases the idle connections to the upstream. The Store holds
+// no other resources; requests still running finish normally.
+func (s *Store) Close() error {
+	if t, ok := s.tr.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
+	return nil
 }
 
 // Check verifies that the upstream answers and the bucket exists.
@@ -201,35 +231,6 @@ func (s *Store) Check(ctx context.Context) error {
 		return fmt.Errorf("upstream: bucket %q does not exist", s.bucket)
 	}
 	return nil
-}
-
-func transport(cfg Config) (*http.Transport, error) {
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("upstream: ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("upstream: ca_file %s: no certificates", cfg.CAFile)
-		}
-		tlsCfg.RootCAs = pool
-	}
-	d := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   cfg.DialTimeout,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: cfg.ResponseTimeout,
-		TLSClientConfig:       tlsCfg,
-		// Bodies are passed through as they are (no transparent gzip).
-		DisableCompression: true,
-	}, nil
 }
 
 // changed invalidates cached Usage after a write.

@@ -37,7 +37,7 @@ var (
 // of store.MaxKeyLength (1024) bytes: with the order's prefix and bucket
 // the upstream name exceeds S3's 1024-byte limit (and MinIO's 255 bytes
 // per name segment); see docs/upstream.md.
-const knownLimits = `^TestConformance(Cluster)?$/^Keys$/^Unusual$`
+const knownLimits = `^TestConformance(Cluster|Streaming)?$/^Keys$/^Unusual$`
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -113,6 +113,17 @@ func open(t testing.TB, cfg Config) *Store {
 func TestConformance(t *testing.T) {
 	srv := server(t, 1)
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, config(srv, newPrefix(t))) })
+}
+
+// TestConformanceStreaming runs the suite with every body of more than
+// one byte streamed to its key (BufferSize 1) instead of buffered.
+func TestConformanceStreaming(t *testing.T) {
+	srv := server(t, 1)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		cfg := config(srv, newPrefix(t))
+		cfg.BufferSize = 1
+		return open(t, cfg)
+	})
 }
 
 func TestConformanceCluster(t *testing.T) {
