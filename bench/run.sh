@@ -151,7 +151,8 @@ stop_pid() { # pid: SIGTERM, then SIGKILL after 60s; waits for it
 
 # --- target: storagecli gateway run on the embedded store (durable) -----------
 start_storagecli() {
-	local home=$WORK/storagecli addr="127.0.0.1:$(free_port)"
+	local home=$WORK/storagecli addr
+	addr="127.0.0.1:$(free_port)"
 	mkdir -p "$home"
 	"$BIN/storagecli" gateway run --home "$home" --gateway.address "$addr" \
 		>>"$OUT/storagecli.log" 2>&1 &
@@ -245,7 +246,8 @@ stop_minio() { stop_pid "$SERVER_PID"; }
 
 # --- target: storagecli in upstream mode over a local MinIO -------------------
 start_upstream() {
-	local dir=$WORK/upstream addr="127.0.0.1:$(free_port)"
+	local dir=$WORK/upstream addr
+	addr="127.0.0.1:$(free_port)"
 	launch_minio "$dir/minio" "$OUT/upstream-minio.log"
 	UPSTREAM_MINIO_PID=$MINIO_PID
 	# The upstream bucket must exist: create it (SigV4 by curl); 409 if
@@ -285,7 +287,8 @@ stop_upstream() {
 
 # --- target: the null server ----------------------------------------------------
 start_null() {
-	local addr="127.0.0.1:$(free_port)"
+	local addr
+	addr="127.0.0.1:$(free_port)"
 	"$BIN/s3bench" null --listen "$addr" >>"$OUT/null.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")

@@ -65,7 +65,7 @@ func (rp *report) writeChart(path string) error {
 	}
 
 	speed := plot.New()
-	speed.Title.Text = fmt.Sprintf("Speed relative to MinIO (median of %d round(s); list: MinIO's time / ours)", len(rp.t.rounds))
+	speed.Title.Text = fmt.Sprintf("Speed relative to MinIO (median of %d rounds; list: MinIO's time / ours)", rp.t.roundsOf("minio"))
 	speed.Y.Label.Text = "× MinIO (higher is better)"
 	speed.Legend.Top = true
 	speed.Legend.Left = true

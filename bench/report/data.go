@@ -314,6 +314,21 @@ func collect(res []result, ms []metric) *table {
 	return t
 }
 
+// roundsOf is the number of rounds in which target was measured (every
+// round if it never was).
+func (t *table) roundsOf(target string) int {
+	seen := map[int]bool{}
+	for _, byTarget := range t.values {
+		for r := range byTarget[target] {
+			seen[r] = true
+		}
+	}
+	if len(seen) == 0 {
+		return len(t.rounds)
+	}
+	return len(seen)
+}
+
 // median of the values of metric id for target over every round (NaN if none).
 func (t *table) median(id, target string) float64 {
 	var vs []float64
