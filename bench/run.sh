@@ -27,8 +27,8 @@
 #   huge-put    (HUGE_COUNT > 0) 1 GiB PUTs, 4 at a time: peak RSS (not
 #               for upstream unless in HUGE_TARGETS)
 #   list-N      ListObjectsV2 of N keys in one flat prefix, 1000 a page, for
-#               each N in LIST_KEYS (or LIST_KEYS_<TARGET>: 10000 only for
-#               upstream, whose writes go through to MinIO); the keys of all
+#               each N in LIST_KEYS (or LIST_KEYS_<TARGET>: the first N only
+#               for upstream, whose writes go through to MinIO); the keys of all
 #               prefixes are written once (round 1), then each prefix is
 #               listed in every round (the targets keep their data between
 #               rounds; all is removed at the end)
@@ -79,15 +79,18 @@ HUGE_TARGETS=${HUGE_TARGETS:-storagecli caddy minio null} # the targets that run
 LIST_KEYS=${LIST_KEYS:-10000 100000}  # key counts listed (1M keys: add 1000000)
 # LIST_KEYS_<TARGET> (upper case) replaces LIST_KEYS for one target, e.g.
 # LIST_KEYS_STORAGECLI="10000 100000 1000000" (1M keys take MinIO about 20
-# minutes to write here). Upstream mode writes through to MinIO: slow to fill.
-LIST_KEYS_UPSTREAM=${LIST_KEYS_UPSTREAM:-10000}
+# minutes to write here). Upstream mode writes through to MinIO, slow to
+# fill: it lists the first count only.
+LIST_KEYS_UPSTREAM=${LIST_KEYS_UPSTREAM:-${LIST_KEYS%% *}}
 LIST_ROUNDS=${LIST_ROUNDS:-3}         # listings of each prefix per round
 LIST_CONC=${LIST_CONC:-16}            # writers of the list keys
 DISK_SECONDS=${DISK_SECONDS:-5s}      # synced 4 KiB writes
 DISK_WRITE=${DISK_WRITE:-1GiB}        # one sequential write then fdatasync
 SUITES=${SUITES:-disk small large huge list} # the parts of the suite to run
 REPORT=${REPORT:-repo}                # repo: BENCHMARKS.md + bench/BENCHMARKS.png + bench/results/; out: into $OUT; none
-BIN=${BIN:-$(mktemp -d /tmp/s3bench-bin.XXXXXX)}
+BIN_TMP=                              # a BIN made here is removed at the end
+[[ -n ${BIN:-} ]] || BIN_TMP=$(mktemp -d /tmp/s3bench-bin.XXXXXX)
+BIN=${BIN:-$BIN_TMP}
 
 mkdir -p "$OUT" "$BIN"
 WORK=$(mktemp -d "$DATA_DIR/s3bench-data.XXXXXX")
@@ -100,7 +103,7 @@ cleanup() {
 		stop_pid "$pid"
 	done
 	PIDS=()
-	rm -rf "$WORK"
+	rm -rf "$WORK" ${BIN_TMP:+"$BIN_TMP"}
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

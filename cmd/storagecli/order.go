@@ -154,6 +154,10 @@ func orderInfo(home string, cfg *config.Config, id string, now time.Time) orderR
 	}
 	defer lock.release()
 	st, err := embedded.Open(dir, embedded.Options{})
+	if errors.Is(err, embedded.ErrInUse) {
+		detail("in use by another process (a Caddy serving it?)")
+		return row
+	}
 	if err != nil {
 		detail("error: " + err.Error())
 		return row
@@ -271,6 +275,9 @@ func orderUsage(home string, cfg *config.Config, id string, recount bool) (*usag
 	}
 	defer lock.release()
 	st, err := embedded.Open(dir, embedded.Options{})
+	if errors.Is(err, embedded.ErrInUse) {
+		return nil, fmt.Errorf("order %s: its data is in use by another process (a Caddy serving it?): stop it first", id)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -46,11 +46,13 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 			ready.send("error %v", err)
 		}
 	}()
-	if daemon {
-		// No hangup from a terminal stops the daemon; SIGHUP reloads once
-		// the gateway serves (below).
-		signal.Ignore(syscall.SIGHUP)
-	}
+	// SIGHUP reloads the order's settings once the gateway serves (below).
+	// It is caught from the start, so a hangup while the store opens (which
+	// can take a while after a crash) is held for then instead of ending
+	// the process, and no hangup from a terminal stops a daemon.
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
 
 	// Logging: stderr (the log file when daemonized), or --log.file.
 	var logOut io.Writer = cmd.ErrOrStderr()
@@ -176,9 +178,6 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
-	hups := make(chan os.Signal, 1)
-	signal.Notify(hups, syscall.SIGHUP)
-	defer signal.Stop(hups)
 	var inMu sync.Mutex // in and the lock file
 	publishUsage := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

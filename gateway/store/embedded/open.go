@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,6 +65,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		// which waits for every reader and copies the writer's nodes.
 		InitialMmapSize: initialMmapSize,
 	})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, ErrInUse
+	}
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open index: %w", err)
 	}
@@ -76,6 +80,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	go s.committer()
 	return s, nil
 }
+
+// ErrInUse is returned by Open when another process has the store open
+// (a gateway or a Caddy serving the order).
+var ErrInUse = errors.New("embedded: the order's data is in use by another process")
 
 // initialMmapSize is the index's initial memory map: 1 GiB on 64-bit
 // systems other than Windows (where bbolt would grow the file to it).

@@ -258,3 +258,17 @@ func TestNoSyncReopen(t *testing.T) {
 	defer s.Close()
 	checkPopulated(t, s, upload)
 }
+
+// TestOpenInUse: a store another holder has open is ErrInUse, not a
+// timeout to decode.
+func TestOpenInUse(t *testing.T) {
+	dir := t.TempDir()
+	st, err := Open(dir, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := Open(dir, Options{NoSync: true}); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second Open: %v, want ErrInUse", err)
+	}
+}
