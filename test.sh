@@ -26,6 +26,9 @@ MINIO_BIN="$(go run ./internal/miniotest/buildminio)"
 export MINIO_BIN
 
 go test -count=1 -timeout 20m ./...
+# The benchmark report generator is its own module (its plotting library
+# stays out of ours).
+(cd bench/report && go vet ./... && go test -count=1 ./...)
 # The concurrency-heavy packages once more under the race detector. The
 # upstream store's concurrency (gates, watchdog, caches) is raced with the
 # single-node MinIO suites (-short skips its 4-node cluster runs: they add

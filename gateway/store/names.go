@@ -52,3 +52,18 @@ func ValidKey(key string) bool {
 	}
 	return true
 }
+
+// CommonPrefix returns the common prefix key rolls up into in a listing
+// with prefix and delimiter delim (S3 CommonPrefixes): key up to and
+// including the first delim after prefix. ok is false when key is not
+// rolled up (no delimiter, key outside prefix, or no delim after it).
+func CommonPrefix(key, prefix, delim string) (cp string, ok bool) {
+	if delim == "" || !strings.HasPrefix(key, prefix) {
+		return "", false
+	}
+	i := strings.Index(key[len(prefix):], delim)
+	if i < 0 {
+		return "", false
+	}
+	return key[:len(prefix)+i+len(delim)], true
+}

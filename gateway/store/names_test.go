@@ -36,3 +36,25 @@ func TestValidKey(t *testing.T) {
 		}
 	}
 }
+
+func TestCommonPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		key, prefix, delim string
+		want               string
+		ok                 bool
+	}{
+		{"a/b/c", "", "/", "a/", true},
+		{"a/b/c", "a/", "/", "a/b/", true},
+		{"a/b", "a/b", "/", "", false},
+		{"a/b", "x", "/", "", false},
+		{"a/b", "", "", "", false},
+		{"photos2024-01", "photos", "-", "photos2024-", true},
+		{"a::b::c", "a", "::", "a::", true},
+		{"abc", "", "c", "abc", true},
+	} {
+		got, ok := CommonPrefix(tc.key, tc.prefix, tc.delim)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("CommonPrefix(%q, %q, %q) = %q, %v; want %q, %v", tc.key, tc.prefix, tc.delim, got, ok, tc.want, tc.ok)
+		}
+	}
+}

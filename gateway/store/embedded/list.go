@@ -3,7 +3,6 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"strings"
 
 	"go.etcd.io/bbolt"
 
@@ -32,7 +31,7 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts store.ListO
 		start := prefix
 		if opts.After != "" {
 			var from []byte
-			if cp, ok := commonPrefixOf(opts.After, opts.Prefix, opts.Delimiter); ok {
+			if cp, ok := store.CommonPrefix(opts.After, opts.Prefix, opts.Delimiter); ok {
 				if from = prefixEnd([]byte(cp)); from == nil {
 					return nil // nothing sorts after cp's keys
 				}
@@ -86,18 +85,6 @@ func listLimit(n int) int {
 	return n
 }
 
-// commonPrefixOf returns the common prefix key rolls up into, if any.
-func commonPrefixOf(key, prefix, delim string) (string, bool) {
-	if delim == "" || !strings.HasPrefix(key, prefix) {
-		return "", false
-	}
-	i := strings.Index(key[len(prefix):], delim)
-	if i < 0 {
-		return "", false
-	}
-	return key[:len(prefix)+i+len(delim)], true
-}
-
 // rollUp returns the common prefix key (which starts with prefix) rolls up
 // into, or nil.
 func rollUp(key, prefix, delim []byte) []byte {
@@ -144,7 +131,7 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts st
 		start := prefix
 		if opts.KeyMarker != "" {
 			var from []byte
-			if cp, ok := commonPrefixOf(opts.KeyMarker, opts.Prefix, opts.Delimiter); ok {
+			if cp, ok := store.CommonPrefix(opts.KeyMarker, opts.Prefix, opts.Delimiter); ok {
 				if from = prefixEnd([]byte(cp)); from == nil {
 					return nil
 				}

@@ -45,29 +45,17 @@ func objectKeys(p *store.ListPage) []string {
 	return out
 }
 
-// commonPrefix returns the common prefix key rolls up into, if any.
-func commonPrefix(key, prefix, delim string) (string, bool) {
-	if delim == "" || !strings.HasPrefix(key, prefix) {
-		return "", false
-	}
-	i := strings.Index(key[len(prefix):], delim)
-	if i < 0 {
-		return "", false
-	}
-	return key[:len(prefix)+i+len(delim)], true
-}
-
 // refList is the reference listing: every entry (key or common prefix)
 // after `after`, in order.
 func refList(keys []string, prefix, delim, after string) []string {
-	skip, skipOK := commonPrefix(after, prefix, delim)
+	skip, skipOK := store.CommonPrefix(after, prefix, delim)
 	var out []string
 	seen := map[string]bool{}
 	for _, k := range sortedCopy(keys) {
 		if !strings.HasPrefix(k, prefix) || k <= after || (skipOK && strings.HasPrefix(k, skip)) {
 			continue
 		}
-		if cp, ok := commonPrefix(k, prefix, delim); ok {
+		if cp, ok := store.CommonPrefix(k, prefix, delim); ok {
 			if !seen[cp] {
 				seen[cp] = true
 				out = append(out, cp)

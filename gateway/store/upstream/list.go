@@ -8,18 +8,6 @@ import (
 	"github.com/lambda/storagecli/gateway/store"
 )
 
-// commonPrefix returns the common prefix key rolls up into, if any.
-func commonPrefix(key, prefix, delim string) (string, bool) {
-	if delim == "" || !strings.HasPrefix(key, prefix) {
-		return "", false
-	}
-	i := strings.Index(key[len(prefix):], delim)
-	if i < 0 {
-		return "", false
-	}
-	return key[:len(prefix)+i+len(delim)], true
-}
-
 type entry struct {
 	key    string
 	prefix bool
@@ -130,7 +118,7 @@ func (l *lister) next() (entry, bool, error) {
 			l.skip = e.key
 			return e, true, nil
 		}
-		if cp, ok := commonPrefix(e.key, l.prefix, l.delim); ok {
+		if cp, ok := store.CommonPrefix(e.key, l.prefix, l.delim); ok {
 			l.skip = cp
 			if l.upDelim == "" {
 				l.seek(cp)
@@ -170,7 +158,7 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts store.ListO
 	if opts.After > "" {
 		l.startAfter = l.base + enc(opts.After)
 	}
-	if cp, ok := commonPrefix(opts.After, opts.Prefix, opts.Delimiter); ok {
+	if cp, ok := store.CommonPrefix(opts.After, opts.Prefix, opts.Delimiter); ok {
 		l.skip = cp
 		l.startAfter = l.base + enc(cp) + maxSuffix
 	}

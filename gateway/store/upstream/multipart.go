@@ -463,7 +463,7 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts st
 	})
 	// Markers: after KeyMarker (and past its common prefix, if it rolls
 	// up into one), or within KeyMarker after UploadIDMarker.
-	skipCP, hasCP := commonPrefix(opts.KeyMarker, opts.Prefix, opts.Delimiter)
+	skipCP, hasCP := store.CommonPrefix(opts.KeyMarker, opts.Prefix, opts.Delimiter)
 	var cand []upEntry
 	markerSeen := false
 	for _, u := range ups {
@@ -488,7 +488,7 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts st
 	lastCP := ""
 	n := 0
 	for _, u := range cand {
-		if cp, ok := commonPrefix(u.key, opts.Prefix, opts.Delimiter); ok {
+		if cp, ok := store.CommonPrefix(u.key, opts.Prefix, opts.Delimiter); ok {
 			if cp == lastCP {
 				continue
 			}
