@@ -23,7 +23,6 @@ import (
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/store"
-	"github.com/lambda/storagecli/gateway/store/embedded"
 )
 
 const (
@@ -32,26 +31,25 @@ const (
 
 // orderEnv is a gateway serving an order, with a clock the test moves.
 type orderEnv struct {
-	t   *testing.T
-	st  store.Store
-	h   *gateway.Handler
-	srv *httptest.Server
-	now atomic.Pointer[time.Time]
+	t       *testing.T
+	st      store.Store
+	recount func(context.Context) (store.Usage, error) // nil: st.Usage is exact
+	h       *gateway.Handler
+	srv     *httptest.Server
+	now     atomic.Pointer[time.Time]
 }
 
-func newOrderEnv(t *testing.T, o *order.Order) *orderEnv {
+// newOrderEnv serves o from a store that open makes (see orderStores).
+func newOrderEnv(t *testing.T, open storeOpener, o *order.Order) *orderEnv {
 	t.Helper()
-	st, err := embedded.Open(t.TempDir(), embedded.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := &orderEnv{t: t, st: st}
+	st, recount := open(t)
+	e := &orderEnv{t: t, st: st, recount: recount}
 	start := time.Now()
 	e.now.Store(&start)
 	if o.Keys == nil {
 		o.Keys = []order.Key{{AccessKey: testAK, SecretKey: testSK}, {AccessKey: roAK, SecretKey: roSK, ReadOnly: true}}
 	}
+	var err error
 	e.h, err = gateway.New(gateway.Options{Store: st, Order: o, Region: testRegion, Now: func() time.Time { return *e.now.Load() }})
 	if err != nil {
 		t.Fatal(err)
@@ -95,11 +93,23 @@ func (e *orderEnv) ok(method, path string, body []byte) []byte {
 	return b
 }
 
+// used returns the bytes the store reports the order holds (what capacity
+// checks read). For a store whose figure is an estimate, it also checks
+// the figure against a recount: it may be above, never below.
 func (e *orderEnv) used() int64 {
 	e.t.Helper()
 	u, err := e.st.Usage(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if e.recount != nil {
+		r, err := e.recount(context.Background())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if u.Bytes < r.Bytes {
+			e.t.Errorf("the store reports %d bytes used, a recount finds %d", u.Bytes, r.Bytes)
+		}
 	}
 	return u.Bytes
 }
@@ -122,8 +132,10 @@ func wantMessage(t *testing.T, body []byte, want string) {
 	}
 }
 
-func TestReadOnlyKey(t *testing.T) {
-	e := newOrderEnv(t, &order.Order{ID: "o1"})
+func TestReadOnlyKey(t *testing.T) { eachStore(t, testReadOnlyKey) }
+
+func testReadOnlyKey(t *testing.T, open storeOpener) {
+	e := newOrderEnv(t, open, &order.Order{ID: "o1"})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/k", []byte("data"))
 	up := e.createUpload("/bkt/m")
@@ -170,9 +182,11 @@ func TestReadOnlyKey(t *testing.T) {
 	}
 }
 
-func TestOrderExpiry(t *testing.T) {
+func TestOrderExpiry(t *testing.T) { eachStore(t, testOrderExpiry) }
+
+func testOrderExpiry(t *testing.T, open storeOpener) {
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
-	e := newOrderEnv(t, &order.Order{ID: "o1", Expires: exp, Grace: 24 * time.Hour})
+	e := newOrderEnv(t, open, &order.Order{ID: "o1", Expires: exp, Grace: 24 * time.Hour})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/k", []byte("data"))
 	expStr := exp.UTC().Format(time.RFC3339)
@@ -215,9 +229,11 @@ func TestOrderExpiry(t *testing.T) {
 	}
 }
 
-func TestCapacity(t *testing.T) {
+func TestCapacity(t *testing.T) { eachStore(t, testCapacity) }
+
+func testCapacity(t *testing.T, open storeOpener) {
 	const capacity = 1000
-	e := newOrderEnv(t, &order.Order{ID: "o1", Capacity: capacity})
+	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	// Exact fit.
 	e.ok("PUT", "/bkt/a", randBytes(600, 1))
@@ -271,9 +287,11 @@ func (e *orderEnv) putUnknownLength(path string, data []byte) (*http.Response, [
 	return resp, b
 }
 
-func TestCapacityUnknownLength(t *testing.T) {
+func TestCapacityUnknownLength(t *testing.T) { eachStore(t, testCapacityUnknownLength) }
+
+func testCapacityUnknownLength(t *testing.T, open storeOpener) {
 	const capacity = 3 << 20
-	e := newOrderEnv(t, &order.Order{ID: "o1", Capacity: capacity})
+	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/old", randBytes(1<<20, 1))
 	// Fits: stored.
@@ -300,9 +318,11 @@ func TestCapacityUnknownLength(t *testing.T) {
 
 // TestCapacityRejectsBeforeBody: a client waiting for 100 Continue gets
 // the final error instead, and never sends the body.
-func TestCapacityRejectsBeforeBody(t *testing.T) {
+func TestCapacityRejectsBeforeBody(t *testing.T) { eachStore(t, testCapacityRejectsBeforeBody) }
+
+func testCapacityRejectsBeforeBody(t *testing.T, open storeOpener) {
 	const capacity = 1 << 20
-	e := newOrderEnv(t, &order.Order{ID: "o1", Capacity: capacity})
+	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/half", randBytes(capacity/2, 1))
 	for _, tt := range []struct {
@@ -367,13 +387,15 @@ func TestCapacityRejectsBeforeBody(t *testing.T) {
 	}
 }
 
-func TestCapacityConcurrentUploads(t *testing.T) {
+func TestCapacityConcurrentUploads(t *testing.T) { eachStore(t, testCapacityConcurrentUploads) }
+
+func testCapacityConcurrentUploads(t *testing.T, open storeOpener) {
 	const (
 		size     = 10000
 		writers  = 32
 		capacity = 5*size + size/2 + 100 // 100 bytes already used: room for exactly 5
 	)
-	e := newOrderEnv(t, &order.Order{ID: "o1", Capacity: capacity})
+	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/base", randBytes(100+size/2, 9))
 	var wg sync.WaitGroup
@@ -424,10 +446,12 @@ func TestCapacityConcurrentUploads(t *testing.T) {
 	wantError(t, resp, body, http.StatusForbidden, "QuotaExceeded")
 }
 
-func TestCapacityMultipart(t *testing.T) {
+func TestCapacityMultipart(t *testing.T) { eachStore(t, testCapacityMultipart) }
+
+func testCapacityMultipart(t *testing.T, open storeOpener) {
 	const part = 5 << 20
 	const capacity = 2*part + 10
-	e := newOrderEnv(t, &order.Order{ID: "o1", Capacity: capacity})
+	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	up := e.createUpload("/bkt/m")
 	e.ok("PUT", "/bkt/m?uploadId="+up+"&partNumber=1", randBytes(part, 1))
@@ -455,8 +479,10 @@ func TestCapacityMultipart(t *testing.T) {
 	e.ok("PUT", "/bkt/x", randBytes(capacity, 5))
 }
 
-func TestSetOrderRotatesKeys(t *testing.T) {
-	e := newOrderEnv(t, &order.Order{ID: "o1"})
+func TestSetOrderRotatesKeys(t *testing.T) { eachStore(t, testSetOrderRotatesKeys) }
+
+func testSetOrderRotatesKeys(t *testing.T, open storeOpener) {
+	e := newOrderEnv(t, open, &order.Order{ID: "o1"})
 	e.ok("PUT", "/bkt", nil)
 	if err := e.h.SetOrder(&order.Order{ID: "o1", Keys: []order.Key{{AccessKey: "new", SecretKey: "newsecret"}}}); err != nil {
 		t.Fatal(err)
@@ -481,9 +507,11 @@ func md5b64(b []byte) string {
 // TestCapacityOverwrite: in a full order an overwrite that does not grow
 // the order fits (its old version's bytes are credited), one that grows it
 // does not, and nothing stays reserved afterwards.
-func TestCapacityOverwrite(t *testing.T) {
+func TestCapacityOverwrite(t *testing.T) { eachStore(t, testCapacityOverwrite) }
+
+func testCapacityOverwrite(t *testing.T, open storeOpener) {
 	const capacity = 1000
-	e := newOrderEnv(t, &order.Order{ID: "o1", Capacity: capacity})
+	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/a", randBytes(600, 1))
 	e.ok("PUT", "/bkt/b", randBytes(400, 2))
@@ -519,8 +547,10 @@ func TestCapacityOverwrite(t *testing.T) {
 
 // TestCapacitySetWhileWriting: a write that started while the order was
 // unlimited still counts when a capacity is set under it (SIGHUP, reload).
-func TestCapacitySetWhileWriting(t *testing.T) {
-	e := newOrderEnv(t, &order.Order{ID: "o1"})
+func TestCapacitySetWhileWriting(t *testing.T) { eachStore(t, testCapacitySetWhileWriting) }
+
+func testCapacitySetWhileWriting(t *testing.T, open storeOpener) {
+	e := newOrderEnv(t, open, &order.Order{ID: "o1"})
 	e.ok("PUT", "/bkt", nil)
 	pr, pw := io.Pipe()
 	req, err := http.NewRequest("PUT", e.srv.URL+"/bkt/slow", pr)

@@ -45,7 +45,6 @@ func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
 		return s.mapErr(err)
 	}
 	s.sawBucket(bucket)
-	s.changed()
 	return nil
 }
 
@@ -88,7 +87,6 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 		return s.mapErr(err)
 	}
 	s.forgetBucket(bucket)
-	s.changed()
 	return nil
 }
 

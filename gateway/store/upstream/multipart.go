@@ -58,7 +58,6 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, i
 		s.core.AbortMultipartUpload(context.Background(), s.bucket, name, id)
 		return "", s.mapErr(err)
 	}
-	s.changed()
 	return id, nil
 }
 
@@ -101,7 +100,6 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if in.Size > store.MaxPartSize {
 		return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
 	}
-	defer s.changed()
 	size := in.Size
 	var body io.Reader
 	var sb *streamBody
@@ -127,20 +125,46 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 			}
 		}
 	}
-	p, err := s.core.PutObjectPart(ctx, s.bucket, s.dataName(bucket, key), uploadID, number, body, size,
-		minio.PutObjectPartOptions{DisableContentSha256: true})
-	handed := true
-	if sb != nil {
-		var ferr error
-		if handed, ferr = sb.end(); ferr != nil {
-			return nil, ferr
+	name := s.dataName(bucket, key)
+	// A part replaces the upload's part of the same number, if any.
+	oldPart := func() (int64, bool, error) {
+		res, err := s.core.ListObjectParts(ctx, s.bucket, name, uploadID, number-1, 1)
+		if err != nil {
+			return 0, false, err
 		}
+		if len(res.ObjectParts) == 1 && res.ObjectParts[0].PartNumber == number {
+			return res.ObjectParts[0].Size, false, nil
+		}
+		return 0, false, nil
 	}
+	var p minio.ObjectPart
+	// A part upload holds its upload's lock shared (an abort that credits
+	// the parts it lists takes it exclusively) and, while it learns the
+	// part it replaces, its part number's exclusively.
+	unlockUpload := s.lockName(s.uploadName(bucket, key, uploadID), true)
+	defer unlockUpload()
+	err = s.replacingWith(ctx, s.uploadName(bucket, key, uploadID)+"#"+strconv.Itoa(number), oldPart, func() (effect, error) {
+		var err error
+		p, err = s.core.PutObjectPart(ctx, s.bucket, name, uploadID, number, body, size,
+			minio.PutObjectPartOptions{DisableContentSha256: true})
+		handed := true
+		if sb != nil {
+			var ferr error
+			if handed, ferr = sb.end(); ferr != nil {
+				return effect{}, ferr
+			}
+		}
+		if err != nil {
+			return effect{}, s.mapErr(err)
+		}
+		// The part is stored: it counts.
+		if !handed {
+			return effect{added: size}, errors.New("upstream: the upstream stored a part without reading its whole body")
+		}
+		return effect{added: size}, nil
+	})
 	if err != nil {
-		return nil, s.mapErr(err)
-	}
-	if !handed {
-		return nil, errors.New("upstream: the upstream stored a part without reading its whole body")
+		return nil, err
 	}
 	etag := hex.EncodeToString(sums.MD5)
 	if trimETag(p.ETag) != etag {
@@ -291,8 +315,10 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		return nil, err
 	}
 	byNum := map[int]store.Part{}
+	var listed int64 // the parts' bytes, all gone from the upload once it completes
 	for _, p := range all {
 		byNum[p.Number] = p
+		listed += p.Size
 	}
 	mp := &mpRecord{}
 	etag := md5.New()
@@ -342,24 +368,38 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	}
 	opts := minio.PutObjectOptions{}
 	setCond(&opts, in.Cond)
-	defer s.changed()
-	done := s.gates.write(s.dataName(bucket, key))
-	info, err := s.core.CompleteMultipartUpload(ctx, s.bucket, s.dataName(bucket, key), uploadID, cps, opts)
-	done()
-	if err != nil {
-		if isCode(err, "NoSuchUpload") {
-			// A retried request whose first attempt completed?
-			if o, serr := s.statObject(ctx, bucket, key); serr == nil && o.ETag == mp.ETag {
-				if b, _ := s.blobOf(ctx, bucket, key); b != nil && b.Token == rec.Token {
-					s.forgetUpload(bucket, key, uploadID, rec)
-					return o, nil
+	name := s.dataName(bucket, key)
+	var info minio.UploadInfo
+	var retried *store.Object
+	err = s.replacing(ctx, name, func() (effect, error) {
+		done := s.gates.write(name)
+		var err error
+		info, err = s.core.CompleteMultipartUpload(ctx, s.bucket, name, uploadID, cps, opts)
+		done()
+		if err != nil {
+			if isCode(err, "NoSuchUpload") {
+				// A retried request whose first attempt completed?
+				if o, serr := s.statObject(ctx, bucket, key); serr == nil && o.ETag == mp.ETag {
+					if b, _ := s.blobOf(ctx, bucket, key); b != nil && b.Token == rec.Token {
+						retried = o
+						return effect{noCredit: true}, nil
+					}
 				}
 			}
+			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
 		}
-		return nil, s.condErr(ctx, err, in.Cond, bucket, key)
+		e := effect{added: size, freed: listed, objs: 1}
+		if got := trimETag(info.ETag); got != mp.ETag {
+			return e, fmt.Errorf("upstream: completed ETag %s, want %s", got, mp.ETag)
+		}
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if got := trimETag(info.ETag); got != mp.ETag {
-		return nil, fmt.Errorf("upstream: completed ETag %s, want %s", got, mp.ETag)
+	if retried != nil {
+		s.forgetUpload(bucket, key, uploadID, rec)
+		return retried, nil
 	}
 	s.mpCache.put(rec.Token, mp)
 	s.forgetUpload(bucket, key, uploadID, rec)
@@ -408,9 +448,23 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 	if err != nil {
 		return err
 	}
-	defer s.changed()
-	if err := s.core.AbortMultipartUpload(ctx, s.bucket, s.dataName(bucket, key), uploadID); err != nil && !isCode(err, "NoSuchUpload") {
+	name := s.dataName(bucket, key)
+	// While a cached usage is live, the parts are listed first (aborts of
+	// the upload through this Store held back meanwhile) and credited once
+	// the abort has removed them.
+	var parts int64
+	var found bool
+	if s.usageLive() {
+		unlock := s.lockKey(s.uploadName(bucket, key, uploadID))
+		defer unlock()
+		parts, found, _ = s.partsSize(ctx, name, uploadID)
+	}
+	err = s.core.AbortMultipartUpload(ctx, s.bucket, name, uploadID)
+	if err != nil && !isCode(err, "NoSuchUpload") {
 		return s.mapErr(err)
+	}
+	if err == nil && found {
+		s.account(effect{freed: parts})
 	}
 	s.forgetUpload(bucket, key, uploadID, rec)
 	return nil

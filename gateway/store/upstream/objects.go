@@ -202,7 +202,6 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutI
 	if in.Size > store.MaxObjectSize {
 		return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
 	}
-	defer s.changed()
 	if in.Size < 0 || in.Size <= s.bufSize {
 		data, whole, err := readSmall(in.Body, in.Size, s.bufSize)
 		if err != nil {
@@ -227,16 +226,23 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 	b := &blob{Meta: in.Meta, Sum: sums.Checksum}
 	opts := putOpts(b, in.Cond)
 	name := s.dataName(bucket, key)
-	done := s.gates.write(name)
-	info, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
-		base64.StdEncoding.EncodeToString(sums.MD5), "", opts)
-	done()
-	if err != nil {
-		return nil, s.condErr(ctx, err, in.Cond, bucket, key)
-	}
 	etag := hex.EncodeToString(sums.MD5)
-	if got := trimETag(info.ETag); got != etag {
-		return nil, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
+	err := s.replacing(ctx, name, func() (effect, error) {
+		done := s.gates.write(name)
+		info, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
+			base64.StdEncoding.EncodeToString(sums.MD5), "", opts)
+		done()
+		if err != nil {
+			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
+		}
+		e := effect{added: int64(len(data)), objs: 1}
+		if got := trimETag(info.ETag); got != etag {
+			return e, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
+		}
+		return e, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s.written(ctx, bucket, key, etag, int64(len(data)), b)
 }
@@ -263,24 +269,34 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 		done = s.gates.write(name)
 		return nil
 	}}
-	info, err := s.core.PutObject(ctx, s.bucket, name, body, in.Size, "", "", putOpts(b, in.Cond))
-	handed, ferr := body.end()
-	done()
-	if ferr != nil {
-		return nil, ferr
-	}
+	var etag string
+	err := s.replacing(ctx, name, func() (effect, error) {
+		info, err := s.core.PutObject(ctx, s.bucket, name, body, in.Size, "", "", putOpts(b, in.Cond))
+		handed, ferr := body.end()
+		done()
+		if ferr != nil {
+			return effect{}, ferr
+		}
+		if err != nil {
+			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
+		}
+		// The upstream holds the object now: it counts.
+		e := effect{added: in.Size, objs: 1}
+		if !handed {
+			return e, errors.New("upstream: the upstream stored an object without reading its whole body")
+		}
+		etag = hex.EncodeToString(sums.MD5)
+		if got := trimETag(info.ETag); got != etag {
+			// The upstream stored other bytes than the gateway verified
+			// (corrupted in transit): take them away again (still
+			// counted until the next scan).
+			s.removeQuiet(name)
+			return e, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
+		}
+		return e, nil
+	})
 	if err != nil {
-		return nil, s.condErr(ctx, err, in.Cond, bucket, key)
-	}
-	if !handed {
-		return nil, errors.New("upstream: the upstream stored an object without reading its whole body")
-	}
-	etag := hex.EncodeToString(sums.MD5)
-	if got := trimETag(info.ETag); got != etag {
-		// The upstream stored other bytes than the gateway verified
-		// (corrupted in transit): take them away again.
-		s.removeQuiet(name)
-		return nil, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
+		return nil, err
 	}
 	b.Sum = sums.Checksum
 	return s.written(ctx, bucket, key, etag, in.Size, b)
@@ -366,11 +382,18 @@ func (s *Store) commitStaging(ctx context.Context, staging, bucket, key, etag st
 	if err := s.checkDest(ctx, bucket, key, cond); err != nil {
 		return nil, err
 	}
-	done := s.gates.write(s.dataName(bucket, key))
-	_, err := s.copyServer(ctx, staging, "", s.dataName(bucket, key), b)
-	done()
+	name := s.dataName(bucket, key)
+	err := s.replacing(ctx, name, func() (effect, error) {
+		done := s.gates.write(name)
+		_, err := s.copyServer(ctx, staging, "", name, b)
+		done()
+		if err != nil {
+			return effect{}, s.mapErr(err)
+		}
+		return effect{added: size, objs: 1}, nil
+	})
 	if err != nil {
-		return nil, s.mapErr(err)
+		return nil, err
 	}
 	return s.written(ctx, bucket, key, etag, size, b)
 }
@@ -644,14 +667,16 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
 	if err := s.checkBucket(ctx, bucket); err != nil {
 		return err
 	}
-	defer s.changed()
-	done := s.gates.write(s.dataName(bucket, key))
-	err := s.core.RemoveObject(ctx, s.bucket, s.dataName(bucket, key), minio.RemoveObjectOptions{})
-	done()
-	if err != nil && !isNotFound(err) {
-		return s.mapErr(err)
-	}
-	return nil
+	name := s.dataName(bucket, key)
+	return s.replacing(ctx, name, func() (effect, error) {
+		done := s.gates.write(name)
+		err := s.core.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
+		done()
+		if err != nil && !isNotFound(err) {
+			return effect{}, s.mapErr(err)
+		}
+		return effect{}, nil
+	})
 }
 
 // CopyObject copies server-side when the source is a single-part object.
@@ -668,7 +693,6 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	if err := s.checkBucket(ctx, dstBucket); err != nil {
 		return nil, err
 	}
-	defer s.changed()
 	for attempt := 0; ; attempt++ {
 		src, err := s.HeadObject(ctx, srcBucket, srcKey)
 		if err != nil {
@@ -688,9 +712,16 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 			if err = s.checkDest(ctx, dstBucket, dstKey, in.Cond); err != nil {
 				return nil, err
 			}
-			done := s.gates.write(s.dataName(dstBucket, dstKey))
-			_, err = s.copyServer(ctx, s.dataName(srcBucket, srcKey), src.ETag, s.dataName(dstBucket, dstKey), b)
-			done()
+			dst := s.dataName(dstBucket, dstKey)
+			err = s.replacing(ctx, dst, func() (effect, error) {
+				done := s.gates.write(dst)
+				_, err := s.copyServer(ctx, s.dataName(srcBucket, srcKey), src.ETag, dst, b)
+				done()
+				if err != nil {
+					return effect{}, err
+				}
+				return effect{added: src.Size, objs: 1}, nil
+			})
 			if err == nil {
 				return s.written(ctx, dstBucket, dstKey, src.ETag, src.Size, b)
 			}

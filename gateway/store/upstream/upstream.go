@@ -96,7 +96,8 @@ type Config struct {
 	// asking the upstream again (0: 5s; negative: never cached).
 	BucketCacheTTL time.Duration `toml:"bucket_cache_ttl"`
 	// UsageCacheTTL is how long a Usage scan is reused (0: 30s; negative:
-	// never). Any write through this Store invalidates it.
+	// never), adjusted meanwhile by the writes through this Store (see
+	// usageCache); writes through other gateways show after a new scan.
 	UsageCacheTTL time.Duration `toml:"usage_cache_ttl"`
 }
 
@@ -120,11 +121,7 @@ type Store struct {
 	bmu     sync.Mutex
 	buckets map[string]time.Time // bucket -> seen at
 
-	umu      sync.Mutex
-	usage    *store.Usage
-	usageAt  time.Time
-	usageGen uint64
-	gen      uint64
+	uc usageCache
 
 	mpCache *lru
 	gates   gates
@@ -231,14 +228,6 @@ func (s *Store) Check(ctx context.Context) error {
 		return fmt.Errorf("upstream: bucket %q does not exist", s.bucket)
 	}
 	return nil
-}
-
-// changed invalidates cached Usage after a write.
-func (s *Store) changed() {
-	s.umu.Lock()
-	s.gen++
-	s.usage = nil
-	s.umu.Unlock()
 }
 
 // ---- errors ----

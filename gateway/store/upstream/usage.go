@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -9,31 +10,218 @@ import (
 	"github.com/lambda/storagecli/gateway/store"
 )
 
-// Usage scans the order's buckets (objects, and parts of in-progress
-// uploads). S3 offers no exact counter that many stateless gateways could
-// keep without a scan, so the result is cached for UsageCacheTTL; any
-// write through this Store invalidates the cache, writes through other
-// gateways show after at most UsageCacheTTL.
+// Usage accounting.
+//
+// S3 offers no counter that many stateless gateways could keep exact
+// without a scan, so Usage scans the order (objects, and parts of
+// in-progress uploads) and reuses the result for UsageCacheTTL. Between
+// scans the cached figure is not thrown away on this Store's writes but
+// adjusted by their effects, so that a gateway enforcing a capacity scans
+// once per TTL rather than once per write:
+//
+//   - a committed put, copy, part or completion adds its size (and one
+//     object, parts excepted);
+//   - bytes are subtracted only when the Store knows for certain that they
+//     are gone: the parts listed by a completion (which turns them into the
+//     object) or an abort, and the object (or part) a delete, put, copy,
+//     completion or part upload replaced, which the Store stats before the
+//     write while the cache is live; the writes of one key (or part)
+//     through this Store are then serialized from that stat to their end;
+//   - when that stat fails, or the cache is not live when the write starts,
+//     nothing is credited.
+//
+// So, within one Store, the cached figure is never below what the order
+// really holds (it may be above until the next scan: a write that would
+// fit may then be refused, never one admitted that overshoots). A scan
+// that overlaps writes counts every write committed since it started on
+// top of what it found (a write it saw counts twice until the next scan).
+// Writes through other gateways show only after a scan (UsageCacheTTL).
+type usageCache struct {
+	mu      sync.Mutex
+	cur     *store.Usage // adjusted figure of the latest scan; nil: none yet
+	at      time.Time    // when the scan of cur started
+	added   int64        // bytes added by this Store's writes, ever
+	addedN  int64        // objects likewise
+	keyMu   sync.Mutex
+	keyLock map[string]*keyLock
+}
+
+// keyLock serializes the stat and the commit of writes of one key.
+type keyLock struct {
+	mu   sync.RWMutex
+	refs int
+}
+
+// effect is what a committed write did to the order's usage, as far as
+// the Store knows it.
+type effect struct {
+	added int64 // bytes stored
+	freed int64 // bytes known to be gone
+	objs  int64 // objects added (negative: removed)
+	// noCredit: the write did not replace what was there before it (a
+	// retried completion that had already happened).
+	noCredit bool
+}
+
+// Usage returns the order's usage: the cached figure while it is younger
+// than UsageCacheTTL, else a new scan. See usageCache.
 func (s *Store) Usage(ctx context.Context) (store.Usage, error) {
-	s.umu.Lock()
-	if s.usage != nil && s.cfg.UsageCacheTTL > 0 && time.Since(s.usageAt) < s.cfg.UsageCacheTTL {
-		u := *s.usage
-		s.umu.Unlock()
+	c := &s.uc
+	c.mu.Lock()
+	if s.liveLocked() {
+		u := *c.cur
+		c.mu.Unlock()
 		return u, nil
 	}
-	gen := s.gen
-	s.umu.Unlock()
+	added, addedN := c.added, c.addedN
+	c.mu.Unlock()
 
+	start := time.Now()
 	u, err := s.scanUsage(ctx)
 	if err != nil {
 		return store.Usage{}, err
 	}
-	s.umu.Lock()
-	if s.gen == gen {
-		s.usage, s.usageAt = &u, time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u.Bytes += c.added - added
+	u.Objects += c.addedN - addedN
+	if s.cfg.UsageCacheTTL > 0 && (c.cur == nil || !start.Before(c.at)) {
+		cp := u
+		c.cur, c.at = &cp, start
 	}
-	s.umu.Unlock()
 	return u, nil
+}
+
+// liveLocked reports whether a cached figure is in use (c.mu held).
+func (s *Store) liveLocked() bool {
+	return s.uc.cur != nil && s.cfg.UsageCacheTTL > 0 && time.Since(s.uc.at) < s.cfg.UsageCacheTTL
+}
+
+func (s *Store) usageLive() bool {
+	s.uc.mu.Lock()
+	defer s.uc.mu.Unlock()
+	return s.liveLocked()
+}
+
+// account applies a committed write's effect.
+func (s *Store) account(e effect) {
+	c := &s.uc
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.added += e.added
+	if e.objs > 0 {
+		c.addedN += e.objs
+	}
+	if c.cur == nil {
+		return
+	}
+	c.cur.Bytes = max(c.cur.Bytes+e.added-e.freed, 0)
+	c.cur.Objects = max(c.cur.Objects+e.objs, 0)
+}
+
+// lockKey serializes, within this Store, the writes of upstream name that
+// learn what they replace.
+func (s *Store) lockKey(name string) func() { return s.lockName(name, false) }
+
+// lockName locks name, shared or exclusive, and returns the unlock.
+func (s *Store) lockName(name string, shared bool) func() {
+	c := &s.uc
+	c.keyMu.Lock()
+	if c.keyLock == nil {
+		c.keyLock = map[string]*keyLock{}
+	}
+	l := c.keyLock[name]
+	if l == nil {
+		l = &keyLock{}
+		c.keyLock[name] = l
+	}
+	l.refs++
+	c.keyMu.Unlock()
+	if shared {
+		l.mu.RLock()
+	} else {
+		l.mu.Lock()
+	}
+	return func() {
+		if shared {
+			l.mu.RUnlock()
+		} else {
+			l.mu.Unlock()
+		}
+		c.keyMu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(c.keyLock, name)
+		}
+		c.keyMu.Unlock()
+	}
+}
+
+// replacing runs write, which replaces (or, for a delete, removes) the
+// object at upstream name, and accounts for its effect. While a cached
+// figure is live, the object replaced is stat'ed first, with this Store's
+// other such writes of name held back until write has returned, and its
+// size is credited (and one object). write returns a zero effect when it
+// changed nothing; it may return an effect with its error when the
+// upstream kept something anyway.
+func (s *Store) replacing(ctx context.Context, name string, write func() (effect, error)) error {
+	return s.replacingWith(ctx, name, func() (int64, bool, error) {
+		info, err := s.core.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
+		switch {
+		case err == nil:
+			return info.Size, true, nil
+		case isNotFound(err):
+			return 0, false, nil
+		}
+		return 0, false, err
+	}, write)
+}
+
+// replacingWith is replacing with old returning what the write replaces
+// (its size, whether there is one) and lock naming what it serializes on.
+func (s *Store) replacingWith(ctx context.Context, lock string, old func() (int64, bool, error), write func() (effect, error)) error {
+	var size int64
+	var had, known bool
+	if s.usageLive() {
+		unlock := s.lockKey(lock)
+		defer unlock()
+		var err error
+		size, had, err = old()
+		known = err == nil
+	}
+	e, err := write()
+	if err != nil && e == (effect{}) {
+		return err
+	}
+	if known && !e.noCredit {
+		e.freed += size
+		if had {
+			e.objs--
+		}
+	}
+	s.account(e)
+	return err
+}
+
+// partsSize returns the bytes of the parts of the upstream upload id of
+// name; found is false when the upload does not exist.
+func (s *Store) partsSize(ctx context.Context, name, id string) (n int64, found bool, err error) {
+	marker := 0
+	for {
+		res, err := s.core.ListObjectParts(ctx, s.bucket, name, id, marker, 1000)
+		if err != nil {
+			if isCode(err, "NoSuchUpload") {
+				return n, false, nil
+			}
+			return n, false, s.mapErr(err)
+		}
+		for _, part := range res.ObjectParts {
+			n += part.Size
+		}
+		if !res.IsTruncated || len(res.ObjectParts) == 0 {
+			return n, true, nil
+		}
+		marker = res.NextPartNumberMarker
+	}
 }
 
 func (s *Store) scanUsage(ctx context.Context) (store.Usage, error) {
@@ -74,23 +262,11 @@ func (s *Store) scanUsage(ctx context.Context) (store.Usage, error) {
 			return u, err
 		}
 		for _, p := range ups {
-			marker := 0
-			for {
-				res, err := s.core.ListObjectParts(ctx, s.bucket, s.dataName(b.Name, p.key), p.id, marker, 1000)
-				if err != nil {
-					if isCode(err, "NoSuchUpload") {
-						break
-					}
-					return u, s.mapErr(err)
-				}
-				for _, part := range res.ObjectParts {
-					u.Bytes += part.Size
-				}
-				if !res.IsTruncated || len(res.ObjectParts) == 0 {
-					break
-				}
-				marker = res.NextPartNumberMarker
+			n, _, err := s.partsSize(ctx, s.dataName(b.Name, p.key), p.id)
+			if err != nil {
+				return u, err
 			}
+			u.Bytes += n
 		}
 	}
 	return u, nil
