@@ -120,6 +120,7 @@ func load(t *testing.T, tc *caddytest.Tester, caddyfile string) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	closeIdleConnections()
 }
 
 // freePort returns a TCP port free on 127.0.0.1 (and, as far as can be
@@ -211,7 +212,27 @@ func httpsClient(t *testing.T) *http.Client {
 		MaxIdleConnsPerHost: 16,
 	}
 	t.Cleanup(tr.CloseIdleConnections)
+	transportsMu.Lock()
+	transports = append(transports, tr)
+	transportsMu.Unlock()
 	return &http.Client{Transport: tr}
+}
+
+// transports are the test clients' transports: load closes their idle
+// connections, so that no request after a reload rides a connection the
+// previous configuration's server accepted (it serves those until they
+// close).
+var (
+	transportsMu sync.Mutex
+	transports   []*http.Transport
+)
+
+func closeIdleConnections() {
+	transportsMu.Lock()
+	defer transportsMu.Unlock()
+	for _, tr := range transports {
+		tr.CloseIdleConnections()
+	}
 }
 
 // waitTLS waits until endpoint completes TLS handshakes (Caddy obtains the
