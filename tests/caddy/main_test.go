@@ -31,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 var (
@@ -57,34 +59,18 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(binDir)
+	builds = testproc.Builder{RepoRoot: repoRoot, OutDir: binDir}
 	defer stopAll()
 	return m.Run()
 }
 
-// builds are the binaries built once per test binary.
-var builds = struct {
-	sync.Mutex
-	done map[string]string
-}{done: map[string]string{}}
+// builds are the binaries built once per test binary (into binDir).
+var builds testproc.Builder
 
 // buildBinary builds ./cmd/<name> once and returns its path.
 func buildBinary(t *testing.T, name string) string {
 	t.Helper()
-	builds.Lock()
-	defer builds.Unlock()
-	if p, ok := builds.done[name]; ok {
-		return p
-	}
-	out := filepath.Join(binDir, name)
-	start := time.Now()
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
-	cmd.Dir = repoRoot
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, b)
-	}
-	t.Logf("built ./cmd/%s in %v", name, time.Since(start).Round(time.Millisecond))
-	builds.done[name] = out
-	return out
+	return builds.Build(t, name)
 }
 
 // missingTool fails the test in CI and skips it elsewhere.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // statusRunning matches the --status line of a running gateway, as the
@@ -71,7 +73,7 @@ func TestDaemonizeStatusStop(t *testing.T) {
 			_ = syscall.Kill(daemonPID, syscall.SIGKILL)
 		}
 		if t.Failed() {
-			t.Logf("daemon log %s:\n%s", logFile, fileTail(logFile, 6000))
+			t.Logf("daemon log %s:\n%s", logFile, testproc.FileTail(logFile, 6000))
 		}
 	})
 
@@ -80,8 +82,8 @@ func TestDaemonizeStatusStop(t *testing.T) {
 	// It prints "gateway is running, pid is N, ...": track N at once.
 	if m := regexp.MustCompile(`pid is (\d+)`).FindStringSubmatch(daemonOut); m != nil {
 		daemonPID, _ = strconv.Atoi(m[1])
-		registerProcess(daemonPID, "daemonized gateway on "+addr)
-		defer unregisterProcess(daemonPID)
+		testproc.Register(daemonPID, "daemonized gateway on "+addr)
+		defer testproc.Unregister(daemonPID)
 	}
 	if code != 0 {
 		t.Fatalf("--daemonize: exit %d, want 0\n%s", code, daemonOut)
@@ -98,8 +100,8 @@ func TestDaemonizeStatusStop(t *testing.T) {
 	if m != nil {
 		if pid, _ := strconv.Atoi(m[1]); pid != daemonPID {
 			daemonPID = pid
-			registerProcess(daemonPID, "daemonized gateway on "+addr)
-			defer unregisterProcess(daemonPID)
+			testproc.Register(daemonPID, "daemonized gateway on "+addr)
+			defer testproc.Unregister(daemonPID)
 		}
 	}
 	if code != 0 || m == nil {

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -29,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // The credentials the gateway uses by default and the seed document
@@ -56,8 +57,8 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) (code int) {
-	defer killAllProcesses()
-	armTimeoutWatchdog()
+	defer testproc.KillAll("e2e")
+	testproc.ArmTimeoutWatchdog(func() { testproc.KillAll("e2e") })
 
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err == nil {
@@ -115,57 +116,6 @@ func runMain(m *testing.M) (code int) {
 // ---------------------------------------------------------------------------
 // Process bookkeeping: every process the tests start is registered here so it
 // can be killed even when a test fails, panics or the run times out.
-
-var (
-	procMu sync.Mutex
-	procs  = map[int]string{} // pid -> description
-)
-
-// registerProcess records a process started (directly or as a daemon) by the
-// tests; unregisterProcess forgets it once it is known to be gone.
-func registerProcess(pid int, what string) {
-	procMu.Lock()
-	defer procMu.Unlock()
-	procs[pid] = what
-}
-
-func unregisterProcess(pid int) {
-	procMu.Lock()
-	defer procMu.Unlock()
-	delete(procs, pid)
-}
-
-// killAllProcesses SIGKILLs every registered process that is still alive.
-func killAllProcesses() {
-	procMu.Lock()
-	defer procMu.Unlock()
-	for pid, what := range procs {
-		if syscall.Kill(pid, 0) == nil {
-			fmt.Fprintf(os.Stderr, "e2e: killing leftover process %d (%s)\n", pid, what)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		delete(procs, pid)
-	}
-}
-
-// armTimeoutWatchdog kills the registered processes shortly before the
-// -test.timeout deadline: when it fires, the testing package panics without
-// running cleanups, and daemonized gateways would be left running.
-func armTimeoutWatchdog() {
-	f := flag.Lookup("test.timeout")
-	if f == nil {
-		return
-	}
-	d, err := time.ParseDuration(f.Value.String())
-	if err != nil || d <= 0 {
-		return
-	}
-	margin := 5 * time.Second
-	if d < 4*margin {
-		margin = d / 4
-	}
-	time.AfterFunc(d-margin, killAllProcesses)
-}
 
 // ---------------------------------------------------------------------------
 // Gateways.
@@ -305,10 +255,10 @@ func startGatewayAt(home, addr, logPath string, extra ...string) (*gateway, erro
 		return nil, err
 	}
 	g := &gateway{home: home, addr: addr, logPath: logPath, cmd: cmd, logFile: lf, done: make(chan struct{})}
-	registerProcess(cmd.Process.Pid, "gateway on "+addr)
+	testproc.Register(cmd.Process.Pid, "gateway on "+addr)
 	go func() {
 		g.waitErr = cmd.Wait()
-		unregisterProcess(cmd.Process.Pid)
+		testproc.Unregister(cmd.Process.Pid)
 		close(g.done)
 	}()
 	if err := waitListening(addr, g.done, 30*time.Second); err != nil {
@@ -373,21 +323,7 @@ func (g *gateway) kill() error {
 }
 
 // logTail returns the last n bytes of the gateway's output.
-func (g *gateway) logTail(n int64) string { return fileTail(g.logPath, n) }
-
-// fileTail returns the last n bytes of the file at path (or an error text).
-func fileTail(path string, n int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > n {
-		_, _ = f.Seek(st.Size()-n, io.SeekStart)
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
-}
+func (g *gateway) logTail(n int64) string { return testproc.FileTail(g.logPath, n) }
 
 // cleanupGateway stops g when t ends and logs its output if t failed.
 func cleanupGateway(t *testing.T, g *gateway) {

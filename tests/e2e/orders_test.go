@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // orderClient is an S3 client of g signing with ak/sk.
@@ -206,7 +208,7 @@ secret_key = "newsecret"
 	if !strings.Contains(out, "1.3 MiB / 2.0 MiB") || !strings.Contains(out, "active, served by pid") {
 		t.Errorf("order list:\n%s", out)
 	}
-	if !strings.Contains(fileTail(g.logPath, 20000), "SIGHUP: order settings reloaded") {
+	if !strings.Contains(testproc.FileTail(g.logPath, 20000), "SIGHUP: order settings reloaded") {
 		t.Error("no reload in the log")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/lambda/storagecli/internal/miniotest"
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // deployment is one order served by several gateway processes over the
@@ -110,10 +111,10 @@ func (d *deployment) startGateway(t *testing.T, bin string, i, node int) *gatewa
 		}
 		g.proc = startProc(t, fmt.Sprintf("gateway %d", i), addr, filepath.Join(d.dir, fmt.Sprintf("gateway%d.log", i)), g.env, bin, g.args...)
 		if err := g.waitReady(t); err != nil {
-			if attempt == 0 && strings.Contains(fileTail(g.logPath, 4000), "address already in use") {
+			if attempt == 0 && strings.Contains(testproc.FileTail(g.logPath, 4000), "address already in use") {
 				continue
 			}
-			t.Fatalf("gateway %d: %v\nlog:\n%s", i, err, fileTail(g.logPath, 6000))
+			t.Fatalf("gateway %d: %v\nlog:\n%s", i, err, testproc.FileTail(g.logPath, 6000))
 		}
 		return g
 	}
@@ -127,7 +128,7 @@ func (g *gateway) restart(t *testing.T) {
 	}
 	g.proc = startProc(t, g.name, g.addr, g.logPath, g.env, g.bin, g.args...)
 	if err := g.waitReady(t); err != nil {
-		t.Fatalf("gateway %d after restart: %v\nlog:\n%s", g.index, err, fileTail(g.logPath, 6000))
+		t.Fatalf("gateway %d after restart: %v\nlog:\n%s", g.index, err, testproc.FileTail(g.logPath, 6000))
 	}
 }
 
@@ -210,10 +211,10 @@ func (d *deployment) startCaddy(t *testing.T, bin string) {
 				return
 			}
 		}
-		if attempt == 0 && p.exited() && strings.Contains(fileTail(p.logPath, 4000), "address already in use") {
+		if attempt == 0 && p.exited() && strings.Contains(testproc.FileTail(p.logPath, 4000), "address already in use") {
 			continue
 		}
-		t.Fatalf("caddy does not proxy ListBuckets: %v (exited: %v)\nlog:\n%s", err, p.exited(), fileTail(p.logPath, 6000))
+		t.Fatalf("caddy does not proxy ListBuckets: %v (exited: %v)\nlog:\n%s", err, p.exited(), testproc.FileTail(p.logPath, 6000))
 	}
 }
 

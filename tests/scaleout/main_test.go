@@ -35,7 +35,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -50,6 +49,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lambda/storagecli/internal/miniotest"
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // The credentials clients use with the gateways (the order's [gateway]
@@ -79,8 +79,8 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	defer killAllProcesses()
-	armTimeoutWatchdog()
+	defer testproc.KillAll("scaleout")
+	testproc.ArmTimeoutWatchdog(func() { closeClusterNoWait(); testproc.KillAll("scaleout") })
 	wd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -96,6 +96,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmpRoot)
+	builds = testproc.Builder{RepoRoot: repoRoot, OutDir: filepath.Join(tmpRoot, "bin")}
 	defer closeCluster()
 	return m.Run()
 }
@@ -103,39 +104,17 @@ func runMain(m *testing.M) int {
 // ---------------------------------------------------------------------------
 // Binaries.
 
-var builds = struct {
-	sync.Mutex
-	done map[string]string
-	errs map[string]error
-}{done: map[string]string{}, errs: map[string]error{}}
+// builds builds the binaries into tmpRoot/bin (set up by runMain).
+var builds testproc.Builder
 
 // buildBinary builds ./cmd/<name> once per test binary and returns its
 // path. SCALEOUT_<NAME>=/path uses a given binary instead.
 func buildBinary(t *testing.T, name string) string {
 	t.Helper()
-	builds.Lock()
-	defer builds.Unlock()
-	if p, ok := builds.done[name]; ok {
-		return p
-	}
-	if err := builds.errs[name]; err != nil {
-		t.Fatal(err)
-	}
 	if p := os.Getenv("SCALEOUT_" + strings.ToUpper(name)); p != "" {
-		builds.done[name] = p
-		return p
+		builds.Use(name, p)
 	}
-	out := filepath.Join(tmpRoot, "bin", name)
-	start := time.Now()
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
-	cmd.Dir = repoRoot
-	if b, err := cmd.CombinedOutput(); err != nil {
-		builds.errs[name] = fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, b)
-		t.Fatal(builds.errs[name])
-	}
-	t.Logf("built ./cmd/%s in %v", name, time.Since(start).Round(time.Millisecond))
-	builds.done[name] = out
-	return out
+	return builds.Build(t, name)
 }
 
 // ---------------------------------------------------------------------------
@@ -215,59 +194,6 @@ func makeUpstreamBucket(s *miniotest.Server) error {
 // Process bookkeeping: every process the tests start is registered so that
 // it can be killed when a test fails, panics or the run times out.
 
-var (
-	procMu sync.Mutex
-	procs  = map[int]string{} // pid -> description
-)
-
-func registerProcess(pid int, what string) {
-	procMu.Lock()
-	defer procMu.Unlock()
-	procs[pid] = what
-}
-
-func unregisterProcess(pid int) {
-	procMu.Lock()
-	defer procMu.Unlock()
-	delete(procs, pid)
-}
-
-// killAllProcesses SIGKILLs every registered process that is still alive
-// (by its pid). MinIO nodes are not registered: closeCluster and the
-// watchdog stop them through the cluster, which knows their current pids.
-func killAllProcesses() {
-	procMu.Lock()
-	defer procMu.Unlock()
-	for pid, what := range procs {
-		if syscall.Kill(pid, 0) == nil {
-			fmt.Fprintf(os.Stderr, "scaleout: killing leftover process %d (%s)\n", pid, what)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		delete(procs, pid)
-	}
-}
-
-// armTimeoutWatchdog kills the registered processes shortly before the
-// -test.timeout deadline.
-func armTimeoutWatchdog() {
-	f := flag.Lookup("test.timeout")
-	if f == nil {
-		return
-	}
-	d, err := time.ParseDuration(f.Value.String())
-	if err != nil || d <= 0 {
-		return
-	}
-	margin := 5 * time.Second
-	if d < 4*margin {
-		margin = d / 4
-	}
-	time.AfterFunc(d-margin, func() {
-		closeClusterNoWait()
-		killAllProcesses()
-	})
-}
-
 // closeClusterNoWait kills the cluster's nodes without taking the lock (a
 // test may hold it while the watchdog fires).
 func closeClusterNoWait() {
@@ -309,17 +235,17 @@ func startProc(t *testing.T, name, addr, logPath string, env []string, bin strin
 		t.Fatalf("starting %s: %v", name, err)
 	}
 	p := &proc{name: name, addr: addr, logPath: logPath, cmd: cmd, done: make(chan struct{})}
-	registerProcess(cmd.Process.Pid, name)
+	testproc.Register(cmd.Process.Pid, name)
 	go func() {
 		p.waitErr = cmd.Wait()
 		lf.Close()
-		unregisterProcess(cmd.Process.Pid)
+		testproc.Unregister(cmd.Process.Pid)
 		close(p.done)
 	}()
 	t.Cleanup(func() {
 		p.stop(15 * time.Second)
 		if t.Failed() {
-			t.Logf("%s log %s (end):\n%s", name, logPath, fileTail(logPath, 6000))
+			t.Logf("%s log %s (end):\n%s", name, logPath, testproc.FileTail(logPath, 6000))
 		}
 	})
 	return p
@@ -356,20 +282,6 @@ func (p *proc) stop(grace time.Duration) {
 	}
 }
 
-// fileTail returns the last n bytes of the file at path (or an error text).
-func fileTail(path string, n int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > n {
-		_, _ = f.Seek(st.Size()-n, io.SeekStart)
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
-}
-
 // freeAddr returns a loopback address whose TCP port was free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -388,7 +300,7 @@ func waitFor(t *testing.T, p *proc, timeout time.Duration, what string, cond fun
 	deadline := time.Now().Add(timeout)
 	for {
 		if p != nil && p.exited() {
-			t.Fatalf("%s exited (%v) before %s; log:\n%s", p.name, p.waitErr, what, fileTail(p.logPath, 6000))
+			t.Fatalf("%s exited (%v) before %s; log:\n%s", p.name, p.waitErr, what, testproc.FileTail(p.logPath, 6000))
 		}
 		err := cond()
 		if err == nil {
