@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +22,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/caddyserver/certmagic"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // The integration tests (caddy_test.go) run one Caddy in this test binary,
@@ -123,26 +124,8 @@ func load(t *testing.T, tc *caddytest.Tester, caddyfile string) {
 	closeIdleConnections()
 }
 
-// freePort returns a TCP port free on 127.0.0.1 (and, as far as can be
-// checked, UDP too: Caddy serves HTTP/3 on the same port).
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
+// freePort returns a TCP port free on 127.0.0.1, UDP too.
+func freePort(t *testing.T) int { return testproc.FreePort(t) }
 
 // ports are the HTTP and HTTPS ports of the test configs, chosen once.
 var ports struct {

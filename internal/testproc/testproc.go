@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,4 +131,25 @@ func (b *Builder) Use(name, path string) {
 		b.done, b.errs = map[string]string{}, map[string]error{}
 	}
 	b.done[name] = path
+}
+
+// FreePort returns a TCP port free on 127.0.0.1 whose UDP port is free too
+// (Caddy serves HTTP/3 on the same port).
+func FreePort(t testing.TB) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		ln.Close()
+		if err == nil {
+			pc.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
 }

@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -96,26 +95,8 @@ func requireBoto3(t *testing.T) {
 	}
 }
 
-// freePort returns a TCP port free on 127.0.0.1 whose UDP port is free too
-// (Caddy serves HTTP/3 on it).
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
+// freePort returns a TCP port free on 127.0.0.1, UDP too.
+func freePort(t *testing.T) int { return testproc.FreePort(t) }
 
 // process is a server started by a test.
 type process struct {
