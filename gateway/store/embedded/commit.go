@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"fmt"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -44,11 +45,25 @@ func (s *Store) update(fn func(*bbolt.Tx) error) error {
 	return <-c.done
 }
 
-// committer runs until the changes channel is closed.
+// committer runs until the changes channel is closed. Between groups it
+// keeps the index's mapped pages out of the resident set (see resident.go).
 func (s *Store) committer() {
 	defer close(s.committerDone)
 	group := make([]*change, 0, maxGroup)
-	for c := range s.changes {
+	trim := time.NewTicker(trimInterval)
+	defer trim.Stop()
+	for {
+		var c *change
+		select {
+		case next, ok := <-s.changes:
+			if !ok {
+				return
+			}
+			c = next
+		case <-trim.C:
+			s.trimIndex()
+			continue
+		}
 		group = append(group[:0], c)
 	drain:
 		for len(group) < maxGroup {
