@@ -634,9 +634,19 @@ func (r *reader) Close() error { return r.r.Close() }
 // copyBufs are the buffers of reader.WriteTo.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
-// WriteTo passes the object to w in reads of up to 1 MiB (io.Copy would
-// use 32 KiB): fewer, larger reads and writes on the two connections.
+// WriteTo passes the object to w: from a spliceTransport answer by its
+// WriteTo (splice), otherwise in reads of up to 1 MiB (io.Copy would use
+// 32 KiB): fewer, larger reads and writes on the two connections.
 func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := r.r.(io.WriterTo); ok {
+		// A spliceTransport answer: passed on without a copy.
+		n, err := wt.WriteTo(w)
+		r.n += n
+		if err == nil && r.n != r.want {
+			err = fmt.Errorf("upstream: object read ended after %d of %d bytes: %w", r.n, r.want, io.ErrUnexpectedEOF)
+		}
+		return n, err // a failure of either side: the answer has begun
+	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	var total int64

@@ -145,7 +145,11 @@ func (w *watchdog) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, r.err
 			}
 			w.answered()
-			r.resp.Body = &cancelBody{ReadCloser: r.resp.Body, cancel: cancel}
+			if wt, ok := r.resp.Body.(io.WriterTo); ok {
+				r.resp.Body = &cancelWriterToBody{cancelBody{ReadCloser: r.resp.Body, cancel: cancel}, wt}
+			} else {
+				r.resp.Body = &cancelBody{ReadCloser: r.resp.Body, cancel: cancel}
+			}
 			return r.resp, nil
 		case <-timer.C:
 			waited := time.Since(start)
@@ -229,3 +233,12 @@ func (b *cancelBody) Close() error {
 	b.cancel()
 	return err
 }
+
+// cancelWriterToBody is a cancelBody that keeps its body's WriteTo (a
+// spliceTransport body's, which can splice).
+type cancelWriterToBody struct {
+	cancelBody
+	wt io.WriterTo
+}
+
+func (b *cancelWriterToBody) WriteTo(w io.Writer) (int64, error) { return b.wt.WriteTo(w) }

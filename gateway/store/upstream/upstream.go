@@ -173,6 +173,9 @@ func New(cfg Config, opts Options) (*Store, error) {
 			return nil, err
 		}
 		base = t
+		if u.Scheme == "http" {
+			base = newSpliceTransport(t, t.DialContext)
+		}
 	}
 	newClient := func(tr http.RoundTripper, retries int) (*minio.Client, error) {
 		return minio.New(u.Host, &minio.Options{
