@@ -121,7 +121,7 @@ func (h *Handler) listObjectsV1(w http.ResponseWriter, r *http.Request, rc *reqC
 	if page.Truncated && l.delimiter != "" {
 		res.NextMarker = l.enc(page.Next)
 	}
-	writeXML(w, http.StatusOK, res)
+	writeListXML(w, &res)
 	return nil
 }
 
@@ -154,6 +154,6 @@ func (h *Handler) listObjectsV2(w http.ResponseWriter, r *http.Request, rc *reqC
 	if page.Truncated {
 		res.NextContinuationToken = encodeToken(page.Next)
 	}
-	writeXML(w, http.StatusOK, res)
+	writeListXML(w, &res)
 	return nil
 }
