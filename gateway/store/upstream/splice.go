@@ -88,9 +88,10 @@ func (t *spliceTransport) exchange(req *http.Request, rc *rawConn) (*http.Respon
 		return nil, err
 	}
 	if resp.ContentLength < 0 || len(resp.TransferEncoding) > 0 {
-		// Not a plain body: net/http's reader decodes it, and the
-		// connection is not reused.
-		resp.Body = &closingBody{ReadCloser: resp.Body, c: rc.c, stop: stop}
+		// Not a plain body (chunked, or up to the connection's end):
+		// net/http's reader decodes it.
+		resp.Body = &decodedBody{ReadCloser: resp.Body, t: t, host: req.URL.Host, rc: rc,
+			keep: !resp.Close && resp.ContentLength < 0 && len(resp.TransferEncoding) > 0, stop: stop}
 		return resp, nil
 	}
 	resp.Body = &rawBody{t: t, host: req.URL.Host, rc: rc, left: resp.ContentLength, keep: !resp.Close, stop: stop}
@@ -242,15 +243,39 @@ func (b *rawBody) Close() error {
 	return b.rc.c.Close()
 }
 
-// closingBody closes the connection along with a body net/http decodes.
-type closingBody struct {
+// decodedBody is a body net/http decodes (chunked, or delimited by the
+// connection's end). A chunked body read to its end leaves the
+// connection for reuse, as with rawBody.
+type decodedBody struct {
 	io.ReadCloser
-	c    net.Conn
-	stop func() bool
+	t      *spliceTransport
+	host   string
+	rc     *rawConn
+	keep   bool // chunked and the upstream keeps the connection open
+	eof    bool
+	closed bool
+	stop   func() bool
 }
 
-func (b *closingBody) Close() error {
-	b.stop()
-	b.ReadCloser.Close()
-	return b.c.Close()
+func (b *decodedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	} else if err != nil {
+		b.keep = false
+	}
+	return n, err
+}
+
+func (b *decodedBody) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	notCancelled := b.stop()
+	if b.eof && b.keep && notCancelled {
+		b.t.put(b.host, b.rc)
+		return nil
+	}
+	return b.rc.c.Close()
 }
