@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,7 +22,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/quic-go/quic-go/http3"
 )
 
 // caddyServer is a running Caddy serving one order over HTTPS.
@@ -28,6 +34,7 @@ type caddyServer struct {
 	endpoint  string // https://localhost:<port>
 	caFile    string // Caddy's internal root certificate
 	client    *http.Client
+	pool      *x509.CertPool // trusts caFile
 	home      string
 	accessLog string
 	ak, sk    string
@@ -94,7 +101,7 @@ https://localhost:%d {
 	}
 	s.proc = startProcess(t, "caddy", dir, home, []string{"E2E_S3_SECRET=" + s.sk}, bin, "run", "--config", path, "--adapter", "caddyfile")
 	caFile, certPool := caRoot(t, storage)
-	s.caFile = caFile
+	s.caFile, s.pool = caFile, certPool
 	s.client = tlsClient(t, certPool)
 	s.endpoint = fmt.Sprintf("https://localhost:%d", port)
 	waitHTTP(t, s.proc, s.client, s.endpoint+"/")
@@ -114,8 +121,8 @@ func sdkClient(hc *http.Client, endpoint, ak, sk string) *s3.Client {
 
 // TestCaddyTLS runs the built Caddy with `tls internal` and checks the
 // seed's aws cli session with --ca-bundle, boto3 over TLS (100 MB with the
-// default settings, unseekable streams, metadata with '_'), HTTP/2, and
-// the access log.
+// default settings, unseekable streams, metadata with '_'), HTTP/2,
+// aws-sdk-go-v2 over HTTP/3, and the access log.
 func TestCaddyTLS(t *testing.T) {
 	requireAWS(t)
 	requireBoto3(t)
@@ -137,6 +144,85 @@ func TestCaddyTLS(t *testing.T) {
 		}
 		if resp.StatusCode != http.StatusForbidden || !bytes.Contains(body, []byte("<Code>AccessDenied</Code>")) {
 			t.Errorf("anonymous request: %s %s, want an S3 AccessDenied", resp.Status, body)
+		}
+	})
+
+	t.Run("http3", func(t *testing.T) {
+		tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: s.pool}}
+		defer tr.Close()
+		hc := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+		resp, err := hc.Get(s.endpoint + "/")
+		if err != nil {
+			t.Fatalf("GET over HTTP/3: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 3 {
+			t.Errorf("protocol %s, want HTTP/3", resp.Proto)
+		}
+		if resp.StatusCode != http.StatusForbidden || !bytes.Contains(body, []byte("<Code>AccessDenied</Code>")) || resp.Header.Get("x-amz-request-id") == "" {
+			t.Errorf("anonymous request over HTTP/3: %s %s, want an S3 AccessDenied with a request id", resp.Status, body)
+		}
+
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cli := sdkClient(hc, s.endpoint, s.ak, s.sk)
+		bucket := aws.String("h3test")
+		if _, err := cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: bucket}); err != nil {
+			t.Fatal(err)
+		}
+		// The SDK's defaults over HTTPS: aws-chunked bodies with a
+		// trailing CRC32, and the uploader's parts on concurrent streams
+		// of one QUIC connection.
+		small := make([]byte, 1<<20+3)
+		large := make([]byte, 17<<20+5)
+		for _, b := range [][]byte{small, large} {
+			if _, err := rand.Read(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := cli.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("small"), Body: bytes.NewReader(small)}); err != nil {
+			t.Fatalf("PutObject over HTTP/3: %v", err)
+		}
+		up := manager.NewUploader(cli, func(u *manager.Uploader) { u.PartSize = 5 << 20 })
+		if _, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("large"), Body: bytes.NewReader(large)}); err != nil {
+			t.Fatalf("multipart upload over HTTP/3: %v", err)
+		}
+		for _, c := range []struct {
+			key, rng string
+			want     []byte
+		}{
+			{"small", "", small},
+			{"large", "", large},
+			{"large", "bytes=5242870-5242889", large[5242870:5242890]},
+		} {
+			in := &s3.GetObjectInput{Bucket: bucket, Key: aws.String(c.key)}
+			if c.rng != "" {
+				in.Range = aws.String(c.rng)
+			}
+			o, err := cli.GetObject(ctx, in)
+			if err != nil {
+				t.Fatalf("GetObject %s %s over HTTP/3: %v", c.key, c.rng, err)
+			}
+			got, err := io.ReadAll(o.Body)
+			o.Body.Close()
+			if err != nil || !bytes.Equal(got, c.want) {
+				t.Errorf("GetObject %s %s over HTTP/3: %d bytes (%v), want the %d uploaded", c.key, c.rng, len(got), err, len(c.want))
+			}
+		}
+		l, err := cli.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket})
+		if err != nil || len(l.Contents) != 2 || aws.ToInt64(l.Contents[0].Size) != int64(len(large)) {
+			t.Errorf("ListObjectsV2 over HTTP/3: %+v, %v", l, err)
+		}
+		_, err = cli.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("missing")})
+		var nsk *types.NoSuchKey
+		if !errors.As(err, &nsk) {
+			t.Errorf("GetObject of a missing key over HTTP/3: %v, want NoSuchKey", err)
+		}
+		for _, k := range []string{"small", "large"} {
+			if _, err := cli.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(k)}); err != nil {
+				t.Errorf("DeleteObject %s over HTTP/3: %v", k, err)
+			}
 		}
 	})
 
@@ -215,17 +301,23 @@ func TestCaddyTLS(t *testing.T) {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		ops := map[string]int{}
+		ops, h3ops := map[string]int{}, map[string]int{}
 		for sc.Scan() {
 			var e struct {
 				UserID    string `json:"user_id"`
 				Operation string `json:"s3_operation"`
 				Status    int    `json:"status"`
+				Request   struct {
+					Proto string `json:"proto"`
+				} `json:"request"`
 			}
 			if json.Unmarshal(sc.Bytes(), &e) != nil || e.Operation == "" {
 				continue
 			}
 			ops[e.Operation]++
+			if e.Request.Proto == "HTTP/3.0" {
+				h3ops[e.Operation]++
+			}
 			if e.Status < 400 && e.UserID != s.ak {
 				t.Errorf("%s answered %d with user_id %q, want the access key", e.Operation, e.Status, e.UserID)
 			}
@@ -233,6 +325,11 @@ func TestCaddyTLS(t *testing.T) {
 		for _, op := range []string{"CreateBucket", "PutObject", "UploadPart", "CompleteMultipartUpload", "GetObject", "ListObjectsV2", "DeleteObject"} {
 			if ops[op] == 0 {
 				t.Errorf("no access log entry with s3_operation %s: %v", op, ops)
+			}
+		}
+		for _, op := range []string{"PutObject", "UploadPart", "GetObject"} {
+			if h3ops[op] == 0 {
+				t.Errorf("no HTTP/3.0 access log entry with s3_operation %s: %v", op, h3ops)
 			}
 		}
 	})
