@@ -33,12 +33,19 @@ type lister struct {
 	lastSeek   string
 	buf        []entry
 	exhausted  bool
-	pageSize   int
+	// want is how many more entries the page being built can take
+	// (one more than it shows tells whether it is truncated): an
+	// upstream listing asks for no more than that, so the entry that
+	// only decides truncation costs a listing of one name, not of 1000.
+	want int
 }
+
+// maxUpstreamKeys is the most names one upstream listing returns.
+const maxUpstreamKeys = 1000
 
 func (l *lister) fill() error {
 	for len(l.buf) == 0 && !l.exhausted {
-		res, err := l.s.core.ListObjectsV2(l.s.bucket, l.base+enc(l.prefix), l.startAfter, "", l.upDelim, l.pageSize)
+		res, err := l.s.listObjectsV2(l.ctx, l.base+enc(l.prefix), l.startAfter, l.upDelim, min(max(l.want, 1), maxUpstreamKeys))
 		if err != nil {
 			return l.s.mapErr(err)
 		}
@@ -47,10 +54,10 @@ func (l *lister) fill() error {
 		for ci < len(res.Contents) || pi < len(res.CommonPrefixes) {
 			var name string
 			var isPrefix bool
-			if pi >= len(res.CommonPrefixes) || (ci < len(res.Contents) && res.Contents[ci].Key < res.CommonPrefixes[pi].Prefix) {
+			if pi >= len(res.CommonPrefixes) || (ci < len(res.Contents) && res.Contents[ci].Key < res.CommonPrefixes[pi]) {
 				name = res.Contents[ci].Key
 			} else {
-				name, isPrefix = res.CommonPrefixes[pi].Prefix, true
+				name, isPrefix = res.CommonPrefixes[pi], true
 			}
 			if !strings.HasPrefix(name, l.base) {
 				return fmt.Errorf("upstream: listing returned a name outside the bucket")
@@ -82,10 +89,10 @@ func (l *lister) fill() error {
 		if n := len(res.Contents); n > 0 {
 			last = res.Contents[n-1].Key
 		}
-		if n := len(res.CommonPrefixes); n > 0 && res.CommonPrefixes[n-1].Prefix > last {
-			last = res.CommonPrefixes[n-1].Prefix + maxSuffix
+		if n := len(res.CommonPrefixes); n > 0 && res.CommonPrefixes[n-1] > last {
+			last = res.CommonPrefixes[n-1] + maxSuffix
 		}
-		if !res.IsTruncated || last == "" {
+		if !res.Truncated || last == "" {
 			l.exhausted = true
 		} else {
 			if last <= l.startAfter {
@@ -151,7 +158,7 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts store.ListO
 		limit = store.MaxListKeys
 	}
 	l := &lister{s: s, ctx: ctx, base: s.dataBase(bucket), prefix: opts.Prefix, delim: opts.Delimiter,
-		after: opts.After, pageSize: min(limit+1, 1000)}
+		after: opts.After}
 	if opts.Delimiter == "/" {
 		l.upDelim = ".."
 	}
@@ -165,6 +172,7 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts store.ListO
 	page := &store.ListPage{}
 	n := 0
 	for {
+		l.want = limit + 1 - n
 		e, ok, err := l.next()
 		if err != nil {
 			return nil, err

@@ -112,7 +112,8 @@ type Options struct {
 type Store struct {
 	cfg    Config
 	core   minio.Core
-	tr     http.RoundTripper
+	tr     http.RoundTripper // the transport, for Close
+	rt     http.RoundTripper // what minio-go sends through (tr and the liveness watchdog)
 	bucket string
 	pfx    string
 
@@ -203,6 +204,7 @@ func New(cfg Config, opts Options) (*Store, error) {
 		cfg:     cfg,
 		core:    minio.Core{Client: cl},
 		tr:      base,
+		rt:      tr,
 		bucket:  cfg.Bucket,
 		pfx:     cfg.Prefix,
 		bufSize: cfg.BufferSize,
