@@ -240,14 +240,9 @@ func (x *xmlScanner) skip(name []byte, empty bool) bool {
 	var buf [8][]byte
 	stack := append(buf[:0], name)
 	for len(stack) > 0 {
-		end := bytes.IndexByte(x.b[x.i:], '<')
-		if end < 0 {
+		if !x.fieldSpace() {
 			return false
 		}
-		if _, ok := unescapeXML(x.b[x.i : x.i+end]); !ok {
-			return false
-		}
-		x.i += end
 		if x.endTag(stack[len(stack)-1]) {
 			stack = stack[:len(stack)-1]
 			continue
@@ -363,8 +358,9 @@ func (x *xmlScanner) commonPrefix(empty bool) (string, bool) {
 	}
 }
 
-// fieldSpace passes over the character data between an entry's fields,
-// which encoding/xml ignores: any text that decodes.
+// fieldSpace passes over character data up to the next tag, which
+// encoding/xml ignores here (between an entry's fields, inside skipped
+// elements): any text that decodes.
 func (x *xmlScanner) fieldSpace() bool {
 	end := bytes.IndexByte(x.b[x.i:], '<')
 	if end < 0 {
