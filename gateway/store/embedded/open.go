@@ -77,6 +77,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.residentLimit.Store(residentFileLimit)
 	go s.committer()
 	return s, nil
 }

@@ -23,11 +23,11 @@ const residentFileLimit = 32 << 20
 const trimInterval = time.Second
 
 // trimIndex drops the index's pages from the process's resident set when
-// the file-backed resident set is above residentFileLimit. It must run on
+// the file-backed resident set is above s.residentLimit. It must run on
 // the committer goroutine between groups: bbolt remaps the index only while
 // committing, so the mapping cannot move while it is advised.
 func (s *Store) trimIndex() {
-	if residentFileBytes() <= residentFileLimit {
+	if residentFileBytes() <= s.residentLimit.Load() {
 		return
 	}
 	fi, err := os.Stat(s.db.Path())

@@ -57,6 +57,10 @@ type Store struct {
 	pinned  pinSet
 
 	listSteps atomic.Int64 // cursor steps taken by listings (for tests)
+
+	// residentLimit is residentFileLimit (tests raise it to keep the
+	// index's pages mapped while they look at them).
+	residentLimit atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
