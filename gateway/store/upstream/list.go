@@ -37,6 +37,8 @@ type lister struct {
 	// (one more than it shows tells whether it is truncated): an
 	// upstream listing asks for no more than that, so the entry that
 	// only decides truncation costs a listing of one name, not of 1000.
+	// After a listing of names that are all hidden (not written by the
+	// gateway), the next asks for the most.
 	want int
 }
 
@@ -44,8 +46,10 @@ type lister struct {
 const maxUpstreamKeys = 1000
 
 func (l *lister) fill() error {
+	size := min(max(l.want, 1), maxUpstreamKeys)
 	for len(l.buf) == 0 && !l.exhausted {
-		res, err := l.s.listObjectsV2(l.ctx, l.base+enc(l.prefix), l.startAfter, l.upDelim, min(max(l.want, 1), maxUpstreamKeys))
+		res, err := l.s.listObjectsV2(l.ctx, l.base+enc(l.prefix), l.startAfter, l.upDelim, size)
+		size = maxUpstreamKeys
 		if err != nil {
 			return l.s.mapErr(err)
 		}

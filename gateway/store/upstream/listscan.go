@@ -10,7 +10,8 @@ import (
 // scanListV2 decodes a ListBucketResult document of the plain shape S3
 // servers write (an optional XML declaration, elements without
 // namespace prefixes, text with the five predefined and numeric character
-// references) in one pass over its bytes. Anything else (comments, CDATA,
+// references, attributes on the root element only) in one pass over its
+// bytes. Anything else (comments, CDATA,
 // DOCTYPE, carriage returns, a field given twice, text that is not UTF-8
 // or not an XML character) makes it give up, ok false, and the caller
 // decodes the document with encoding/xml; where it does succeed, it decodes
@@ -34,7 +35,7 @@ func scanListV2(doc []byte) (l *listV2, encoding string, ok bool) {
 	var seenTruncated, seenEncoding bool
 	for {
 		x.space()
-		if x.endTag(listBucketResult) {
+		if x.endTag(listBucketResultTag) {
 			break
 		}
 		name, empty, ok := x.startTag(false)
@@ -96,9 +97,9 @@ func plainDecl(decl []byte) bool {
 
 // Names of the elements scanListV2 reads the end of.
 var (
-	listBucketResult  = []byte("ListBucketResult")
-	contentsTag       = []byte("Contents")
-	commonPrefixesTag = []byte("CommonPrefixes")
+	listBucketResultTag = []byte("ListBucketResult")
+	contentsTag         = []byte("Contents")
+	commonPrefixesTag   = []byte("CommonPrefixes")
 )
 
 // xmlScanner reads a document of the shape scanListV2 accepts.
@@ -366,11 +367,21 @@ func (x *xmlScanner) fieldSpace() bool {
 	if end < 0 {
 		return false
 	}
-	if _, ok := unescapeXML(x.b[x.i : x.i+end]); !ok {
+	if !validText(x.b[x.i : x.i+end]) {
 		return false
 	}
 	x.i += end
 	return true
+}
+
+// validText reports whether unescapeXML decodes raw (without building the
+// text when it holds no reference).
+func validText(raw []byte) bool {
+	if bytes.IndexByte(raw, '&') >= 0 {
+		_, ok := unescapeXML(raw)
+		return ok
+	}
+	return xmlChars(raw) && bytes.IndexByte(raw, '\r') < 0 && !bytes.Contains(raw, []byte("]]>"))
 }
 
 // parseXMLBool parses a boolean as encoding/xml does.

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -12,8 +13,8 @@ import (
 	"time"
 )
 
-// listV2 is one upstream ListObjectsV2 answer, reduced to what listings
-// and scans use.
+// listV2 is one upstream ListObjectsV2 answer, reduced to what the
+// lister uses.
 type listV2 struct {
 	Truncated      bool
 	Contents       []listV2Object
@@ -35,14 +36,15 @@ const maxListV2Body = 16 << 20
 // listV2Expiry is how long a presigned listing request stays valid.
 const listV2Expiry = 5 * time.Minute
 
-// listObjectsV2 asks the upstream for one ListObjectsV2 page (names
-// percent-encoded by the upstream, decoded here). The request is presigned
-// by minio-go and sent through the same transport as minio-go's requests;
-// the answer is decoded by parseListV2, which costs a fraction of minio-go's
-// decoder (that one fills every field of ObjectInfo through encoding/xml,
-// about as much CPU as the upstream spends making the page). An answer
-// other than 200 is asked again through minio-go, which turns it into its
-// error.
+// listObjectsV2 asks the upstream for one ListObjectsV2 page of at most
+// maxKeys names (percent-encoded by the upstream, decoded here). The
+// request is presigned by minio-go and sent through the same transport as
+// minio-go's requests; the answer is decoded by parseListV2, which costs a
+// fraction of minio-go's decoder (that one fills every field of ObjectInfo
+// through encoding/xml, about as much CPU as the upstream spends making the
+// page). A failed request, or an answer other than 200, is made again
+// through minio-go, which retries what can be retried and turns the rest
+// into its errors.
 func (s *Store) listObjectsV2(ctx context.Context, prefix, startAfter, delimiter string, maxKeys int) (*listV2, error) {
 	q := url.Values{
 		"list-type":     {"2"},
@@ -66,25 +68,53 @@ func (s *Store) listObjectsV2(ctx context.Context, prefix, startAfter, delimiter
 	}
 	resp, err := s.rt.RoundTrip(req)
 	if err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return s.listObjectsV2Core(ctx, prefix, startAfter, delimiter, maxKeys)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return s.listObjectsV2Core(prefix, startAfter, delimiter, maxKeys)
+		resp.Body.Close()
+		return s.listObjectsV2Core(ctx, prefix, startAfter, delimiter, maxKeys)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxListV2Body+1))
+	body, err := readListBody(resp)
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > maxListV2Body {
-		return nil, fmt.Errorf("upstream: listing answer larger than %d bytes", maxListV2Body)
+	l, err := parseListV2(body)
+	if err != nil {
+		return nil, err
 	}
-	return parseListV2(body)
+	if len(l.Contents)+len(l.CommonPrefixes) > maxKeys {
+		return nil, fmt.Errorf("upstream: listing answer has %d names, %d asked for", len(l.Contents)+len(l.CommonPrefixes), maxKeys)
+	}
+	return l, nil
 }
 
-// listObjectsV2Core is listObjectsV2 through minio-go's own request.
-func (s *Store) listObjectsV2Core(prefix, startAfter, delimiter string, maxKeys int) (*listV2, error) {
+// readListBody reads and closes a listing answer's body, of at most
+// maxListV2Body bytes.
+func readListBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n <= maxListV2Body {
+		buf.Grow(int(n) + 1) // room for the EOF read
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxListV2Body+1)); err != nil {
+		return nil, err
+	}
+	if buf.Len() > maxListV2Body {
+		return nil, fmt.Errorf("upstream: listing answer larger than %d bytes", maxListV2Body)
+	}
+	return buf.Bytes(), nil
+}
+
+// listObjectsV2Core is listObjectsV2 through minio-go's own request
+// (which does not take a context: ctx is checked before).
+func (s *Store) listObjectsV2Core(ctx context.Context, prefix, startAfter, delimiter string, maxKeys int) (*listV2, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	res, err := s.core.ListObjectsV2(s.bucket, prefix, startAfter, "", delimiter, maxKeys)
 	if err != nil {
 		return nil, err
@@ -100,10 +130,16 @@ func (s *Store) listObjectsV2Core(prefix, startAfter, delimiter string, maxKeys 
 }
 
 // parseListV2 decodes a ListBucketResult: with scanListV2 when the
-// document has the plain shape S3 servers write, else with encoding/xml.
+// document has the plain shape S3 servers write, else with encoding/xml
+// (unless its elements nest deeper than any S3 answer: encoding/xml's
+// memory grows with the depth). Times are cut to milliseconds, the
+// precision of S3 listings, as minio-go does.
 func parseListV2(doc []byte) (*listV2, error) {
 	l, encoding, ok := scanListV2(doc)
 	if !ok {
+		if nestingDepth(doc) > maxScanDepth {
+			return nil, fmt.Errorf("upstream: listing answer nests elements deeper than %d", maxScanDepth)
+		}
 		var err error
 		if l, encoding, err = decodeListV2(doc); err != nil {
 			return nil, err
@@ -112,7 +148,64 @@ func parseListV2(doc []byte) (*listV2, error) {
 	if err := decodeNames(l, encoding); err != nil {
 		return nil, err
 	}
+	for i := range l.Contents {
+		l.Contents[i].LastModified = l.Contents[i].LastModified.Truncate(time.Millisecond)
+	}
 	return l, nil
+}
+
+// nestingDepth is an upper bound of how deep doc's elements nest (it
+// counts start tags not closed yet; what is not a tag, such as comments
+// and CDATA, is passed over).
+func nestingDepth(doc []byte) int {
+	depth, deepest := 0, 0
+	skipTo := func(i int, end string) int {
+		if j := bytes.Index(doc[i:], []byte(end)); j >= 0 {
+			return i + j + len(end) - 1
+		}
+		return len(doc)
+	}
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != '<' {
+			continue
+		}
+		rest := doc[i+1:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("/")):
+			depth--
+			i = skipTo(i, ">")
+		case bytes.HasPrefix(rest, []byte("![CDATA[")):
+			i = skipTo(i, "]]>")
+		case bytes.HasPrefix(rest, []byte("!--")):
+			i = skipTo(i, "-->")
+		case bytes.HasPrefix(rest, []byte("?")):
+			i = skipTo(i, "?>")
+		case bytes.HasPrefix(rest, []byte("!")):
+			i = skipTo(i, ">")
+		default:
+			depth++
+			deepest = max(deepest, depth)
+			// The rest of the start tag, quoted attribute values
+			// included: "/>" at its end closes it.
+			j := i + 1
+			for j < len(doc) && doc[j] != '>' {
+				if q := doc[j]; q == '"' || q == '\'' {
+					if k := bytes.IndexByte(doc[j+1:], q); k >= 0 {
+						j += k + 1
+					} else {
+						j = len(doc)
+						break
+					}
+				}
+				j++
+			}
+			if j < len(doc) && doc[j-1] == '/' {
+				depth--
+			}
+			i = j
+		}
+	}
+	return deepest
 }
 
 // decodeListV2 decodes a ListBucketResult with encoding/xml.
