@@ -41,7 +41,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	}
 	defer release()
 	obj, err := h.opts.Store.PutObject(r.Context(), rc.bucket, rc.key,
-		store.PutInput{Body: body, Size: pr.Size(), Sums: pr.Sums, Meta: meta, Cond: cond})
+		store.PutInput{Body: body, Size: pr.Size(), Sums: pr.Sums, Meta: meta, Cond: cond, ModTimeUnused: true})
 	if err != nil {
 		return err
 	}

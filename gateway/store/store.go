@@ -223,6 +223,11 @@ type PutInput struct {
 	Sums func() Sums
 	Meta Metadata // ignored by UploadPart
 	Cond Conditions
+	// ModTimeUnused tells PutObject that the caller does not read the
+	// returned Object's LastModified (an S3 PUT answer carries none): a
+	// store that would need one more request to learn the time it
+	// recorded may return the time of the call instead.
+	ModTimeUnused bool
 }
 
 // Conditions are conditional-write checks evaluated atomically at commit.

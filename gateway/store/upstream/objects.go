@@ -244,7 +244,7 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 	if err != nil {
 		return nil, err
 	}
-	return s.written(ctx, bucket, key, etag, int64(len(data)), b)
+	return s.written(ctx, bucket, key, etag, int64(len(data)), b, in.ModTimeUnused)
 }
 
 // putStream streams a body of known size to its key. Its metadata names
@@ -299,7 +299,7 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 		return nil, err
 	}
 	b.Sum = sums.Checksum
-	return s.written(ctx, bucket, key, etag, in.Size, b)
+	return s.written(ctx, bucket, key, etag, in.Size, b, in.ModTimeUnused)
 }
 
 // putRecord writes a completion record (P.mp/<token>) and caches it.
@@ -313,9 +313,13 @@ func (s *Store) putRecord(ctx context.Context, tok string, rec *mpRecord) error 
 	return nil
 }
 
-// written describes a just-written object, with the upstream's mtime.
-func (s *Store) written(ctx context.Context, bucket, key, etag string, size int64, b *blob) (*store.Object, error) {
+// written describes a just-written object, with the upstream's mtime
+// unless the caller does not need it (then the time of the call).
+func (s *Store) written(ctx context.Context, bucket, key, etag string, size int64, b *blob, modTimeUnused bool) (*store.Object, error) {
 	o := &store.Object{Key: key, Size: size, ETag: etag, Meta: b.Meta, Checksum: b.Sum, LastModified: time.Now().UTC()}
+	if modTimeUnused {
+		return o, nil
+	}
 	info, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{})
 	if err == nil && trimETag(info.ETag) == etag {
 		o.LastModified = info.LastModified
@@ -395,7 +399,7 @@ func (s *Store) commitStaging(ctx context.Context, staging, bucket, key, etag st
 	if err != nil {
 		return nil, err
 	}
-	return s.written(ctx, bucket, key, etag, size, b)
+	return s.written(ctx, bucket, key, etag, size, b, false)
 }
 
 // checkDest evaluates destination conditions before a copy.
@@ -733,7 +737,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 				return effect{added: src.Size, objs: 1}, nil
 			})
 			if err == nil {
-				return s.written(ctx, dstBucket, dstKey, src.ETag, src.Size, b)
+				return s.written(ctx, dstBucket, dstKey, src.ETag, src.Size, b, false)
 			}
 		} else {
 			o, err = s.copyThrough(ctx, src, srcBucket, srcKey, dstBucket, dstKey, b, in.Cond)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -472,5 +473,83 @@ func TestClusterNodeDown(t *testing.T) {
 	}
 	if err := srv.StartNode(2); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// recordingTransport records the method of every request it sends.
+type recordingTransport struct {
+	mu      sync.Mutex
+	methods []string
+}
+
+func (r *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.methods = append(r.methods, req.Method)
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func (r *recordingTransport) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.methods
+	r.methods = nil
+	return m
+}
+
+// A PUT whose caller does not need the modification time is one upstream
+// request (while usage is tracked, one more to learn the size it
+// replaces); one
+// that does is followed by a HEAD that reads the time the upstream
+// recorded, which HeadObject then reports.
+func TestPutModTimeUnused(t *testing.T) {
+	srv := server(t, 1)
+	for _, c := range []struct {
+		usage  bool // a usage scan first: the cached figure is live
+		unused bool
+		want   string
+	}{
+		{false, true, "[PUT]"},
+		{false, false, "[PUT HEAD]"},
+		{true, true, "[HEAD PUT]"},
+		{true, false, "[HEAD PUT HEAD]"},
+	} {
+		rec := &recordingTransport{}
+		s, err := New(config(srv, newPrefix(t)), Options{Transport: rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := t.Context()
+		if err := s.CreateBucket(ctx, "mtime"); err != nil {
+			t.Fatal(err)
+		}
+		if c.usage {
+			if _, err := s.Usage(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data := []byte("modification time")
+		rec.take()
+		in := storetest.NewBody(t, bytes.NewReader(data), "").Input(int64(len(data)))
+		in.ModTimeUnused = c.unused
+		before := time.Now()
+		o, err := s.PutObject(ctx, "mtime", "k", in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(rec.take()); got != c.want {
+			t.Errorf("usage %v, ModTimeUnused %v: upstream requests %s, want %s", c.usage, c.unused, got, c.want)
+		}
+		h, err := s.HeadObject(ctx, "mtime", "k")
+		if err != nil || h.ETag != o.ETag || h.ETag != storetest.MD5Hex(data) {
+			t.Fatalf("HeadObject = %+v, %v; PutObject said %+v", h, err, o)
+		}
+		if d := o.LastModified.Sub(before); d < -2*time.Second || d > 2*time.Second {
+			t.Errorf("LastModified %v, %v after the call started", o.LastModified, d)
+		}
+		if !c.unused && !h.LastModified.Equal(o.LastModified) {
+			t.Errorf("HeadObject.LastModified = %v, PutObject said %v", h.LastModified, o.LastModified)
+		}
+		s.Close()
 	}
 }
