@@ -107,7 +107,10 @@ read_only = true
 	}
 
 	// A request in flight across the reload: its body is held back until
-	// after SIGHUP.
+	// after SIGHUP. It asks for 100-continue, so the first write to its
+	// body returns only once the gateway has authorized it and started
+	// reading (without, the header could still be in a socket buffer at
+	// SIGHUP and be checked against the new keys).
 	pr, pw := io.Pipe()
 	inflight := make(chan error, 1)
 	go func() {
@@ -124,7 +127,10 @@ read_only = true
 			inflight <- err
 			return
 		}
-		resp, err := http.DefaultClient.Do(req)
+		req.Header.Set("Expect", "100-continue")
+		tr := &http.Transport{ExpectContinueTimeout: time.Minute}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Do(req)
 		if err != nil {
 			inflight <- err
 			return
