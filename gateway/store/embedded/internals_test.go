@@ -54,17 +54,6 @@ func record(t *testing.T, s *Store, key string) *objRecord {
 	return rec
 }
 
-// readerFromRecorder records what ReadFrom was handed.
-type readerFromRecorder struct {
-	bytes.Buffer
-	srcs []io.Reader
-}
-
-func (w *readerFromRecorder) ReadFrom(r io.Reader) (int64, error) {
-	w.srcs = append(w.srcs, r)
-	return w.Buffer.ReadFrom(r)
-}
-
 func TestSendfileReader(t *testing.T) {
 	s := newBucket(t, Options{})
 	data := storetest.Data(1, 300<<10)
@@ -74,7 +63,7 @@ func TestSendfileReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	var w readerFromRecorder
+	var w storetest.ReadFromRecorder
 	if _, err := io.Copy(&w, rc); err != nil {
 		t.Fatal(err)
 	}
@@ -82,12 +71,12 @@ func TestSendfileReader(t *testing.T) {
 		t.Fatalf("wrong bytes")
 	}
 	// net/http and *net.TCPConn use sendfile for exactly this source.
-	if len(w.srcs) != 1 {
-		t.Fatalf("ReadFrom called %d times", len(w.srcs))
+	if len(w.Sources) != 1 {
+		t.Fatalf("ReadFrom called %d times", len(w.Sources))
 	}
-	lr, ok := w.srcs[0].(*io.LimitedReader)
+	lr, ok := w.Sources[0].(*io.LimitedReader)
 	if !ok {
-		t.Fatalf("ReadFrom got %T, want *io.LimitedReader", w.srcs[0])
+		t.Fatalf("ReadFrom got %T, want *io.LimitedReader", w.Sources[0])
 	}
 	if _, ok := lr.R.(*os.File); !ok {
 		t.Errorf("LimitedReader over %T, want *os.File", lr.R)

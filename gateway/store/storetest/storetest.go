@@ -296,3 +296,17 @@ func (r *errReader) Read(p []byte) (int, error) {
 	r.data = r.data[n:]
 	return n, nil
 }
+
+// ReadFromRecorder is a writer that records the source every ReadFrom
+// call is given (to check that io.Copy hands a store's body over for
+// sendfile or splice), keeping what it reads.
+type ReadFromRecorder struct {
+	bytes.Buffer
+	Sources []io.Reader
+}
+
+// ReadFrom records r and reads it to the end.
+func (w *ReadFromRecorder) ReadFrom(r io.Reader) (int64, error) {
+	w.Sources = append(w.Sources, r)
+	return w.Buffer.ReadFrom(r)
+}

@@ -72,24 +72,13 @@ func (s *spliceServer) get(t *testing.T, ctx context.Context, path string) (*htt
 	return s.tr.RoundTrip(req)
 }
 
-// readerFromSpy records the source its ReadFrom is given.
-type readerFromSpy struct {
-	bytes.Buffer
-	srcs []io.Reader
-}
-
-func (w *readerFromSpy) ReadFrom(r io.Reader) (int64, error) {
-	w.srcs = append(w.srcs, r)
-	return w.Buffer.ReadFrom(r)
-}
-
 func TestSpliceTransport(t *testing.T) {
 	s := newSpliceServer(t)
 	for _, c := range []struct {
 		name      string
 		path      string
 		size      int
-		read      func(io.Reader, *readerFromSpy) error
+		read      func(io.Reader, *storetest.ReadFromRecorder) error
 		wantDials int64 // after the request, from a fresh transport
 		spliced   bool  // WriteTo handed the connection to ReadFrom
 	}{
@@ -108,7 +97,7 @@ func TestSpliceTransport(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var spy readerFromSpy
+				var spy storetest.ReadFromRecorder
 				if err := c.read(resp.Body, &spy); err != nil {
 					t.Fatal(err)
 				}
@@ -116,8 +105,8 @@ func TestSpliceTransport(t *testing.T) {
 				if !bytes.Equal(spy.Bytes(), storetest.Data(uint64(c.size), c.size)) {
 					t.Fatalf("request %d: %d bytes, not the %d served", i, spy.Len(), c.size)
 				}
-				if got := spliced(spy.srcs); got != c.spliced {
-					t.Errorf("request %d: ReadFrom given the connection: %v, want %v (%T)", i, got, c.spliced, spy.srcs)
+				if got := spliced(spy.Sources); got != c.spliced {
+					t.Errorf("request %d: ReadFrom given the connection: %v, want %v (%T)", i, got, c.spliced, spy.Sources)
 				}
 			}
 			// Bodies read to their end leave their connection for the
@@ -133,13 +122,13 @@ func TestSpliceTransport(t *testing.T) {
 	}
 }
 
-func readAll(r io.Reader, w *readerFromSpy) error {
+func readAll(r io.Reader, w *storetest.ReadFromRecorder) error {
 	b, err := io.ReadAll(r)
 	w.Write(b)
 	return err
 }
 
-func writeTo(r io.Reader, w *readerFromSpy) error {
+func writeTo(r io.Reader, w *storetest.ReadFromRecorder) error {
 	wt, ok := r.(io.WriterTo)
 	if !ok {
 		return fmt.Errorf("%T has no WriteTo", r)
