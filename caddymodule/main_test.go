@@ -121,7 +121,30 @@ func load(t *testing.T, tc *caddytest.Tester, caddyfile string) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	waitOldServersClosed(t)
 	closeIdleConnections()
+}
+
+// waitOldServersClosed waits until the servers of the configuration a load
+// replaced have stopped accepting: Caddy starts their shutdown in goroutines
+// and may answer the load first, and until then a new connection to a port
+// both configurations listen on can be accepted by the old server (which
+// then serves it with the old routes). A listener's reference count drops
+// when its server closes it, so each test port must be down to at most one
+// user (the new configuration).
+func waitOldServersClosed(t *testing.T) {
+	t.Helper()
+	httpPort, httpsPort, second := testPorts(t)
+	for _, p := range []int{httpPort, httpsPort, second} {
+		addr := fmt.Sprintf("127.0.0.1:%d", p)
+		deadline := time.Now().Add(30 * time.Second)
+		for caddy.ListenerUsage("tcp", addr) > 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the previous configuration's server still accepts on %s", addr)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
 // freePort returns a TCP port free on 127.0.0.1, UDP too.
