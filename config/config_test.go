@@ -335,7 +335,7 @@ func TestKeys(t *testing.T) {
 		" order.<id>.upstream.access_key:string order.<id>.upstream.secret_key:string order.<id>.upstream.ca_file:string" +
 		" order.<id>.upstream.region:string order.<id>.upstream.dial_timeout:duration order.<id>.upstream.response_timeout:duration" +
 		" order.<id>.upstream.max_retries:int order.<id>.upstream.buffer_size:size order.<id>.upstream.bucket_cache_ttl:duration" +
-		" order.<id>.upstream.usage_cache_ttl:duration"
+		" order.<id>.upstream.usage_cache_ttl:duration order.<id>.upstream.transfer_check:string"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("Keys:\n%s\nwant\n%s", got, want)
 	}

@@ -48,6 +48,9 @@ type Upstream struct {
 	BucketCacheTTL time.Duration `toml:"bucket_cache_ttl" doc:"How long a gateway trusts that a bucket it has seen exists; 0: 5s, negative: always ask."`
 	// UsageCacheTTL is how long a usage scan is reused.
 	UsageCacheTTL time.Duration `toml:"usage_cache_ttl" doc:"How long a scan of the order's usage is reused; 0: 30s, negative: scan every time."`
+	// TransferCheck is how the gateway makes sure the upstream stored the
+	// bytes it verified.
+	TransferCheck string `toml:"transfer_check" doc:"How the gateway makes sure the upstream stored the bytes it verified: crc32c (each body's CRC32C goes along, a trailer on streamed bodies; the upstream checks it), md5 (the gateway hashes each body with MD5 and compares the upstream's ETag: for upstreams without trailing checksums, and needs MD5 ETags), none (trust the connection). Empty: none over https, whose TLS authenticates every byte, crc32c over http. Except with md5, objects keep the ETags the upstream gives them."`
 }
 
 // Environment variables holding the upstream credentials with
@@ -132,6 +135,11 @@ func validateUpstream(key string, u *Upstream, add func(string, error)) {
 	}
 	if u.BufferSize < 0 || u.BufferSize > 1<<30 {
 		add(key+".buffer_size", errors.New("must be from 0 to 1GiB"))
+	}
+	switch u.TransferCheck {
+	case "", "crc32c", "md5", "none":
+	default:
+		add(key+".transfer_check", fmt.Errorf("%q: want crc32c, md5 or none", u.TransferCheck))
 	}
 }
 

@@ -25,6 +25,7 @@ max_retries = 5
 buffer_size = "4MiB"
 bucket_cache_ttl = "-1s"
 usage_cache_ttl = "1m"
+transfer_check = "md5"
 
 [order.o2]
 capacity = "1GiB"
@@ -44,7 +45,7 @@ func TestParseUpstream(t *testing.T) {
 	u := c.Order("o1").Upstream
 	want := Upstream{Endpoint: "http://127.0.0.1:9000", Bucket: "orders", Prefix: "o1/", AccessKey: "minio",
 		SecretKey: topSecret, DialTimeout: 2 * time.Second, ResponseTimeout: 90 * time.Second, MaxRetries: 5,
-		BufferSize: 4 << 20, BucketCacheTTL: -time.Second, UsageCacheTTL: time.Minute}
+		BufferSize: 4 << 20, BucketCacheTTL: -time.Second, UsageCacheTTL: time.Minute, TransferCheck: "md5"}
 	if u == nil || *u != want {
 		t.Fatalf("o1 upstream = %+v, want %+v", u, want)
 	}
@@ -106,6 +107,7 @@ func TestUpstreamErrors(t *testing.T) {
 		{"half credentials", base + "secret_key = \"" + topSecret + "\"\n", "order.o1.upstream.access_key: must be set with secret_key", 0},
 		{"half credentials 2", base + "access_key = \"ak\"\n", "order.o1.upstream.secret_key: must be set with access_key", 0},
 		{"negative timeout", base + "response_timeout = \"-1s\"\n", "order.o1.upstream.response_timeout: must not be negative", 0},
+		{"transfer check", base + "transfer_check = \"sha1\"\n", `order.o1.upstream.transfer_check: "sha1": want crc32c, md5 or none`, 0},
 		{"bad duration", base + "dial_timeout = \"soon\"\n", "dial_timeout", 5},
 		{"bad secret", base + "access_key = \"a\"\nsecret_key = " + topSecret + "\n", "invalid value (not shown)", 6},
 		{"overlap", base + "[order.o2.upstream]\nendpoint = \"http://h:9000\"\nbucket = \"orders\"\nprefix = \"o1/x/\"\n",

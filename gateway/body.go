@@ -8,24 +8,27 @@ import (
 	"github.com/lambda/storagecli/gateway/payload"
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/sigv4"
+	"github.com/lambda/storagecli/gateway/store"
 )
 
-// newBody wraps the request body in the verifying payload reader: aws-chunked
-// framing is decoded (chunk signatures checked), and the body's SHA-256,
-// Content-MD5 and x-amz-checksum-* are verified as it is read. It reads
-// nothing itself, so a request refused here never transfers its body.
-func newBody(r *http.Request, rc *reqContext, requireAlg string) (*payload.Reader, error) {
-	return newBodyWith(r.Header, r.ContentLength, rc, requireAlg)
+// newObjectBody wraps the body of an object or part upload in the verifying
+// payload reader: aws-chunked framing is decoded (chunk signatures checked),
+// and the body's SHA-256, Content-MD5 and x-amz-checksum-* are verified as
+// it is read. Its MD5 (the ETag) is computed only if the store needs it. It
+// reads nothing itself, so a request refused here never transfers its body.
+func (h *Handler) newObjectBody(r *http.Request, rc *reqContext, requireAlg string) (*payload.Reader, error) {
+	return newBodyWith(r.Header, r.ContentLength, rc, requireAlg, store.MakesETags(h.opts.Store))
 }
 
-// newBodyWith is newBody with the headers that describe the body.
-func newBodyWith(hdr http.Header, contentLength int64, rc *reqContext, requireAlg string) (*payload.Reader, error) {
+// newBodyWith is newObjectBody with the headers that describe the body.
+func newBodyWith(hdr http.Header, contentLength int64, rc *reqContext, requireAlg string, skipMD5 bool) (*payload.Reader, error) {
 	auth := rc.auth
 	o := payload.Options{
 		Header:           hdr,
 		ContentLength:    contentLength,
 		PayloadHash:      auth.PayloadHash,
 		RequireAlgorithm: requireAlg,
+		SkipMD5:          skipMD5,
 	}
 	if auth.Streaming() {
 		o.Decode = func(body io.Reader) (io.Reader, func() http.Header) {
@@ -51,7 +54,7 @@ func (h *Handler) readXMLBody(r *http.Request, rc *reqContext, max int64, bodyCh
 			}
 		}
 	}
-	pr, err := newBodyWith(hdr, r.ContentLength, rc, "")
+	pr, err := newBodyWith(hdr, r.ContentLength, rc, "", true)
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func (h *Handler) uploadPart(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err != nil {
 		return err
 	}
-	pr, err := newBody(r, rc, up.ChecksumAlgorithm)
+	pr, err := h.newObjectBody(r, rc, up.ChecksumAlgorithm)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,8 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *req
 		return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
 	}
 	pr, err := payload.New(src, payload.Options{Header: http.Header{}, ContentLength: length,
-		PayloadHash: "UNSIGNED-PAYLOAD", RequireAlgorithm: up.ChecksumAlgorithm})
+		PayloadHash: "UNSIGNED-PAYLOAD", RequireAlgorithm: up.ChecksumAlgorithm,
+		SkipMD5: store.MakesETags(h.opts.Store)})
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if err != nil {
 		return err
 	}
-	pr, err := newBody(r, rc, "")
+	pr, err := h.newObjectBody(r, rc, "")
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,8 @@
 // Package payload is the request-body pipeline of PutObject and UploadPart:
 // the one place the gateway hashes a body. A Reader decodes aws-chunked
 // framing (through the handler's decoder), counts the decoded bytes against
-// the declared length, and computes in one pass the MD5 (for the ETag), the
+// the declared length, and computes in one pass the MD5 (for the ETag; left
+// out with SkipMD5 when the store makes its own ETags), the
 // SHA-256 (only when the client signed a hex payload hash) and the requested
 // S3 checksum; at the end of the body it compares them with what the client
 // declared and returns an *s3err.Error instead of io.EOF on any mismatch.
@@ -60,6 +61,9 @@ type Options struct {
 	// algorithm, is the algorithm every part must carry: a part declaring
 	// another one is refused, a part declaring none gets it computed.
 	RequireAlgorithm string
+	// SkipMD5 leaves the body's MD5 out of the Sums (nil) unless the
+	// client sent Content-MD5, which is always checked.
+	SkipMD5 bool
 }
 
 // Reader is a request body that verifies itself: Read returns an
@@ -72,8 +76,8 @@ type Reader struct {
 	size    int64 // declared decoded length, -1 unknown
 	n       int64 // decoded bytes read so far
 
-	md5     hash.Hash
-	wantMD5 []byte // nil: no Content-MD5
+	md5     hash.Hash // nil: SkipMD5 and no Content-MD5
+	wantMD5 []byte    // nil: no Content-MD5
 
 	sha     hash.Hash // nil unless PayloadHash is hex
 	wantSHA []byte
@@ -92,13 +96,16 @@ type Reader struct {
 // a bad request is refused before the body is transferred) and returns the
 // verifying reader. Errors are *s3err.Error values.
 func New(body io.Reader, o Options) (*Reader, error) {
-	r := &Reader{size: -1, md5: md5.New()}
+	r := &Reader{size: -1}
 
 	if vs := headerValues(o.Header, hdrContentMD5); vs != nil {
 		if len(vs) != 1 || !decodeB64(vs[0], md5.Size) {
 			return nil, s3err.InvalidDigest.WithMessage("The Content-MD5 you specified is not valid.")
 		}
 		r.wantMD5, _ = base64.StdEncoding.DecodeString(vs[0])
+	}
+	if r.wantMD5 != nil || !o.SkipMD5 {
+		r.md5 = md5.New()
 	}
 
 	switch ph := o.PayloadHash; {
@@ -290,7 +297,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 		}
 		r.n += int64(n)
 		b := p[:n]
-		r.md5.Write(b)
+		if r.md5 != nil {
+			r.md5.Write(b)
+		}
 		if r.sha != nil {
 			r.sha.Write(b)
 		}
@@ -343,7 +352,10 @@ func (r *Reader) finish() error {
 	if r.sha != nil && !bytes.Equal(r.sha.Sum(buf[:0]), r.wantSHA) {
 		return s3err.XAmzContentSHA256Mismatch
 	}
-	sumMD5 := r.md5.Sum(nil)
+	var sumMD5 []byte
+	if r.md5 != nil {
+		sumMD5 = r.md5.Sum(nil)
+	}
 	if r.wantMD5 != nil && !bytes.Equal(sumMD5, r.wantMD5) {
 		return s3err.BadDigest.WithMessage("The Content-MD5 you specified did not match what we received.")
 	}

@@ -255,6 +255,10 @@ func TestPlainBody(t *testing.T) {
 		{name: "checksum-mode and type headers ignored", body: body9, o: plain(body9, hdr("x-amz-checksum-mode", "ENABLED", "x-amz-checksum-type", "FULL_OBJECT", "x-amz-checksum-algorithm", "CRC32"))},
 		{name: "short body", body: body9[:5], o: plain(body9, nil), want: s3err.IncompleteBody},
 		{name: "long body", body: body9 + "0", o: plain(body9, nil), want: s3err.IncompleteBody},
+		{name: "skip md5", body: body9, o: Options{ContentLength: 9, SkipMD5: true}},
+		{name: "skip md5 with checksum", body: body9, o: Options{Header: hdr("x-amz-checksum-crc32c", sumsOf9[store.CRC32C]), ContentLength: 9, SkipMD5: true}, alg: store.CRC32C},
+		{name: "skip md5, Content-MD5 still checked", body: body9, o: Options{Header: hdr("Content-MD5", md5Of9), ContentLength: 9, SkipMD5: true}},
+		{name: "skip md5, bad Content-MD5", body: body9, o: Options{Header: hdr("Content-MD5", b64hex(strings.Repeat("00", 16))), ContentLength: 9, SkipMD5: true}, want: s3err.BadDigest, wantMsg: "Content-MD5"},
 		{name: "empty body", body: "", o: plain("", hdr("Content-MD5", "1B2M2Y8AsgTpgAmY7PhCfg==", "x-amz-checksum-crc32", "AAAAAA==")), alg: store.CRC32},
 	}
 	for alg, v := range sumsOf9 {
@@ -310,7 +314,12 @@ func TestPlainBody(t *testing.T) {
 				t.Fatalf("read %q, want %q", got, tt.body)
 			}
 			s := r.Sums()
-			if tt.body == body9 {
+			switch {
+			case tt.o.SkipMD5 && tt.o.Header.Get("Content-MD5") == "":
+				if s.MD5 != nil {
+					t.Errorf("MD5 = %x with SkipMD5 and no Content-MD5, want none", s.MD5)
+				}
+			case tt.body == body9:
 				if m := base64.StdEncoding.EncodeToString(s.MD5); m != md5Of9 {
 					t.Errorf("MD5 = %s, want %s", m, md5Of9)
 				}

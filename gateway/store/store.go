@@ -207,8 +207,23 @@ type Part struct {
 
 // Sums are the digests of a body, computed while the store read it.
 type Sums struct {
-	MD5      []byte   // always set
+	MD5      []byte   // nil when the Store is an ETagMaker and the client sent no Content-MD5
 	Checksum Checksum // Algorithm "" when the client asked for none
+}
+
+// ETagMaker is implemented by a Store whose ETags come from the storage
+// beneath it (an upstream S3 service computes them) rather than from the
+// MD5 the gateway computes while reading a body. When MakesETags is true
+// the gateway does not hash bodies with MD5 unless the client sent
+// Content-MD5, and PutObject and UploadPart get Sums with MD5 nil.
+type ETagMaker interface {
+	MakesETags() bool
+}
+
+// MakesETags reports whether s is an ETagMaker that makes its own ETags.
+func MakesETags(s Store) bool {
+	m, ok := s.(ETagMaker)
+	return ok && m.MakesETags()
 }
 
 // PutInput is the body and metadata of a PutObject or UploadPart.

@@ -169,5 +169,6 @@ func UpstreamConfig(u *config.Upstream) upstream.Config {
 		BufferSize:      int64(u.BufferSize),
 		BucketCacheTTL:  u.BucketCacheTTL,
 		UsageCacheTTL:   u.UsageCacheTTL,
+		TransferCheck:   u.TransferCheck,
 	}
 }

@@ -137,6 +137,10 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		}
 		return 0, false, nil
 	}
+	popts := minio.PutObjectPartOptions{DisableContentSha256: true}
+	if s.check == checkCRC32C && size > 0 {
+		body, popts.Trailer = withCRCTrailer(body)
+	}
 	var p minio.ObjectPart
 	// A part upload holds its upload's lock shared (an abort that credits
 	// the parts it lists takes it exclusively) and, while it learns the
@@ -145,8 +149,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	defer unlockUpload()
 	err = s.replacingWith(ctx, s.uploadName(bucket, key, uploadID)+"#"+strconv.Itoa(number), oldPart, func() (effect, error) {
 		var err error
-		p, err = s.core.PutObjectPart(ctx, s.bucket, name, uploadID, number, body, size,
-			minio.PutObjectPartOptions{DisableContentSha256: true})
+		p, err = s.core.PutObjectPart(ctx, s.bucket, name, uploadID, number, body, size, popts)
 		handed := true
 		if sb != nil {
 			var ferr error
@@ -166,9 +169,9 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if err != nil {
 		return nil, err
 	}
-	etag := hex.EncodeToString(sums.MD5)
-	if trimETag(p.ETag) != etag {
-		return nil, fmt.Errorf("upstream: part ETag %s differs from the body's MD5 %s", trimETag(p.ETag), etag)
+	etag := trimETag(p.ETag)
+	if sums.MD5 != nil && etag != hex.EncodeToString(sums.MD5) {
+		return nil, fmt.Errorf("upstream: part ETag %s differs from the body's MD5 %x", etag, sums.MD5)
 	}
 	part := &store.Part{Number: number, Size: size, ETag: etag, LastModified: time.Now().UTC()}
 	if rec.Alg != "" {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"strings"
 	"sync"
@@ -226,17 +227,27 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 	b := &blob{Meta: in.Meta, Sum: sums.Checksum}
 	opts := putOpts(b, in.Cond)
 	name := s.dataName(bucket, key)
-	etag := hex.EncodeToString(sums.MD5)
+	// The transfer check: Content-MD5 when the MD5 is known (the ETag
+	// must then be it), else the CRC32C if configured.
+	var etag, contentMD5 string
+	if sums.MD5 != nil {
+		etag, contentMD5 = hex.EncodeToString(sums.MD5), base64.StdEncoding.EncodeToString(sums.MD5)
+	} else if s.check == checkCRC32C {
+		opts.UserMetadata[crc32cHeader] = crc32cValue(crc32.Checksum(data, castagnoli))
+	}
 	err := s.replacing(ctx, name, func() (effect, error) {
 		done := s.gates.write(name)
 		info, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
-			base64.StdEncoding.EncodeToString(sums.MD5), "", opts)
+			contentMD5, "", opts)
 		done()
 		if err != nil {
 			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
 		}
 		e := effect{added: int64(len(data)), objs: 1}
-		if got := trimETag(info.ETag); got != etag {
+		got := trimETag(info.ETag)
+		if etag == "" {
+			etag = got
+		} else if got != etag {
 			return e, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
 		}
 		return e, nil
@@ -261,7 +272,13 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 	body := &streamBody{r: in.Body, size: in.Size, atEnd: func() error {
 		sums = in.Sums()
 		if sums.Checksum.Algorithm != "" {
-			rec := &mpRecord{ETag: hex.EncodeToString(sums.MD5), Sum: sums.Checksum}
+			// Without the MD5 the ETag is not known yet: the record
+			// (named by this put's own token) matches whatever the
+			// upstream answers.
+			rec := &mpRecord{Sum: sums.Checksum}
+			if sums.MD5 != nil {
+				rec.ETag = hex.EncodeToString(sums.MD5)
+			}
 			if err := s.putRecord(ctx, b.Token, rec); err != nil {
 				return err
 			}
@@ -270,8 +287,12 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 		return nil
 	}}
 	var etag string
+	opts := putOpts(b, in.Cond)
+	if s.check == checkCRC32C {
+		opts.Checksum = minio.ChecksumCRC32C // minio-go sends it as a trailer
+	}
 	err := s.replacing(ctx, name, func() (effect, error) {
-		info, err := s.core.PutObject(ctx, s.bucket, name, body, in.Size, "", "", putOpts(b, in.Cond))
+		info, err := s.core.PutObject(ctx, s.bucket, name, body, in.Size, "", "", opts)
 		handed, ferr := body.end()
 		done()
 		if ferr != nil {
@@ -285,8 +306,13 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 		if !handed {
 			return e, errors.New("upstream: the upstream stored an object without reading its whole body")
 		}
+		got := trimETag(info.ETag)
+		if sums.MD5 == nil {
+			etag = got
+			return e, nil
+		}
 		etag = hex.EncodeToString(sums.MD5)
-		if got := trimETag(info.ETag); got != etag {
+		if got != etag {
 			// The upstream stored other bytes than the gateway verified
 			// (corrupted in transit): take them away again (still
 			// counted until the next scan).
@@ -372,10 +398,10 @@ func (s *Store) putUnknownSize(ctx context.Context, bucket, key string, in store
 	}
 	defer s.removeQuiet(staging)
 	sums := in.Sums()
-	if !bytes.Equal(sums.MD5, h.Sum(nil)) {
+	if sums.MD5 != nil && !bytes.Equal(sums.MD5, h.Sum(nil)) {
 		return nil, errors.New("upstream: body MD5 differs from the reader's")
 	}
-	return s.commitStaging(ctx, staging, bucket, key, hex.EncodeToString(sums.MD5), size,
+	return s.commitStaging(ctx, staging, bucket, key, hex.EncodeToString(h.Sum(nil)), size,
 		&blob{Meta: in.Meta, Sum: sums.Checksum}, in.Cond)
 }
 
@@ -475,7 +501,7 @@ func (s *Store) describe(ctx context.Context, key string, info minio.ObjectInfo)
 		if err != nil {
 			return nil, err
 		}
-		if rec != nil && rec.ETag == o.ETag {
+		if rec != nil && (rec.ETag == o.ETag || b.Deferred && rec.ETag == "" && rec.Sum.Algorithm != "") {
 			o.Parts = rec.Parts
 			o.Checksum = rec.Sum
 		}

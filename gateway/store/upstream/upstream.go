@@ -99,6 +99,15 @@ type Config struct {
 	// never), adjusted meanwhile by the writes through this Store (see
 	// usageCache); writes through other gateways show after a new scan.
 	UsageCacheTTL time.Duration `toml:"usage_cache_ttl"`
+	// TransferCheck is how the gateway makes sure the upstream stored the
+	// bytes it verified: "crc32c" sends each body's CRC32C for the
+	// upstream to check (a trailer on streamed bodies), "md5" hashes each
+	// body with MD5 and compares the upstream's ETag with it (for
+	// upstreams without trailing checksums; their ETags must be MD5s),
+	// "none" trusts the connection. "": none over https (TLS authenticates
+	// every byte), crc32c over http. Except with md5, objects take the
+	// ETags the upstream answers.
+	TransferCheck string `toml:"transfer_check"`
 }
 
 // Options are settings that do not come from the order's configuration.
@@ -118,6 +127,7 @@ type Store struct {
 	pfx    string
 
 	bufSize int64
+	check   string // the transfer check: checkCRC32C, checkMD5 or checkNone
 
 	bmu     sync.Mutex
 	buckets map[string]time.Time // bucket -> seen at
@@ -128,7 +138,10 @@ type Store struct {
 	gates   gates
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.ETagMaker = (*Store)(nil)
+)
 
 // New connects a Store; it checks that the upstream bucket is reachable.
 func New(cfg Config, opts Options) (*Store, error) {
@@ -145,6 +158,10 @@ func New(cfg Config, opts Options) (*Store, error) {
 	if cfg.Prefix != "" && (!strings.HasSuffix(cfg.Prefix, "/") || strings.HasPrefix(cfg.Prefix, "/") ||
 		strings.Contains(cfg.Prefix, "//") || !store.ValidKey(cfg.Prefix)) {
 		return nil, fmt.Errorf("upstream: prefix %q: want \"\" or a key ending in '/'", cfg.Prefix)
+	}
+	check, err := resolveCheck(cfg.TransferCheck, u.Scheme)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 5 * time.Second
@@ -208,6 +225,7 @@ func New(cfg Config, opts Options) (*Store, error) {
 		bucket:  cfg.Bucket,
 		pfx:     cfg.Prefix,
 		bufSize: cfg.BufferSize,
+		check:   check,
 		buckets: map[string]time.Time{},
 		mpCache: newLRU(4096),
 	}

@@ -38,7 +38,7 @@ var (
 // of store.MaxKeyLength (1024) bytes: with the order's prefix and bucket
 // the upstream name exceeds S3's 1024-byte limit (and MinIO's 255 bytes
 // per name segment); see docs/upstream.md.
-const knownLimits = `^TestConformance(Cluster|Streaming)?$/^Keys$/^Unusual$`
+const knownLimits = `^TestConformance(Cluster|Streaming|MD5)?$/^Keys$/^Unusual$`
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -123,6 +123,18 @@ func TestConformanceStreaming(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		cfg := config(srv, newPrefix(t))
 		cfg.BufferSize = 1
+		return open(t, cfg)
+	})
+}
+
+// TestConformanceMD5 runs the streaming suite with transfer_check md5: the
+// store gets every body's MD5 and checks the upstream's ETags against it.
+func TestConformanceMD5(t *testing.T) {
+	srv := server(t, 1)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		cfg := config(srv, newPrefix(t))
+		cfg.BufferSize = 1
+		cfg.TransferCheck = checkMD5
 		return open(t, cfg)
 	})
 }
