@@ -140,6 +140,14 @@ func (l *lister) next() (entry, bool, error) {
 	}
 }
 
+// upstreamHasMore reports whether the entries left are exactly the
+// upstream's names after the last one listed (none buffered, the upstream
+// listing truncated) and the upstream rolls up the delimiter itself (no
+// local roll-up would skip them).
+func (l *lister) upstreamHasMore() bool {
+	return len(l.buf) == 0 && !l.exhausted && (l.delim == "" || l.upDelim != "")
+}
+
 // seek restarts the upstream listing after every name starting with cp.
 func (l *lister) seek(cp string) {
 	l.buf = nil
@@ -176,6 +184,15 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts store.ListO
 	page := &store.ListPage{}
 	n := 0
 	for {
+		if n == limit && l.upstreamHasMore() {
+			// The page is full and the upstream said it has more names
+			// after the last one: the page is truncated, without a
+			// listing of one name to see one (names not written by the
+			// gateway could make the next page empty; S3 clients page on
+			// while a page is truncated, empty or not).
+			page.Truncated = true
+			break
+		}
 		l.want = limit + 1 - n
 		e, ok, err := l.next()
 		if err != nil {
