@@ -43,7 +43,7 @@ type Upstream struct {
 	MaxRetries int `toml:"max_retries" doc:"Attempts of an idempotent upstream request (with exponential backoff); 0: 3."`
 	// BufferSize is the largest PUT body sent to the upstream in one piece
 	// from memory.
-	BufferSize Size `toml:"buffer_size" doc:"PUT bodies up to this size are buffered and sent with Content-MD5; larger ones stream. 0: 8MiB."`
+	BufferSize Size `toml:"buffer_size" doc:"PUT bodies up to this size are buffered and sent in one request (retried if it fails); larger ones stream. 0: 8MiB."`
 	// BucketCacheTTL is how long a seen bucket is trusted to exist.
 	BucketCacheTTL time.Duration `toml:"bucket_cache_ttl" doc:"How long a gateway trusts that a bucket it has seen exists; 0: 5s, negative: always ask."`
 	// UsageCacheTTL is how long a usage scan is reused.

@@ -101,7 +101,8 @@ type Store interface {
 	// CopyObject copies src to dst (which may be the same key). in.Meta nil
 	// keeps the source's metadata; in.SrcCheck validates the source version
 	// (copy-source conditionals) and in.Cond the destination at commit. The
-	// copy's ETag is the MD5 of its bytes; its checksum algorithm is the
+	// copy's ETag is that of a single-part object of its bytes (their MD5,
+	// unless the store is an ETagMaker); its checksum algorithm is the
 	// source's, recomputed as a full-object checksum.
 	CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, in CopyInput) (*Object, error)
 	// ListObjects returns up to opts.Limit entries (objects and common
@@ -186,7 +187,7 @@ type Checksum struct {
 type Object struct {
 	Key          string
 	Size         int64
-	ETag         string // unquoted: md5 hex, or hex-N for multipart
+	ETag         string // unquoted: md5 hex, or hex-N for multipart (an ETagMaker's own otherwise)
 	LastModified time.Time
 	Meta         Metadata
 	Checksum     Checksum
@@ -200,7 +201,7 @@ type Object struct {
 type Part struct {
 	Number       int
 	Size         int64
-	ETag         string // unquoted md5 hex
+	ETag         string // unquoted md5 hex (an ETagMaker's own otherwise)
 	Checksum     string // base64 value in the upload's checksum algorithm, or ""
 	LastModified time.Time
 }

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,6 +104,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	}
 	size := in.Size
 	var body io.Reader
+	var buffered []byte // the whole part, when it was read first
 	var sb *streamBody
 	var sums store.Sums
 	if size < 0 {
@@ -112,12 +115,15 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		if int64(len(data)) > store.MaxPartSize {
 			return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
 		}
-		size, body = int64(len(data)), bytes.NewReader(data)
+		size, body, buffered = int64(len(data)), bytes.NewReader(data), data
 		sums = in.Sums()
+		if err := s.needMD5(sums); err != nil {
+			return nil, err
+		}
 	} else {
 		// The part streams; its last byte goes out once the body is
 		// verified (a failed part is never stored upstream).
-		sb = &streamBody{r: in.Body, size: size, atEnd: func() error { sums = in.Sums(); return nil }}
+		sb = &streamBody{r: in.Body, size: size, atEnd: func() error { sums = in.Sums(); return s.needMD5(sums) }}
 		body = sb
 		if size == 0 {
 			if _, err := sb.Read(nil); err != io.EOF {
@@ -138,8 +144,15 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		return 0, false, nil
 	}
 	popts := minio.PutObjectPartOptions{DisableContentSha256: true}
+	var sent *crcReader // the CRC32C sent as a trailer, if one is
 	if s.check == checkCRC32C && size > 0 {
-		body, popts.Trailer = withCRCTrailer(body)
+		if buffered != nil {
+			// A header: the request stays replayable.
+			popts.CustomHeader = http.Header{crc32cHeader: {crc32cValue(crc32.Checksum(buffered, castagnoli))}}
+		} else {
+			sent, popts.Trailer = withCRCTrailer(body)
+			body = sent
+		}
 	}
 	var p minio.ObjectPart
 	// A part upload holds its upload's lock shared (an abort that credits
@@ -169,9 +182,14 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if err != nil {
 		return nil, err
 	}
-	etag := trimETag(p.ETag)
-	if sums.MD5 != nil && etag != hex.EncodeToString(sums.MD5) {
-		return nil, fmt.Errorf("upstream: part ETag %s differs from the body's MD5 %x", etag, sums.MD5)
+	if sent != nil {
+		if err := confirmCRC(p.ChecksumCRC32C, sent.sum, true); err != nil {
+			return nil, err
+		}
+	}
+	etag, err := s.storedETag(p.ETag, sums.MD5)
+	if err != nil {
+		return nil, err
 	}
 	part := &store.Part{Number: number, Size: size, ETag: etag, LastModified: time.Now().UTC()}
 	if rec.Alg != "" {

@@ -28,8 +28,8 @@ func putOpts(b *blob, cond store.Conditions) minio.PutObjectOptions {
 		ContentType:  b.Meta.ContentType,
 		UserMetadata: map[string]string{metaKey: b.encode()},
 		// UNSIGNED-PAYLOAD: the gateway has verified the body itself;
-		// buffered bodies carry Content-MD5, streamed ones are checked
-		// against the upstream's ETag (the MD5 of what it stored).
+		// the transfer check (transfercheck.go) makes sure the upstream
+		// stored those bytes.
 		DisableContentSha256: true,
 	}
 	if o.ContentType == "" {
@@ -187,7 +187,8 @@ func readSmall(r io.Reader, size, limit int64) ([]byte, bool, error) {
 }
 
 // PutObject stores a body. Bodies up to BufferSize are read whole, then
-// sent in one PUT with their MD5. Larger bodies of known size stream
+// sent in one PUT (replayable, with their transfer check as a header).
+// Larger bodies of known size stream
 // straight to the key (see streamBody): the upstream stores every byte
 // once. Either way the conditions travel as If-Match / If-None-Match,
 // which the upstream evaluates atomically at its commit. A body whose
@@ -224,17 +225,23 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutI
 
 func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, in store.PutInput) (*store.Object, error) {
 	sums := in.Sums()
+	if err := s.needMD5(sums); err != nil {
+		return nil, err
+	}
 	b := &blob{Meta: in.Meta, Sum: sums.Checksum}
 	opts := putOpts(b, in.Cond)
 	name := s.dataName(bucket, key)
-	// The transfer check: Content-MD5 when the MD5 is known (the ETag
-	// must then be it), else the CRC32C if configured.
-	var etag, contentMD5 string
+	// The transfer check: Content-MD5 when the MD5 is known (the client
+	// sent one, or the md5 check), else the CRC32C if configured.
+	var contentMD5 string
+	var crc uint32
 	if sums.MD5 != nil {
-		etag, contentMD5 = hex.EncodeToString(sums.MD5), base64.StdEncoding.EncodeToString(sums.MD5)
+		contentMD5 = base64.StdEncoding.EncodeToString(sums.MD5)
 	} else if s.check == checkCRC32C {
-		opts.UserMetadata[crc32cHeader] = crc32cValue(crc32.Checksum(data, castagnoli))
+		crc = crc32.Checksum(data, castagnoli)
+		opts.UserMetadata[crc32cHeader] = crc32cValue(crc)
 	}
+	var etag string
 	err := s.replacing(ctx, name, func() (effect, error) {
 		done := s.gates.write(name)
 		info, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
@@ -244,13 +251,14 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
 		}
 		e := effect{added: int64(len(data)), objs: 1}
-		got := trimETag(info.ETag)
-		if etag == "" {
-			etag = got
-		} else if got != etag {
-			return e, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
+		if contentMD5 == "" && s.check == checkCRC32C {
+			if err := confirmCRC(info.ChecksumCRC32C, crc, false); err != nil {
+				s.removeQuiet(name)
+				return e, err
+			}
 		}
-		return e, nil
+		etag, err = s.storedETag(info.ETag, sums.MD5)
+		return e, err
 	})
 	if err != nil {
 		return nil, err
@@ -271,12 +279,15 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 	)
 	body := &streamBody{r: in.Body, size: in.Size, atEnd: func() error {
 		sums = in.Sums()
+		if err := s.needMD5(sums); err != nil {
+			return err
+		}
 		if sums.Checksum.Algorithm != "" {
-			// Without the MD5 the ETag is not known yet: the record
-			// (named by this put's own token) matches whatever the
-			// upstream answers.
+			// The ETag is known now only with the md5 check; else the
+			// record (named by this put's own token) matches whatever
+			// the upstream answers.
 			rec := &mpRecord{Sum: sums.Checksum}
-			if sums.MD5 != nil {
+			if s.check == checkMD5 {
 				rec.ETag = hex.EncodeToString(sums.MD5)
 			}
 			if err := s.putRecord(ctx, b.Token, rec); err != nil {
@@ -288,11 +299,12 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 	}}
 	var etag string
 	opts := putOpts(b, in.Cond)
+	sent := &crcReader{r: body} // the CRC32C of the bytes handed over
 	if s.check == checkCRC32C {
 		opts.Checksum = minio.ChecksumCRC32C // minio-go sends it as a trailer
 	}
 	err := s.replacing(ctx, name, func() (effect, error) {
-		info, err := s.core.PutObject(ctx, s.bucket, name, body, in.Size, "", "", opts)
+		info, err := s.core.PutObject(ctx, s.bucket, name, sent, in.Size, "", "", opts)
 		handed, ferr := body.end()
 		done()
 		if ferr != nil {
@@ -306,20 +318,20 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 		if !handed {
 			return e, errors.New("upstream: the upstream stored an object without reading its whole body")
 		}
-		got := trimETag(info.ETag)
-		if sums.MD5 == nil {
-			etag = got
-			return e, nil
+		var cerr error
+		if s.check == checkCRC32C {
+			cerr = confirmCRC(info.ChecksumCRC32C, sent.sum, true)
 		}
-		etag = hex.EncodeToString(sums.MD5)
-		if got != etag {
+		if cerr == nil {
+			etag, cerr = s.storedETag(info.ETag, sums.MD5)
+		}
+		if cerr != nil {
 			// The upstream stored other bytes than the gateway verified
-			// (corrupted in transit): take them away again (still
-			// counted until the next scan).
+			// (corrupted in transit), or cannot say: take them away
+			// again (still counted until the next scan).
 			s.removeQuiet(name)
-			return e, fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, etag)
 		}
-		return e, nil
+		return e, cerr
 	})
 	if err != nil {
 		return nil, err

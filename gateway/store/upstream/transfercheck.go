@@ -3,10 +3,14 @@ package upstream
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"net/http"
+
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 // Transfer checks: how the Store makes sure the upstream stored the bytes
@@ -55,8 +59,54 @@ func crc32cValue(sum uint32) string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// crcReader passes a body through and, at its end, sets its CRC32C in
-// trailer (which the upstream request sends after the body).
+// errNoMD5 refuses a write without the body's MD5 under the md5 check (the
+// gateway computes it for a store that does not make its ETags).
+var errNoMD5 = errors.New("upstream: transfer_check md5 without the body's MD5")
+
+// needMD5 fails a write that the md5 check cannot verify.
+func (s *Store) needMD5(sums store.Sums) error {
+	if s.check == checkMD5 && sums.MD5 == nil {
+		return errNoMD5
+	}
+	return nil
+}
+
+// storedETag returns the ETag of what the upstream stored, from its answer
+// to the write: with the md5 check it must be the MD5 of the body the
+// gateway verified (md5Sum, which the gateway always computes then).
+func (s *Store) storedETag(answered string, md5Sum []byte) (string, error) {
+	got := trimETag(answered)
+	if s.check != checkMD5 {
+		return got, nil
+	}
+	if md5Sum == nil {
+		return "", errNoMD5
+	}
+	if want := hex.EncodeToString(md5Sum); got != want {
+		return "", fmt.Errorf("upstream: stored ETag %s, want the body's MD5 %s", got, want)
+	}
+	return got, nil
+}
+
+// confirmCRC checks the x-amz-checksum-crc32c the upstream answered to a
+// write with the CRC32C of the bytes sent. required says the CRC32C went
+// as a trailer: an upstream that answers none did not check it (and may
+// not even have decoded the aws-chunked body), so the write is not
+// trusted. A CRC32C sent as a header may be ignored by older upstreams;
+// the bytes went as they are.
+func confirmCRC(answered string, sent uint32, required bool) error {
+	switch {
+	case answered == "" && required:
+		return errors.New("upstream: the upstream did not confirm the body's CRC32C (does it take trailing checksums? see transfer_check)")
+	case answered != "" && answered != crc32cValue(sent):
+		return fmt.Errorf("upstream: the upstream stored CRC32C %s, the gateway sent %s", answered, crc32cValue(sent))
+	}
+	return nil
+}
+
+// crcReader passes a body through, counting its CRC32C, and at its end
+// sets it in trailer (if not nil; the upstream request sends it after the
+// body).
 type crcReader struct {
 	r       io.Reader
 	sum     uint32
@@ -73,7 +123,7 @@ func withCRCTrailer(r io.Reader) (*crcReader, http.Header) {
 func (c *crcReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.sum = crc32.Update(c.sum, castagnoli, p[:n])
-	if err == io.EOF {
+	if err == io.EOF && c.trailer != nil {
 		c.trailer.Set(crc32cHeader, crc32cValue(c.sum))
 	}
 	return n, err

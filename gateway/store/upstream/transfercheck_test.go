@@ -17,7 +17,8 @@ import (
 // the gateway's small records) to an upstream name containing "victim"
 // (when corrupt is set), and records how those PUTs carried a checksum.
 type corruptingTransport struct {
-	corrupt bool
+	corrupt   bool
+	stripEcho bool // drop the x-amz-checksum-crc32c of the answers (an upstream that does not check it)
 
 	mu  sync.Mutex
 	got []string // per victim PUT: "header", "trailer" or "none"
@@ -41,9 +42,13 @@ func (c *corruptingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 		r := req.Clone(req.Context())
 		r.Body = &flipByte{rc: req.Body, at: 1000}
 		r.GetBody = nil
-		return http.DefaultTransport.RoundTrip(r)
+		req = r
 	}
-	return http.DefaultTransport.RoundTrip(req)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil && c.stripEcho {
+		resp.Header.Del(crc32cHeader)
+	}
+	return resp, err
 }
 
 func (c *corruptingTransport) take() []string {
@@ -84,13 +89,19 @@ func TestTransferCheck(t *testing.T) {
 		check   string
 		bufSize int64
 		part    bool
+		size    int64  // the declared size: len(data), or -1 (unknown: read whole first)
 		withMD5 bool   // the gateway computed the MD5 (md5 mode, or Content-MD5)
 		want    string // how the PUT carries the check
+		// noEcho: what an upstream that does not confirm the CRC32C does
+		// to an intact write: "fails" (a trailer it may not have
+		// decoded) or "ok" (a header: the bytes went as they are)
+		noEcho string
 	}{
-		{name: "crc32c buffered", check: checkCRC32C, want: "header"},
-		{name: "crc32c streamed", check: checkCRC32C, bufSize: 1, want: "trailer"},
-		{name: "crc32c part", check: checkCRC32C, part: true, want: "trailer"},
-		{name: "crc32c streamed with MD5", check: checkCRC32C, bufSize: 1, withMD5: true, want: "trailer"},
+		{name: "crc32c buffered", check: checkCRC32C, want: "header", noEcho: "ok"},
+		{name: "crc32c streamed", check: checkCRC32C, bufSize: 1, want: "trailer", noEcho: "fails"},
+		{name: "crc32c part", check: checkCRC32C, part: true, want: "trailer", noEcho: "fails"},
+		{name: "crc32c buffered part", check: checkCRC32C, part: true, size: -1, want: "header", noEcho: "ok"},
+		{name: "crc32c streamed with MD5", check: checkCRC32C, bufSize: 1, withMD5: true, want: "trailer", noEcho: "fails"},
 		{name: "md5 buffered", check: checkMD5, withMD5: true, want: "none"},
 		{name: "md5 streamed", check: checkMD5, bufSize: 1, withMD5: true, want: "none"},
 		{name: "md5 part", check: checkMD5, part: true, withMD5: true, want: "none"},
@@ -112,7 +123,11 @@ func TestTransferCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			input := func() store.PutInput {
-				in := storetest.NewBody(t, bytes.NewReader(data), "").Input(int64(len(data)))
+				size := int64(len(data))
+				if c.size != 0 {
+					size = c.size
+				}
+				in := storetest.NewBody(t, bytes.NewReader(data), "").Input(size)
 				if !c.withMD5 {
 					sums := in.Sums
 					in.Sums = func() store.Sums { s := sums(); s.MD5 = nil; return s }
@@ -133,11 +148,12 @@ func TestTransferCheck(t *testing.T) {
 				}
 				p, err := s.UploadPart(ctx, "bkt", key, id, 1, input())
 				if err != nil {
-					// (With md5 the upstream has stored the part when the
-					// gateway finds its ETag wrong: a completion naming
-					// the client's ETag refuses it.)
+					// (With md5, or an upstream that does not confirm the
+					// CRC32C, the upstream has stored the part when the
+					// gateway finds it wrong: the client never got its
+					// ETag to complete with.)
 					page, lerr := s.ListParts(ctx, "bkt", key, id, 0, 10)
-					if c.check != checkMD5 && (lerr != nil || len(page.Parts) != 0) {
+					if c.check != checkMD5 && !tr.stripEcho && (lerr != nil || len(page.Parts) != 0) {
 						t.Errorf("parts after a refused part: %+v, %v", page, lerr)
 					}
 					return "", err
@@ -165,6 +181,22 @@ func TestTransferCheck(t *testing.T) {
 			for _, how := range tr.take() {
 				if how != c.want {
 					t.Errorf("the upstream PUT carried its check as %s, want %s", how, c.want)
+				}
+			}
+
+			if c.noEcho == "" {
+				return
+			}
+			tr.stripEcho = true
+			_, err = write("victim-3")
+			switch {
+			case c.noEcho == "ok" && err != nil:
+				t.Errorf("write to an upstream that does not confirm a CRC32C header: %v", err)
+			case c.noEcho == "fails" && err == nil:
+				t.Errorf("a write whose CRC32C trailer the upstream did not confirm succeeded")
+			case c.noEcho == "fails" && !c.part:
+				if _, err := s.HeadObject(ctx, "bkt", "victim-3"); !errors.Is(err, store.ErrNoSuchKey) {
+					t.Errorf("HeadObject after an unconfirmed write: %v, want ErrNoSuchKey", err)
 				}
 			}
 		})

@@ -89,7 +89,7 @@ type Config struct {
 	// replayable-body) request, with exponential backoff (0: 3).
 	MaxRetries int `toml:"max_retries"`
 	// BufferSize is the largest PUT body buffered in memory and sent in one
-	// request with its MD5; larger bodies stream straight to their key
+	// (replayable) request; larger bodies stream straight to their key
 	// (0: 8 MiB).
 	BufferSize int64 `toml:"buffer_size"`
 	// BucketCacheTTL is how long a seen bucket is trusted to exist without
