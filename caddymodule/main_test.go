@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -125,13 +126,19 @@ func load(t *testing.T, tc *caddytest.Tester, caddyfile string) {
 	closeIdleConnections()
 }
 
-// waitOldServersClosed waits until the servers of the configuration a load
-// replaced have stopped accepting: Caddy starts their shutdown in goroutines
-// and may answer the load first, and until then a new connection to a port
-// both configurations listen on can be accepted by the old server (which
-// then serves it with the old routes). A listener's reference count drops
-// when its server closes it, so each test port must be down to at most one
-// user (the new configuration).
+// waitOldServersClosed makes sure no server of the configuration a load
+// replaced accepts another connection; until then a new connection to a
+// port both configurations listen on can be served with the old routes.
+//
+// First, Caddy starts the old servers' shutdown in goroutines and may
+// answer the load before: a listener's reference count drops when its
+// server closes it, so each test port must be down to at most one user.
+// Second, an old server's accept loop can still be parked in accept(2)
+// after that (Caddy checks a listener's closed flag before accepting, not
+// after; two servers on one socket take turns on its read lock, and the
+// new server clears the wake-up deadline that the close set): it takes
+// the next connection, then finds its listener closed and stops. A few
+// TLS handshakes with each port absorb such a straggler.
 func waitOldServersClosed(t *testing.T) {
 	t.Helper()
 	httpPort, httpsPort, second := testPorts(t)
@@ -143,6 +150,16 @@ func waitOldServersClosed(t *testing.T) {
 				t.Fatalf("the previous configuration's server still accepts on %s", addr)
 			}
 			time.Sleep(5 * time.Millisecond)
+		}
+		if p == httpPort || caddy.ListenerUsage("tcp", addr) == 0 {
+			continue // the test configs serve HTTPS only
+		}
+		for range 3 {
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr,
+				&tls.Config{ServerName: "localhost", InsecureSkipVerify: true}) // a probe: no data
+			if err == nil {
+				c.Close()
+			}
 		}
 	}
 }

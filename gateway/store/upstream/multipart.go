@@ -145,10 +145,13 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	}
 	popts := minio.PutObjectPartOptions{DisableContentSha256: true}
 	var sent *crcReader // the CRC32C sent as a trailer, if one is
+	var headerCRC uint32 // or as a header
+	useHeader := s.check == checkCRC32C && size > 0 && buffered != nil
 	if s.check == checkCRC32C && size > 0 {
-		if buffered != nil {
+		if useHeader {
 			// A header: the request stays replayable.
-			popts.CustomHeader = http.Header{crc32cHeader: {crc32cValue(crc32.Checksum(buffered, castagnoli))}}
+			headerCRC = crc32.Checksum(buffered, castagnoli)
+			popts.CustomHeader = http.Header{crc32cHeader: {crc32cValue(headerCRC)}}
 		} else {
 			sent, popts.Trailer = withCRCTrailer(body)
 			body = sent
@@ -182,10 +185,14 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if err != nil {
 		return nil, err
 	}
-	if sent != nil {
-		if err := confirmCRC(p.ChecksumCRC32C, sent.sum, true); err != nil {
-			return nil, err
-		}
+	switch {
+	case sent != nil:
+		err = confirmCRC(p.ChecksumCRC32C, sent.sum, true)
+	case useHeader:
+		err = confirmCRC(p.ChecksumCRC32C, headerCRC, false)
+	}
+	if err != nil {
+		return nil, err
 	}
 	etag, err := s.storedETag(p.ETag, sums.MD5)
 	if err != nil {
