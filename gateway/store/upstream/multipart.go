@@ -144,7 +144,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		return 0, false, nil
 	}
 	popts := minio.PutObjectPartOptions{DisableContentSha256: true}
-	var sent *crcReader // the CRC32C sent as a trailer, if one is
+	var sent *crcReader  // the CRC32C sent as a trailer, if one is
 	var headerCRC uint32 // or as a header
 	useHeader := s.check == checkCRC32C && size > 0 && buffered != nil
 	if s.check == checkCRC32C && size > 0 {
