@@ -72,10 +72,6 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 	if !store.ValidBucketName(rc.bucket) {
 		return s3err.InvalidBucketName
 	}
-	if strings.EqualFold(r.Header.Get("x-amz-bucket-object-lock-enabled"), "true") {
-		// Accepting it would promise retention the gateway does not enforce.
-		return s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway.")
-	}
 	body, err := h.readXMLBody(r, rc, maxSmallXML, true)
 	if err != nil {
 		return err
@@ -159,36 +155,6 @@ func (h *Handler) getBucketACL(w http.ResponseWriter, r *http.Request, rc *reqCo
 		return err
 	}
 	writeXML(w, http.StatusOK, h.aclFor())
-	return nil
-}
-
-// bucketError answers a sub-resource the bucket never has configured.
-func (h *Handler) bucketError(e *s3err.Error) opFunc {
-	return func(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
-			return err
-		}
-		return e
-	}
-}
-
-// bucketEmptyConfig answers a sub-resource with its empty document.
-func (h *Handler) bucketEmptyConfig(root string) opFunc {
-	return func(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
-			return err
-		}
-		writeXML(w, http.StatusOK, emptyConfig{XMLName: xml.Name{Local: root}, NS: s3NS})
-		return nil
-	}
-}
-
-// bucketNoContent answers deleting a sub-resource that is never configured.
-func (h *Handler) bucketNoContent(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -125,7 +125,8 @@ func New(opts Options) (*Handler, error) {
 // reqContext is the per-request state shared by the operation handlers.
 type reqContext struct {
 	id     string
-	op     string
+	route  *route // nil when no operation has the request's method there
+	op     string // route.op, "" when there is no route
 	bucket string
 	key    string
 	vhost  bool // the bucket came from the Host header
@@ -201,8 +202,10 @@ func (h *Handler) finish(r *http.Request, rc *reqContext, rw *responseWriter, bo
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) {
 	bucket, key, vhost := h.bucketAndKey(r)
 	rc.bucket, rc.key, rc.vhost = bucket, key, vhost
-	op, fn := h.route(r, bucket, key)
-	rc.op = op
+	rc.route = h.route(r, bucket, key)
+	if rc.route != nil {
+		rc.op = rc.route.op
+	}
 	// One snapshot of the order per request: a key rotation (SetOrder)
 	// applies to requests arriving after it; those in flight finish.
 	rc.ord = h.order.Load()
@@ -218,11 +221,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		h.writeError(w, r, rc, err)
 		return
 	}
-	if fn == nil {
+	if rc.route == nil {
 		h.writeError(w, r, rc, s3err.MethodNotAllowed)
 		return
 	}
-	if bucket != "" && !store.ValidBucketName(bucket) && op != "CreateBucket" {
+	if bucket != "" && !store.ValidBucketName(bucket) && rc.op != "CreateBucket" {
 		// CreateBucket reports InvalidBucketName; for everything else a bad
 		// name cannot exist.
 		h.writeError(w, r, rc, s3err.NoSuchBucket)
@@ -236,7 +239,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		}
 		return
 	}
-	if err := fn(w, r, rc); err != nil {
+	if err := refuseUnsupported(r.Header, rc.op); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	if err := rc.route.fn(h, w, r, rc); err != nil {
 		h.writeError(w, r, rc, err)
 	}
 }
@@ -259,9 +266,6 @@ func (h *Handler) bucketAndKey(r *http.Request) (bucket, key string, vhost bool)
 	bucket, key, _ = strings.Cut(path, "/")
 	return bucket, key, false
 }
-
-// opFunc serves one S3 operation; a returned error is written as S3 XML.
-type opFunc func(w http.ResponseWriter, r *http.Request, rc *reqContext) error
 
 func newRequestID() string {
 	var b [8]byte

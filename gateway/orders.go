@@ -5,25 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/store"
 )
-
-// writeOps are the operations that change the order's data. A read-only
-// key, or an expired order, is refused them. (DeleteBucket<sub-resource>
-// operations are writes too: see isWrite.)
-var writeOps = map[string]bool{
-	"PutObject": true, "CopyObject": true,
-	"CreateMultipartUpload": true, "UploadPart": true, "UploadPartCopy": true,
-	"CompleteMultipartUpload": true, "AbortMultipartUpload": true,
-	"DeleteObject": true, "DeleteObjects": true, "DeleteObjectTagging": true,
-	"CreateBucket": true, "DeleteBucket": true,
-}
-
-func isWrite(op string) bool { return writeOps[op] || strings.HasPrefix(op, "DeleteBucket") }
 
 // SetOrder replaces the order served (key rotation, new capacity or
 // expiry). Requests already authenticated finish under the order they
@@ -71,15 +57,18 @@ func (h *Handler) authorize(rc *reqContext) error {
 	case order.Closed:
 		return s3err.AccessDenied.WithMessage("%s", o.ClosedMessage())
 	case order.ReadOnly:
-		if isWrite(rc.op) {
+		if rc.writes() {
 			return s3err.AccessDenied.WithMessage("%s", o.ExpiredMessage())
 		}
 	}
-	if k, _ := o.Key(rc.auth.AccessKey); k.ReadOnly && isWrite(rc.op) {
+	if k, _ := o.Key(rc.auth.AccessKey); k.ReadOnly && rc.writes() {
 		return s3err.AccessDenied.WithMessage("The access key %s is read-only.", k.AccessKey)
 	}
 	return nil
 }
+
+// writes reports whether the request's operation changes anything.
+func (rc *reqContext) writes() bool { return rc.route != nil && rc.route.perm.writes() }
 
 func (h *Handler) usedBytes(ctx context.Context) (int64, error) {
 	u, err := h.opts.Store.Usage(ctx)

@@ -7,165 +7,146 @@ import (
 	"github.com/lambda/storagecli/gateway/s3err"
 )
 
-// unconfigured are bucket sub-resources the gateway does not support; SDKs
-// probe them, so GET answers with the error S3 gives for a bucket where the
-// feature is not configured, and PUT with NotImplemented.
-var unconfigured = map[string]*s3err.Error{
-	"policy":            s3err.NoSuchBucketPolicy,
-	"cors":              s3err.NoSuchCORSConfiguration,
-	"lifecycle":         s3err.NoSuchLifecycleConfiguration,
-	"tagging":           s3err.NoSuchTagSet,
-	"website":           s3err.NoSuchWebsiteConfiguration,
-	"encryption":        s3err.ServerSideEncryptionConfigurationNotFound,
-	"ownershipControls": s3err.OwnershipControlsNotFound,
-	"object-lock":       s3err.ObjectLockConfigurationNotFound,
-	"publicAccessBlock": s3err.NoSuchPublicAccessBlockConfiguration,
-	"replication":       s3err.ReplicationConfigurationNotFound,
+// target is what a request's path names.
+type target int
+
+const (
+	service target = iota // "/": the order
+	bucket                // "/bucket"
+	object                // "/bucket/key"
+)
+
+// perm is what an operation needs from the key that signs it and the order.
+type perm int
+
+const (
+	// permRead: any key of the order, until its grace period ends.
+	permRead perm = iota
+	// permWrite changes the order's data: a read-write key, and an active
+	// (not expired) order.
+	permWrite
+	// permConfig changes a bucket's configuration: as permWrite.
+	permConfig
+)
+
+// writes reports whether p changes anything: read-only keys and expired
+// orders are refused such operations.
+func (p perm) writes() bool { return p != permRead }
+
+// handlerFunc serves one S3 operation; a returned error is written as S3 XML.
+type handlerFunc func(h *Handler, w http.ResponseWriter, r *http.Request, rc *reqContext) error
+
+// route is one S3 operation: the requests it serves, what it is called
+// (in logs and metrics, as AWS spells it), the permission it needs and its
+// handler. A route exists only with its permission.
+type route struct {
+	method string
+	target target
+	sub    string                   // the sub-resource that selects it ("?acl"), "" for none
+	when   func(*http.Request) bool // a further condition, nil for none
+	op     string
+	perm   perm
+	fn     handlerFunc
 }
 
-// emptyConfigs are bucket sub-resources whose unconfigured state is an
-// empty document.
-var emptyConfigs = map[string]string{
-	"logging":        "BucketLoggingStatus",
-	"notification":   "NotificationConfiguration",
-	"accelerate":     "AccelerateConfiguration",
-	"requestPayment": "RequestPaymentConfiguration",
+// routes in order of precedence: a request is served by the first route
+// that matches its method, target, sub-resource and condition. A request
+// naming a sub-resource is never served by a route without one (see
+// subresources).
+var routes = append([]route{
+	{"GET", service, "", nil, "ListBuckets", permRead, (*Handler).listBuckets},
+
+	{"GET", bucket, "location", nil, "GetBucketLocation", permRead, (*Handler).getBucketLocation},
+	{"GET", bucket, "versioning", nil, "GetBucketVersioning", permRead, (*Handler).getBucketVersioning},
+	{"GET", bucket, "versions", nil, "ListObjectVersions", permRead, (*Handler).listObjectVersions},
+	{"GET", bucket, "uploads", nil, "ListMultipartUploads", permRead, (*Handler).listMultipartUploads},
+	{"GET", bucket, "acl", nil, "GetBucketAcl", permRead, (*Handler).getBucketACL},
+	{"GET", bucket, "", listTypeV2, "ListObjectsV2", permRead, (*Handler).listObjectsV2},
+	{"GET", bucket, "", nil, "ListObjects", permRead, (*Handler).listObjectsV1},
+	{"HEAD", bucket, "", nil, "HeadBucket", permRead, (*Handler).headBucket},
+	{"PUT", bucket, "versioning", nil, "PutBucketVersioning", permConfig, notImplemented},
+	{"PUT", bucket, "acl", nil, "PutBucketAcl", permConfig, notImplemented},
+	{"PUT", bucket, "", nil, "CreateBucket", permWrite, (*Handler).createBucket},
+	{"DELETE", bucket, "", nil, "DeleteBucket", permWrite, (*Handler).deleteBucket},
+	{"POST", bucket, "delete", nil, "DeleteObjects", permWrite, (*Handler).deleteObjects},
+
+	{"GET", object, "uploadId", nil, "ListParts", permRead, (*Handler).listParts},
+	{"GET", object, "acl", nil, "GetObjectAcl", permRead, (*Handler).getObjectACL},
+	{"GET", object, "tagging", nil, "GetObjectTagging", permRead, (*Handler).getObjectTagging},
+	{"GET", object, "", nil, "GetObject", permRead, (*Handler).getObject},
+	{"HEAD", object, "", nil, "HeadObject", permRead, (*Handler).getObject},
+	// uploadId alone still names a part upload (which then refuses the
+	// missing partNumber): as a PutObject it would overwrite the object.
+	{"PUT", object, "uploadId", hasCopySource, "UploadPartCopy", permWrite, (*Handler).uploadPartCopy},
+	{"PUT", object, "uploadId", nil, "UploadPart", permWrite, (*Handler).uploadPart},
+	{"PUT", object, "acl", nil, "PutObjectAcl", permWrite, notImplemented},
+	{"PUT", object, "tagging", nil, "PutObjectTagging", permWrite, notImplemented},
+	{"PUT", object, "", hasCopySource, "CopyObject", permWrite, (*Handler).copyObject},
+	{"PUT", object, "", nil, "PutObject", permWrite, (*Handler).putObject},
+	{"DELETE", object, "uploadId", nil, "AbortMultipartUpload", permWrite, (*Handler).abortMultipartUpload},
+	{"DELETE", object, "tagging", nil, "DeleteObjectTagging", permWrite, (*Handler).deleteObjectTagging},
+	{"DELETE", object, "", nil, "DeleteObject", permWrite, (*Handler).deleteObject},
+	{"POST", object, "uploads", nil, "CreateMultipartUpload", permWrite, (*Handler).createMultipartUpload},
+	{"POST", object, "uploadId", nil, "CompleteMultipartUpload", permWrite, (*Handler).completeMultipartUpload},
+}, bucketConfigRoutes()...)
+
+// subresources are the query parameters that select an operation, in the
+// order a request naming several is routed by. Any other parameter
+// (versionId, partNumber, list-type, X-Amz-Signature, …) is an argument.
+var subresources = []string{
+	"uploadId", "uploads", "delete", "location", "versioning", "versions", "acl", "tagging",
+	"policy", "cors", "lifecycle", "website", "encryption", "ownershipControls", "object-lock",
+	"publicAccessBlock", "replication", "logging", "notification", "accelerate", "requestPayment",
+	"analytics", "metrics", "inventory", "intelligent-tiering", "policyStatus", "metadataTable",
+	"attributes", "retention", "legal-hold", "restore", "select", "torrent", "session",
 }
 
-// notImplemented are sub-resources answered with NotImplemented.
-var notImplemented = []string{"versions", "analytics", "metrics", "inventory", "intelligent-tiering",
-	"select", "restore", "retention", "legal-hold", "torrent", "attributes", "policyStatus", "metadataTable"}
-
-// route picks the operation for a request.
-func (h *Handler) route(r *http.Request, bucket, key string) (string, opFunc) {
-	q := r.URL.Query()
-	has := func(k string) bool { _, ok := q[k]; return ok }
-	for _, sub := range notImplemented {
-		if has(sub) {
-			return "NotImplemented", notImplementedOp
-		}
-	}
-	m := r.Method
+// route picks the route for a request; nil when no operation has its
+// method on that target.
+func (h *Handler) route(r *http.Request, bucketName, key string) *route {
+	t := service
 	switch {
-	case bucket == "":
-		if m == http.MethodGet {
-			return "ListBuckets", h.listBuckets
-		}
-		return "", nil
-	case key == "":
-		return h.routeBucket(m, q, has)
+	case key != "":
+		t = object
+	case bucketName != "":
+		t = bucket
 	}
-	switch m {
-	case http.MethodGet, http.MethodHead:
-		switch {
-		case has("uploadId") && m == http.MethodGet:
-			return "ListParts", h.listParts
-		case has("acl"):
-			return "GetObjectAcl", h.getObjectACL
-		case has("tagging"):
-			return "GetObjectTagging", h.getObjectTagging
-		case m == http.MethodHead:
-			return "HeadObject", h.getObject
+	sub := selectedSubresource(r.URL.Query())
+	for i := range routes {
+		rt := &routes[i]
+		if rt.method == r.Method && rt.target == t && rt.sub == sub && (rt.when == nil || rt.when(r)) {
+			return rt
 		}
-		return "GetObject", h.getObject
-	case http.MethodPut:
-		copySrc := r.Header.Get("x-amz-copy-source") != ""
-		switch {
-		// uploadId alone still names a part upload (which then refuses the
-		// missing partNumber): as a PutObject it would overwrite the object.
-		case has("uploadId") && copySrc:
-			return "UploadPartCopy", h.uploadPartCopy
-		case has("uploadId"):
-			return "UploadPart", h.uploadPart
-		case has("acl"), has("tagging"):
-			return "NotImplemented", notImplementedOp
-		case copySrc:
-			return "CopyObject", h.copyObject
-		}
-		return "PutObject", h.putObject
-	case http.MethodDelete:
-		switch {
-		case has("uploadId"):
-			return "AbortMultipartUpload", h.abortMultipartUpload
-		case has("tagging"):
-			return "DeleteObjectTagging", h.deleteObjectTagging
-		}
-		return "DeleteObject", h.deleteObject
-	case http.MethodPost:
-		switch {
-		case has("uploads"):
-			return "CreateMultipartUpload", h.createMultipartUpload
-		case has("uploadId"):
-			return "CompleteMultipartUpload", h.completeMultipartUpload
-		}
-		return "NotImplemented", notImplementedOp
 	}
-	return "", nil
+	if sub != "" && t != service {
+		// A sub-resource the gateway does not implement: refused as
+		// NotImplemented, once the key may do what the method implies.
+		p := permConfig
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			p = permRead
+		}
+		return &route{method: r.Method, target: t, sub: sub, op: "NotImplemented", perm: p, fn: notImplemented}
+	}
+	return nil
 }
 
-func (h *Handler) routeBucket(m string, q url.Values, has func(string) bool) (string, opFunc) {
-	switch m {
-	case http.MethodGet:
-		switch {
-		case has("location"):
-			return "GetBucketLocation", h.getBucketLocation
-		case has("versioning"):
-			return "GetBucketVersioning", h.getBucketVersioning
-		case has("uploads"):
-			return "ListMultipartUploads", h.listMultipartUploads
-		case has("acl"):
-			return "GetBucketAcl", h.getBucketACL
-		}
-		for sub, e := range unconfigured {
-			if has(sub) {
-				return "GetBucket" + sub, h.bucketError(e)
-			}
-		}
-		for sub, root := range emptyConfigs {
-			if has(sub) {
-				return "GetBucket" + sub, h.bucketEmptyConfig(root)
-			}
-		}
-		if q.Get("list-type") == "2" {
-			return "ListObjectsV2", h.listObjectsV2
-		}
-		return "ListObjects", h.listObjectsV1
-	case http.MethodHead:
-		return "HeadBucket", h.headBucket
-	case http.MethodPut:
-		if hasSubresource(q) {
-			return "NotImplemented", notImplementedOp
-		}
-		return "CreateBucket", h.createBucket
-	case http.MethodDelete:
-		for sub := range unconfigured {
-			if has(sub) {
-				return "DeleteBucket" + sub, h.bucketNoContent
-			}
-		}
-		if hasSubresource(q) {
-			return "NotImplemented", notImplementedOp
-		}
-		return "DeleteBucket", h.deleteBucket
-	case http.MethodPost:
-		if has("delete") {
-			return "DeleteObjects", h.deleteObjects
-		}
-		return "NotImplemented", notImplementedOp
-	}
-	return "", nil
-}
-
-func notImplementedOp(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	return s3err.NotImplemented.WithMessage("This operation is not supported by this gateway.")
-}
-
-// hasSubresource reports whether q names anything but the SDKs' x-id hint.
-func hasSubresource(q url.Values) bool {
-	for k := range q {
-		if k != "x-id" {
-			return true
+// selectedSubresource returns the first of subresources that q names.
+func selectedSubresource(q url.Values) string {
+	for _, s := range subresources {
+		if _, ok := q[s]; ok {
+			return s
 		}
 	}
-	return false
+	return ""
+}
+
+func listTypeV2(r *http.Request) bool    { return r.URL.Query().Get("list-type") == "2" }
+func hasCopySource(r *http.Request) bool { return r.Header.Get("x-amz-copy-source") != "" }
+
+// notImplemented serves the operations the gateway does not implement.
+func notImplemented(h *Handler, w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if rc.op == "NotImplemented" {
+		return s3err.NotImplemented.WithMessage("The %s sub-resource is not supported by this gateway.", rc.route.sub)
+	}
+	return s3err.NotImplemented.WithMessage("%s is not supported by this gateway.", rc.op)
 }

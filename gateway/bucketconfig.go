@@ -1,0 +1,83 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"net/http"
+
+	"github.com/lambda/storagecli/gateway/s3err"
+)
+
+// bucketConfigs are the bucket configurations the gateway does not (yet)
+// support. SDKs and tools read them, so GET answers as S3 does for a
+// bucket where the configuration is not set (an error, or an empty
+// document), DELETE succeeds (there is nothing to delete) and PUT is
+// refused as NotImplemented.
+var bucketConfigs = []struct {
+	sub           string
+	get, put, del string       // operation names; del "" when S3 has none
+	missing       *s3err.Error // GET answers this error, or
+	emptyRoot     string       // GET answers this empty document
+}{
+	{"policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy", s3err.NoSuchBucketPolicy, ""},
+	{"cors", "GetBucketCors", "PutBucketCors", "DeleteBucketCors", s3err.NoSuchCORSConfiguration, ""},
+	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, ""},
+	{"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", s3err.NoSuchTagSet, ""},
+	{"website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite", s3err.NoSuchWebsiteConfiguration, ""},
+	{"encryption", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption", s3err.ServerSideEncryptionConfigurationNotFound, ""},
+	{"ownershipControls", "GetBucketOwnershipControls", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls", s3err.OwnershipControlsNotFound, ""},
+	{"object-lock", "GetObjectLockConfiguration", "PutObjectLockConfiguration", "", s3err.ObjectLockConfigurationNotFound, ""},
+	{"publicAccessBlock", "GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublicAccessBlock", s3err.NoSuchPublicAccessBlockConfiguration, ""},
+	{"replication", "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication", s3err.ReplicationConfigurationNotFound, ""},
+	{"logging", "GetBucketLogging", "PutBucketLogging", "", nil, "BucketLoggingStatus"},
+	{"notification", "GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", "", nil, "NotificationConfiguration"},
+	{"accelerate", "GetBucketAccelerateConfiguration", "PutBucketAccelerateConfiguration", "", nil, "AccelerateConfiguration"},
+	{"requestPayment", "GetBucketRequestPayment", "PutBucketRequestPayment", "", nil, "RequestPaymentConfiguration"},
+}
+
+// bucketConfigRoutes are the routes of bucketConfigs.
+func bucketConfigRoutes() []route {
+	var rs []route
+	for _, c := range bucketConfigs {
+		get := bucketEmptyConfig(c.emptyRoot)
+		if c.missing != nil {
+			get = bucketError(c.missing)
+		}
+		rs = append(rs,
+			route{"GET", bucket, c.sub, nil, c.get, permRead, get},
+			route{"PUT", bucket, c.sub, nil, c.put, permConfig, notImplemented})
+		if c.del != "" {
+			rs = append(rs, route{"DELETE", bucket, c.sub, nil, c.del, permConfig, bucketNoContent})
+		}
+	}
+	return rs
+}
+
+// bucketError answers a configuration the bucket never has.
+func bucketError(e *s3err.Error) handlerFunc {
+	return func(h *Handler, w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+			return err
+		}
+		return e
+	}
+}
+
+// bucketEmptyConfig answers a configuration with its empty document.
+func bucketEmptyConfig(root string) handlerFunc {
+	return func(h *Handler, w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+			return err
+		}
+		writeXML(w, http.StatusOK, emptyConfig{XMLName: xml.Name{Local: root}, NS: s3NS})
+		return nil
+	}
+}
+
+// bucketNoContent answers deleting a configuration that is never set.
+func bucketNoContent(h *Handler, w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

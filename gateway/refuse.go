@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/lambda/storagecli/gateway/s3err"
+)
+
+// Operation groups the refused headers apply to.
+var (
+	objectWrites = []string{"PutObject", "CopyObject", "CreateMultipartUpload"}
+	partWrites   = []string{"UploadPart", "UploadPartCopy", "CompleteMultipartUpload"}
+	objectReads  = []string{"GetObject", "HeadObject"}
+	copies       = []string{"CopyObject", "UploadPartCopy"}
+	bucketCreate = []string{"CreateBucket"}
+)
+
+// The errors AWS answers for the features refused below.
+var (
+	errNoSSE = s3err.NotImplemented.WithMessage("Server-side encryption is not supported by this gateway: objects are stored unencrypted.")
+	// AWS's answer to SSE-C parameters for an object not encrypted with them.
+	errSSECNotApplicable = s3err.InvalidRequest.WithMessage("The encryption parameters are not applicable to this object.")
+	errNoObjectLock      = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
+	errNoBucketLock      = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway.")
+	errNoTagging         = s3err.NotImplemented.WithMessage("Object tagging is not supported by this gateway.")
+	errNoWebsite         = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
+	errNoAppend          = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
+	// Buckets have S3's default object ownership, BucketOwnerEnforced:
+	// ACLs are disabled, and only the ACLs equal to it are accepted.
+	errObjectACL = &s3err.Error{Code: "AccessControlListNotSupported", Status: http.StatusBadRequest,
+		Message: "The bucket does not allow ACLs"}
+	errBucketACL = &s3err.Error{Code: "InvalidBucketAclWithObjectOwnership", Status: http.StatusBadRequest,
+		Message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"}
+	errOwnership = s3err.NotImplemented.WithMessage("Object ownership other than BucketOwnerEnforced (ACLs) is not supported by this gateway.")
+)
+
+// refusedHeader is a request header that asks for a guarantee or a stored
+// property the gateway does not provide. The operations in ops are refused
+// with err when the request carries it, unless allow accepts its value:
+// accepting it and not doing what it says would be worse than failing.
+type refusedHeader struct {
+	name  string // canonical form
+	ops   []string
+	allow func(string) bool
+	err   *s3err.Error
+}
+
+// refusedHeaders is the one list of such headers.
+var refusedHeaders = []refusedHeader{
+	{"X-Amz-Server-Side-Encryption", objectWrites, nil, errNoSSE},
+	{"X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", objectWrites, nil, errNoSSE},
+	{"X-Amz-Server-Side-Encryption-Context", objectWrites, nil, errNoSSE},
+	{"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled", objectWrites, nil, errNoSSE},
+	{"X-Amz-Server-Side-Encryption-Customer-Algorithm", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
+	{"X-Amz-Server-Side-Encryption-Customer-Key", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
+	{"X-Amz-Server-Side-Encryption-Customer-Key-Md5", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
+	{"X-Amz-Server-Side-Encryption-Customer-Algorithm", objectReads, nil, errSSECNotApplicable},
+	{"X-Amz-Server-Side-Encryption-Customer-Key", objectReads, nil, errSSECNotApplicable},
+	{"X-Amz-Server-Side-Encryption-Customer-Key-Md5", objectReads, nil, errSSECNotApplicable},
+	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm", copies, nil, errSSECNotApplicable},
+	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", copies, nil, errSSECNotApplicable},
+	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5", copies, nil, errSSECNotApplicable},
+	{"X-Amz-Object-Lock-Mode", objectWrites, nil, errNoObjectLock},
+	{"X-Amz-Object-Lock-Retain-Until-Date", objectWrites, nil, errNoObjectLock},
+	{"X-Amz-Object-Lock-Legal-Hold", objectWrites, nil, errNoObjectLock},
+	{"X-Amz-Bucket-Object-Lock-Enabled", bucketCreate, oneOf("false"), errNoBucketLock},
+	{"X-Amz-Tagging", objectWrites, oneOf(""), errNoTagging},
+	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
+	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
+	{"X-Amz-Acl", objectWrites, oneOf("private", "bucket-owner-full-control"), errObjectACL},
+	{"X-Amz-Acl", bucketCreate, oneOf("private", "bucket-owner-full-control"), errBucketACL},
+	{"X-Amz-Grant-Read", objectWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Write", objectWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Read-Acp", objectWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Write-Acp", objectWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Full-Control", objectWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Read", bucketCreate, nil, errBucketACL},
+	{"X-Amz-Grant-Write", bucketCreate, nil, errBucketACL},
+	{"X-Amz-Grant-Read-Acp", bucketCreate, nil, errBucketACL},
+	{"X-Amz-Grant-Write-Acp", bucketCreate, nil, errBucketACL},
+	{"X-Amz-Grant-Full-Control", bucketCreate, nil, errBucketACL},
+	{"X-Amz-Object-Ownership", bucketCreate, oneOf("BucketOwnerEnforced"), errOwnership},
+}
+
+// refuseUnsupported returns the error for the first refused header r
+// carries for operation op.
+func refuseUnsupported(hdr http.Header, op string) error {
+	for _, rh := range refusedHeaders {
+		vals, ok := hdr[rh.name]
+		if !ok || !slices.Contains(rh.ops, op) {
+			continue
+		}
+		if rh.allow != nil && len(vals) == 1 && rh.allow(vals[0]) {
+			continue
+		}
+		return rh.err.WithMessage("%s (header %s)", rh.err.Message, rh.name)
+	}
+	return nil
+}
+
+// oneOf accepts exactly the values given.
+func oneOf(vals ...string) func(string) bool {
+	return func(v string) bool { return slices.Contains(vals, v) }
+}

@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"encoding/xml"
+	"net/http"
+
+	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
+)
+
+// nullVersion is the version id of an object written while a bucket is
+// not versioned.
+const nullVersion = "null"
+
+type listVersionsResult struct {
+	XMLName             xml.Name       `xml:"ListVersionsResult"`
+	NS                  string         `xml:"xmlns,attr"`
+	Name                string         `xml:"Name"`
+	Prefix              string         `xml:"Prefix"`
+	KeyMarker           string         `xml:"KeyMarker"`
+	VersionIDMarker     string         `xml:"VersionIdMarker"`
+	NextKeyMarker       string         `xml:"NextKeyMarker,omitempty"`
+	NextVersionIDMarker string         `xml:"NextVersionIdMarker,omitempty"`
+	MaxKeys             int            `xml:"MaxKeys"`
+	Delimiter           string         `xml:"Delimiter,omitempty"`
+	EncodingType        string         `xml:"EncodingType,omitempty"`
+	IsTruncated         bool           `xml:"IsTruncated"`
+	Versions            []versionEntry `xml:"Version"`
+	CommonPrefixes      []commonPrefix `xml:"CommonPrefixes"`
+}
+
+type versionEntry struct {
+	Key               string `xml:"Key"`
+	VersionID         string `xml:"VersionId"`
+	IsLatest          bool   `xml:"IsLatest"`
+	LastModified      string `xml:"LastModified"`
+	ETag              string `xml:"ETag"`
+	Size              int64  `xml:"Size"`
+	Owner             owner  `xml:"Owner"`
+	StorageClass      string `xml:"StorageClass"`
+	ChecksumAlgorithm string `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType      string `xml:"ChecksumType,omitempty"`
+}
+
+// listObjectVersions serves ListObjectVersions. Buckets are never
+// versioned yet, so each object is its one version, "null", the latest,
+// and there are no delete markers.
+func (h *Handler) listObjectVersions(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	q := r.URL.Query()
+	l, err := parseListing(q)
+	if err != nil {
+		return err
+	}
+	keyMarker, versionMarker := q.Get("key-marker"), q.Get("version-id-marker")
+	switch {
+	case versionMarker != "" && keyMarker == "":
+		return s3err.InvalidArgument.WithMessage("A version-id marker cannot be specified without a key marker.")
+	case versionMarker != "" && versionMarker != nullVersion:
+		return s3err.InvalidArgument.WithMessage("Invalid version id specified")
+	}
+	res := listVersionsResult{NS: s3NS, Name: rc.bucket, Prefix: l.enc(l.prefix), KeyMarker: l.enc(keyMarker),
+		VersionIDMarker: versionMarker, MaxKeys: l.maxKeys, Delimiter: l.enc(l.delimiter), EncodingType: l.encType}
+	if l.maxKeys == 0 {
+		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+			return err
+		}
+		writeXML(w, http.StatusOK, res)
+		return nil
+	}
+	// Every key has one version: whatever the version marker, the listing
+	// resumes after the key marker.
+	page, err := h.opts.Store.ListObjects(r.Context(), rc.bucket, store.ListOptions{Prefix: l.prefix,
+		Delimiter: l.delimiter, After: keyMarker, Limit: l.maxKeys})
+	if err != nil {
+		return err
+	}
+	for _, o := range page.Objects {
+		res.Versions = append(res.Versions, versionEntry{Key: l.enc(o.Key), VersionID: nullVersion, IsLatest: true,
+			LastModified: timeISO(o.LastModified), ETag: quoteETag(o.ETag), Size: o.Size, Owner: h.owner,
+			StorageClass: storageClass(o.Meta), ChecksumAlgorithm: o.Checksum.Algorithm, ChecksumType: o.Checksum.Type})
+	}
+	for _, p := range page.CommonPrefixes {
+		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: l.enc(p)})
+	}
+	if page.Truncated {
+		res.IsTruncated = true
+		res.NextKeyMarker = l.enc(page.Next)
+		if n := len(page.Objects); n > 0 && page.Objects[n-1].Key == page.Next {
+			res.NextVersionIDMarker = nullVersion
+		}
+	}
+	writeXML(w, http.StatusOK, res)
+	return nil
+}
