@@ -1,0 +1,118 @@
+package gateway_test
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/order"
+)
+
+// refusedValue is a value of each header that asks for what the gateway
+// does not do (most headers are refused whatever their value).
+var refusedValue = map[string]string{
+	"X-Amz-Acl":                        "public-read",
+	"X-Amz-Bucket-Object-Lock-Enabled": "true",
+	"X-Amz-Object-Ownership":           "ObjectWriter",
+	"X-Amz-Tagging":                    "k=v",
+	"X-Amz-Server-Side-Encryption":     "AES256",
+}
+
+// TestRefusedHeaders walks the refused-header table on every operation it
+// lists: each request is refused with the table's error, and nothing is
+// written.
+func TestRefusedHeaders(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt/k", []byte("data"))
+	up := e.createUpload("/bkt/m")
+	complete := []byte(`<CompleteMultipartUpload></CompleteMultipartUpload>`)
+	copySrc := "/bkt/k"
+	requests := map[string]struct {
+		method, path string
+		body         []byte
+		copy         bool
+		check        string // a path that must not exist afterwards
+	}{
+		"PutObject":               {"PUT", "/bkt/new", []byte("x"), false, "/bkt/new"},
+		"CopyObject":              {"PUT", "/bkt/new", nil, true, "/bkt/new"},
+		"CreateMultipartUpload":   {"POST", "/bkt/new?uploads", nil, false, ""},
+		"UploadPart":              {"PUT", "/bkt/m?partNumber=1&uploadId=" + up, []byte("x"), false, ""},
+		"UploadPartCopy":          {"PUT", "/bkt/m?partNumber=1&uploadId=" + up, nil, true, ""},
+		"CompleteMultipartUpload": {"POST", "/bkt/m?uploadId=" + up, complete, false, "/bkt/m"},
+		"GetObject":               {"GET", "/bkt/k", nil, false, ""},
+		"HeadObject":              {"HEAD", "/bkt/k", nil, false, ""},
+		"CreateBucket":            {"PUT", "/newbkt", nil, false, "/newbkt"},
+	}
+	n := 0
+	for _, rh := range gateway.RefusedHeaders() {
+		for _, op := range rh.Ops {
+			req, ok := requests[op]
+			if !ok {
+				t.Fatalf("no request for %s in this test", op)
+			}
+			name := fmt.Sprintf("%s/%s", op, rh.Name)
+			hdr := map[string]string{rh.Name: "x"}
+			if v, ok := refusedValue[rh.Name]; ok {
+				hdr[rh.Name] = v
+			}
+			if req.copy {
+				hdr["x-amz-copy-source"] = copySrc
+			}
+			resp, body := e.do(testAK, testSK, req.method, req.path, req.body, hdr)
+			if req.method == "HEAD" {
+				if resp.StatusCode != rh.Status {
+					t.Errorf("%s: status %d, want %d", name, resp.StatusCode, rh.Status)
+				}
+			} else {
+				wantError(t, resp, body, rh.Status, rh.Code)
+				wantMessage(t, body, rh.Name)
+			}
+			if req.check != "" {
+				if resp, _ := e.do(testAK, testSK, "HEAD", req.check, nil, nil); resp.StatusCode != http.StatusNotFound {
+					t.Errorf("%s: %s exists after the refusal (HEAD: %d)", name, req.check, resp.StatusCode)
+				}
+			}
+			n++
+		}
+	}
+	if n < 40 {
+		t.Errorf("only %d header × operation pairs walked", n)
+	}
+	// The refused CreateMultipartUpload requests created no upload.
+	var uploads struct{ Upload []struct{ Key string } }
+	if err := xml.Unmarshal(e.ok("GET", "/bkt?uploads", nil), &uploads); err != nil || len(uploads.Upload) != 1 {
+		t.Errorf("uploads after the refusals: %+v (%v), want only m's", uploads, err)
+	}
+}
+
+// TestAcceptedHeaderValues: the values equal to what the gateway does
+// anyway are accepted (the Docker registry sends x-amz-acl: private on
+// every PUT).
+func TestAcceptedHeaderValues(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt/k", []byte("data"))
+	for i, tt := range []struct {
+		method, path string
+		hdr          map[string]string
+	}{
+		{"PUT", "/bkt/a", map[string]string{"x-amz-acl": "private"}},
+		{"PUT", "/bkt/b", map[string]string{"x-amz-acl": "bucket-owner-full-control"}},
+		{"PUT", "/bkt/c", map[string]string{"x-amz-acl": "private", "x-amz-copy-source": "/bkt/k"}},
+		{"POST", "/bkt/d?uploads", map[string]string{"x-amz-acl": "bucket-owner-full-control"}},
+		{"PUT", "/bkt2", map[string]string{"x-amz-acl": "private"}},
+		{"PUT", "/bkt3", map[string]string{"x-amz-acl": "bucket-owner-full-control", "x-amz-object-ownership": "BucketOwnerEnforced"}},
+		{"PUT", "/bkt4", map[string]string{"x-amz-bucket-object-lock-enabled": "false"}},
+	} {
+		var body []byte
+		if tt.method == "PUT" && len(tt.path) > 5 && tt.hdr["x-amz-copy-source"] == "" {
+			body = []byte(fmt.Sprint(i))
+		}
+		if resp, b := e.do(testAK, testSK, tt.method, tt.path, body, tt.hdr); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s %s %v: %d %s", tt.method, tt.path, tt.hdr, resp.StatusCode, b)
+		}
+	}
+}
