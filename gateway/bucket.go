@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,7 +87,13 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 			return s3err.IllegalLocationConstraint.WithMessage("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", lc)
 		}
 	}
-	if err := h.opts.Store.CreateBucket(r.Context(), rc.bucket); err != nil {
+	err = h.opts.Store.CreateBucket(r.Context(), rc.bucket)
+	if errors.Is(err, store.ErrBucketExists) && h.region() == "us-east-1" {
+		// S3's legacy rule: in us-east-1, creating a bucket the caller
+		// already owns succeeds (elsewhere: BucketAlreadyOwnedByYou).
+		err = nil
+	}
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/"+rc.bucket)

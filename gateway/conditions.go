@@ -88,7 +88,9 @@ func parseRange(v string) (br byteRange, ok bool) {
 	if !found || strings.Contains(spec, ",") {
 		return br, false
 	}
-	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	// No space is allowed in a range: "bytes= -1" is malformed (and
+	// ignored), not a suffix range.
+	first, last, found := strings.Cut(spec, "-")
 	if !found {
 		return br, false
 	}

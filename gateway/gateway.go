@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -225,18 +226,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		h.writeError(w, r, rc, s3err.MethodNotAllowed)
 		return
 	}
-	if bucket != "" && !store.ValidBucketName(bucket) && rc.op != "CreateBucket" {
-		// CreateBucket reports InvalidBucketName; for everything else a bad
-		// name cannot exist.
-		h.writeError(w, r, rc, s3err.NoSuchBucket)
-		return
-	}
-	if key != "" && !store.ValidKey(key) {
-		if len(key) > store.MaxKeyLength {
-			h.writeError(w, r, rc, s3err.KeyTooLong)
-		} else {
-			h.writeError(w, r, rc, invalidKey)
-		}
+	if err := checkNames(rc); err != nil {
+		h.writeError(w, r, rc, err)
 		return
 	}
 	if err := refuseUnsupported(r.Header, rc.op); err != nil {
@@ -246,6 +237,27 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 	if err := rc.route.fn(h, w, r, rc); err != nil {
 		h.writeError(w, r, rc, err)
 	}
+}
+
+// errInvalidURI answers a path that is not valid UTF-8, as S3 does.
+var errInvalidURI = &s3err.Error{Code: "InvalidURI", Status: http.StatusBadRequest, Message: "Couldn't parse the specified URI."}
+
+// checkNames refuses a request whose bucket name or key cannot exist.
+func checkNames(rc *reqContext) error {
+	switch {
+	case !utf8.ValidString(rc.bucket) || !utf8.ValidString(rc.key):
+		return errInvalidURI
+	case rc.op == "CreateBucket":
+		return nil // it reports InvalidBucketName itself
+	case (rc.bucket != "" || rc.key != "") && !store.ValidBucketName(rc.bucket):
+		// A bad name cannot exist ("//key": an empty one).
+		return s3err.NoSuchBucket
+	case rc.key == "" || store.ValidKey(rc.key):
+		return nil
+	case len(rc.key) > store.MaxKeyLength:
+		return s3err.KeyTooLong
+	}
+	return invalidKey
 }
 
 // bucketAndKey extracts the bucket and key from the Host (virtual-hosted

@@ -135,14 +135,16 @@ func (h *Handler) listObjectsV2(w http.ResponseWriter, r *http.Request, rc *reqC
 	after := q.Get("start-after")
 	res.StartAfter = l.enc(after)
 	if _, ok := q["continuation-token"]; ok {
+		// An empty token (continuation-token=) is a listing from the
+		// start, as on S3; it is echoed like any other.
 		tok := q.Get("continuation-token")
-		a, ok := decodeToken(tok)
-		if !ok || tok == "" {
-			return s3err.InvalidArgument.WithMessage("The continuation token provided is incorrect")
-		}
-		res.ContinuationToken = tok
-		if a > after {
-			after = a
+		res.ContinuationToken = &tok
+		if tok != "" {
+			a, ok := decodeToken(tok)
+			if !ok {
+				return s3err.InvalidArgument.WithMessage("The continuation token provided is incorrect")
+			}
+			after = max(after, a)
 		}
 	}
 	page, err := h.page(r, rc.bucket, l, after, q.Get("fetch-owner") == "true", &res)

@@ -60,7 +60,9 @@ func (r *listBucketResult) appendXML(b []byte) []byte {
 		b = appendElem(b, "Marker", *r.Marker)
 	}
 	b = appendElemOmitEmpty(b, "NextMarker", r.NextMarker)
-	b = appendElemOmitEmpty(b, "ContinuationToken", r.ContinuationToken)
+	if r.ContinuationToken != nil {
+		b = appendElem(b, "ContinuationToken", *r.ContinuationToken)
+	}
 	b = appendElemOmitEmpty(b, "NextContinuationToken", r.NextContinuationToken)
 	b = appendElemOmitEmpty(b, "StartAfter", r.StartAfter)
 	if r.KeyCount != nil {
@@ -136,7 +138,12 @@ func appendIntElem(b []byte, name string, n int64) []byte {
 // appendEscaped appends s escaped as encoding/xml escapes text and attribute
 // values: the five markup characters as &#34; &#39; &amp; &lt; &gt;, tab,
 // newline and carriage return as character references, and each invalid
-// UTF-8 byte or character outside XML's Char production as U+FFFD.
+// UTF-8 byte as U+FFFD. Unlike encoding/xml, a character outside XML 1.0's
+// Char production (a control character, U+FFFE, U+FFFF) is written as a
+// character reference (&#x1;), as S3 does: keys may hold them, and
+// replacing them would list a key that does not exist. (Strict XML 1.0
+// parsers refuse such a reference; clients that need them ask for
+// encoding-type=url.)
 func appendEscaped(b []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); {
@@ -167,21 +174,44 @@ func appendEscaped(b []byte, s string) []byte {
 			case '\r':
 				esc = "&#xD;"
 			default: // the other control characters
-				esc = "\uFFFD"
+				b = append(b, s[last:start]...)
+				b = appendCharRef(b, rune(c))
+				last = i
+				continue
 			}
 		} else {
 			r, width := utf8.DecodeRuneInString(s[i:])
 			i += width
-			if (r != utf8.RuneError || width > 1) && isXMLChar(r) {
+			valid := r != utf8.RuneError || width > 1
+			if valid && isXMLChar(r) {
 				continue
 			}
 			esc = "\uFFFD"
+			if valid {
+				b = append(b, s[last:start]...)
+				b = appendCharRef(b, r)
+				last = i
+				continue
+			}
 		}
 		b = append(b, s[last:start]...)
 		b = append(b, esc...)
 		last = i
 	}
 	return append(b, s[last:]...)
+}
+
+// appendCharRef appends the character reference of r: &#x1F;.
+func appendCharRef(b []byte, r rune) []byte {
+	b = append(b, "&#x"...)
+	start := len(b)
+	b = strconv.AppendUint(b, uint64(r), 16)
+	for i := start; i < len(b); i++ {
+		if b[i] >= 'a' {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return append(b, ';')
 }
 
 // xmlPlain[c] is true for the ASCII bytes encoding/xml writes as is: all

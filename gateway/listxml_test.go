@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +28,41 @@ func reflectListXML(t testing.TB, res *listBucketResult) []byte {
 func checkListXML(t testing.TB, res *listBucketResult) {
 	t.Helper()
 	want := reflectListXML(t, res)
-	got := res.appendXML(nil)
+	got := replaceCharRefs(res.appendXML(nil))
 	if !bytes.Equal(got, want) {
 		t.Fatalf("appendXML differs from encoding/xml\n got: %q\nwant: %q", got, want)
+	}
+}
+
+// charRef is a character reference appendXML writes.
+var charRef = regexp.MustCompile(`&#x([0-9A-F]+);`)
+
+// replaceCharRefs replaces the references to characters outside XML's Char
+// production in b with U+FFFD, as encoding/xml writes those characters.
+func replaceCharRefs(b []byte) []byte {
+	return charRef.ReplaceAllFunc(b, func(ref []byte) []byte {
+		r, err := strconv.ParseUint(string(charRef.FindSubmatch(ref)[1]), 16, 32)
+		if err != nil || isXMLChar(rune(r)) {
+			return ref
+		}
+		return []byte("\uFFFD")
+	})
+}
+
+// TestListXMLCharRefs: characters XML 1.0 cannot carry are written as
+// character references, as S3 does, not replaced.
+func TestListXMLCharRefs(t *testing.T) {
+	for in, want := range map[string]string{
+		"\x01":         "&#x1;",
+		"a\x1fb\x7f":   "a&#x1F;b\x7f",
+		"\x00\t\n\r":   "&#x0;&#x9;&#xA;&#xD;",
+		"\uFFFE\uFFFF": "&#xFFFE;&#xFFFF;",
+		"\xff":         "\uFFFD",
+		"é\x0b&":       "é&#xB;&amp;",
+	} {
+		if got := string(appendEscaped(nil, in)); got != want {
+			t.Errorf("appendEscaped(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -69,7 +103,7 @@ func TestListXMLTable(t *testing.T) {
 			NextMarker: "p/b", Contents: []objectEntry{entry("p/a", 1, own), entry("p/b", 0, own)},
 			CommonPrefixes: []commonPrefix{{"p/c/"}, {"p/d/"}}},
 		"v1 marker": {NS: s3NS, Name: "bucket", Marker: ptr("m&<>"), MaxKeys: 1000},
-		"v2": {NS: s3NS, Name: "bucket", ContinuationToken: "djE6YQ", NextContinuationToken: "djE6Yg",
+		"v2": {NS: s3NS, Name: "bucket", ContinuationToken: ptr("djE6YQ"), NextContinuationToken: "djE6Yg",
 			StartAfter: "a", KeyCount: ptr(3), MaxKeys: 3, IsTruncated: true,
 			Contents: []objectEntry{entry("b", 10, nil), entry("c", 20, nil), entry("d", 30, own)}},
 		"v2 zero keycount":  {NS: s3NS, Name: "bucket", KeyCount: ptr(0), MaxKeys: 0},
@@ -85,7 +119,7 @@ func TestListXMLTable(t *testing.T) {
 	for i, s := range listXMLStrings {
 		o := &owner{ID: s, DisplayName: s}
 		cases[fmt.Sprintf("string %d %.20q", i, s)] = listBucketResult{NS: s, Name: s, Prefix: s, Marker: &s,
-			NextMarker: s, ContinuationToken: s, NextContinuationToken: s, StartAfter: s, Delimiter: s, EncodingType: s,
+			NextMarker: s, ContinuationToken: &s, NextContinuationToken: s, StartAfter: s, Delimiter: s, EncodingType: s,
 			Contents:       []objectEntry{{Key: s, LastModified: s, ETag: s, StorageClass: s, Owner: o, ChecksumAlgorithm: s, ChecksumType: s}},
 			CommonPrefixes: []commonPrefix{{s}}}
 	}
@@ -170,7 +204,7 @@ func FuzzListXML(f *testing.F) {
 	f.Add("k", "p/", `"etag"`, "", int64(math.MaxInt64), -1, uint8(0xff))
 	f.Fuzz(func(t *testing.T, key, prefix, etag, token string, size int64, n int, flags uint8) {
 		res := listBucketResult{NS: s3NS, Name: "bucket", Prefix: prefix, MaxKeys: n,
-			ContinuationToken: token, NextMarker: key, Delimiter: token, IsTruncated: flags&1 != 0,
+			ContinuationToken: &token, NextMarker: key, Delimiter: token, IsTruncated: flags&1 != 0,
 			Contents: []objectEntry{{Key: key, LastModified: token, ETag: etag, Size: size, StorageClass: prefix,
 				ChecksumAlgorithm: etag, ChecksumType: key}},
 			CommonPrefixes: []commonPrefix{{prefix}, {key}}}

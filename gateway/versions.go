@@ -13,33 +13,37 @@ import (
 const nullVersion = "null"
 
 type listVersionsResult struct {
-	XMLName             xml.Name       `xml:"ListVersionsResult"`
-	NS                  string         `xml:"xmlns,attr"`
-	Name                string         `xml:"Name"`
-	Prefix              string         `xml:"Prefix"`
-	KeyMarker           string         `xml:"KeyMarker"`
-	VersionIDMarker     string         `xml:"VersionIdMarker"`
-	NextKeyMarker       string         `xml:"NextKeyMarker,omitempty"`
-	NextVersionIDMarker string         `xml:"NextVersionIdMarker,omitempty"`
-	MaxKeys             int            `xml:"MaxKeys"`
-	Delimiter           string         `xml:"Delimiter,omitempty"`
-	EncodingType        string         `xml:"EncodingType,omitempty"`
-	IsTruncated         bool           `xml:"IsTruncated"`
-	Versions            []versionEntry `xml:"Version"`
-	CommonPrefixes      []commonPrefix `xml:"CommonPrefixes"`
+	XMLName             xml.Name         `xml:"ListVersionsResult"`
+	NS                  string           `xml:"xmlns,attr"`
+	Name                string           `xml:"Name"`
+	Prefix              xmlText          `xml:"Prefix"`
+	KeyMarker           xmlText          `xml:"KeyMarker"`
+	VersionIDMarker     string           `xml:"VersionIdMarker"`
+	NextKeyMarker       *xmlText         `xml:"NextKeyMarker,omitempty"`
+	NextVersionIDMarker string           `xml:"NextVersionIdMarker,omitempty"`
+	MaxKeys             int              `xml:"MaxKeys"`
+	Delimiter           *xmlText         `xml:"Delimiter,omitempty"`
+	EncodingType        string           `xml:"EncodingType,omitempty"`
+	IsTruncated         bool             `xml:"IsTruncated"`
+	Versions            []versionEntry   `xml:"Version"`
+	CommonPrefixes      []versionsPrefix `xml:"CommonPrefixes"`
+}
+
+type versionsPrefix struct {
+	Prefix xmlText `xml:"Prefix"`
 }
 
 type versionEntry struct {
-	Key               string `xml:"Key"`
-	VersionID         string `xml:"VersionId"`
-	IsLatest          bool   `xml:"IsLatest"`
-	LastModified      string `xml:"LastModified"`
-	ETag              string `xml:"ETag"`
-	Size              int64  `xml:"Size"`
-	Owner             owner  `xml:"Owner"`
-	StorageClass      string `xml:"StorageClass"`
-	ChecksumAlgorithm string `xml:"ChecksumAlgorithm,omitempty"`
-	ChecksumType      string `xml:"ChecksumType,omitempty"`
+	Key               xmlText `xml:"Key"`
+	VersionID         string  `xml:"VersionId"`
+	IsLatest          bool    `xml:"IsLatest"`
+	LastModified      string  `xml:"LastModified"`
+	ETag              string  `xml:"ETag"`
+	Size              int64   `xml:"Size"`
+	Owner             owner   `xml:"Owner"`
+	StorageClass      string  `xml:"StorageClass"`
+	ChecksumAlgorithm string  `xml:"ChecksumAlgorithm,omitempty"`
+	ChecksumType      string  `xml:"ChecksumType,omitempty"`
 }
 
 // listObjectVersions serves ListObjectVersions. Buckets are never
@@ -58,8 +62,12 @@ func (h *Handler) listObjectVersions(w http.ResponseWriter, r *http.Request, rc 
 	case versionMarker != "" && versionMarker != nullVersion:
 		return s3err.InvalidArgument.WithMessage("Invalid version id specified")
 	}
-	res := listVersionsResult{NS: s3NS, Name: rc.bucket, Prefix: l.enc(l.prefix), KeyMarker: l.enc(keyMarker),
-		VersionIDMarker: versionMarker, MaxKeys: l.maxKeys, Delimiter: l.enc(l.delimiter), EncodingType: l.encType}
+	res := listVersionsResult{NS: s3NS, Name: rc.bucket, Prefix: newXMLText(l.enc(l.prefix)), KeyMarker: newXMLText(l.enc(keyMarker)),
+		VersionIDMarker: versionMarker, MaxKeys: l.maxKeys, EncodingType: l.encType}
+	if l.delimiter != "" {
+		d := newXMLText(l.enc(l.delimiter))
+		res.Delimiter = &d
+	}
 	if l.maxKeys == 0 {
 		if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
 			return err
@@ -75,16 +83,17 @@ func (h *Handler) listObjectVersions(w http.ResponseWriter, r *http.Request, rc 
 		return err
 	}
 	for _, o := range page.Objects {
-		res.Versions = append(res.Versions, versionEntry{Key: l.enc(o.Key), VersionID: nullVersion, IsLatest: true,
+		res.Versions = append(res.Versions, versionEntry{Key: newXMLText(l.enc(o.Key)), VersionID: nullVersion, IsLatest: true,
 			LastModified: timeISO(o.LastModified), ETag: quoteETag(o.ETag), Size: o.Size, Owner: h.owner,
 			StorageClass: storageClass(o.Meta), ChecksumAlgorithm: o.Checksum.Algorithm, ChecksumType: o.Checksum.Type})
 	}
 	for _, p := range page.CommonPrefixes {
-		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: l.enc(p)})
+		res.CommonPrefixes = append(res.CommonPrefixes, versionsPrefix{newXMLText(l.enc(p))})
 	}
 	if page.Truncated {
 		res.IsTruncated = true
-		res.NextKeyMarker = l.enc(page.Next)
+		next := newXMLText(l.enc(page.Next))
+		res.NextKeyMarker = &next
 		if n := len(page.Objects); n > 0 && page.Objects[n-1].Key == page.Next {
 			res.NextVersionIDMarker = nullVersion
 		}
@@ -92,3 +101,11 @@ func (h *Handler) listObjectVersions(w http.ResponseWriter, r *http.Request, rc 
 	writeXML(w, http.StatusOK, res)
 	return nil
 }
+
+// xmlText is a text element escaped as the listings escape keys (see
+// appendEscaped), for documents encoded by encoding/xml.
+type xmlText struct {
+	Inner string `xml:",innerxml"`
+}
+
+func newXMLText(s string) xmlText { return xmlText{string(appendEscaped(nil, s))} }
