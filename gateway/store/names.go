@@ -53,6 +53,18 @@ func ValidKey(key string) bool {
 	return true
 }
 
+// CheckNames validates a bucket name and an object key for a store:
+// ErrInvalidBucketName or ErrInvalidKey when one cannot exist.
+func CheckNames(bucket, key string) error {
+	if !ValidBucketName(bucket) {
+		return ErrInvalidBucketName
+	}
+	if !ValidKey(key) {
+		return ErrInvalidKey
+	}
+	return nil
+}
+
 // CommonPrefix returns the common prefix key rolls up into in a listing
 // with prefix and delimiter delim (S3 CommonPrefixes): key up to and
 // including the first delim after prefix. ok is false when key is not

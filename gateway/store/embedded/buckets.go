@@ -114,14 +114,3 @@ func bucketInfo(name string, b *bbolt.Bucket) store.Bucket {
 	ns, _ := binary.Varint(b.Get(keyCreated))
 	return store.Bucket{Name: name, Created: unixTime(ns)}
 }
-
-// checkNames validates a bucket name and an object key.
-func checkNames(bucket, key string) error {
-	if !store.ValidBucketName(bucket) {
-		return store.ErrInvalidBucketName
-	}
-	if !store.ValidKey(key) {
-		return store.ErrInvalidKey
-	}
-	return nil
-}

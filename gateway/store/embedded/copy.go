@@ -26,10 +26,10 @@ import (
 // recomputed as FULL_OBJECT. If linking fails (a filesystem without hard
 // links, too many links), the bytes are streamed into a new file.
 func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, in store.CopyInput) (*store.Object, error) {
-	if err := checkNames(srcBucket, srcKey); err != nil {
+	if err := store.CheckNames(srcBucket, srcKey); err != nil {
 		return nil, err
 	}
-	if err := checkNames(dstBucket, dstKey); err != nil {
+	if err := store.CheckNames(dstBucket, dstKey); err != nil {
 		return nil, err
 	}
 	if err := s.begin(); err != nil {

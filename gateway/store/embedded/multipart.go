@@ -62,7 +62,7 @@ func (u *uploadRecord) upload(key string, id uploadID) store.Upload {
 
 // CreateMultipartUpload starts an upload and returns its id.
 func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, in store.UploadInput) (string, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return "", err
 	}
 	rec := &uploadRecord{meta: in.Meta, alg: in.ChecksumAlgorithm, typ: in.ChecksumType}
@@ -122,7 +122,7 @@ func getUpload(tx *bbolt.Tx, bucket, key string, id uploadID) (*bbolt.Bucket, *u
 // with the same number. Parts always live in data files (they become the
 // object's segments).
 func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, in store.PutInput) (*store.Part, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
 	if number < 1 || number > store.MaxPartNumber {
@@ -242,7 +242,7 @@ func partsOf(tx *bbolt.Tx, id uploadID) ([]numberedPart, error) {
 // CompleteMultipartUpload assembles the listed parts into the object
 // without copying their bytes.
 func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, in store.CompleteInput) (*store.Object, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
 	id, ok := parseUploadID(uploadID)
@@ -377,7 +377,7 @@ func assemble(up *uploadRecord, all []numberedPart, listed []store.CompletePart,
 
 // AbortMultipartUpload discards the upload and its parts.
 func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return err
 	}
 	id, ok := parseUploadID(uploadID)
@@ -429,7 +429,7 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 
 // ListParts lists the upload's parts with number > after, ascending.
 func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, after, limit int) (*store.PartsPage, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
 	id, ok := parseUploadID(uploadID)

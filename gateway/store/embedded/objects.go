@@ -17,7 +17,7 @@ import (
 // data file first; the record is committed afterwards in a grouped index
 // transaction, where in.Cond is checked.
 func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
 	if err := s.begin(); err != nil {
@@ -136,7 +136,7 @@ func (s *Store) bucketExists(bucket string) error {
 
 // HeadObject returns the object's description or ErrNoSuchKey.
 func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Object, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
 	var obj *store.Object
@@ -165,7 +165,7 @@ func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Obje
 // WriteTo copies from an *io.LimitedReader over the *os.File, so io.Copy to
 // an http.ResponseWriter (or a *net.TCPConn) uses sendfile.
 func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.CheckFunc) (*store.Object, io.ReadCloser, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, nil, err
 	}
 	if err := s.begin(); err != nil {
@@ -200,7 +200,7 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.C
 
 // DeleteObject removes the object; an absent key is not an error.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return err
 	}
 	if err := s.begin(); err != nil {

@@ -28,7 +28,7 @@ import (
 // and writes the upload record that ListMultipartUploads and ListParts
 // read. The upload id is the upstream's.
 func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, in store.UploadInput) (string, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return "", err
 	}
 	if err := s.checkBucket(ctx, bucket); err != nil {
@@ -66,7 +66,7 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, i
 // getUpload reads an upload's record: ErrNoSuchUpload if there is none
 // for this bucket and key.
 func (s *Store) getUpload(ctx context.Context, bucket, key, id string) (*uploadRecord, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
 	if id == "" || len(id) > 1024 || strings.ContainsAny(id, "/\x00") {

@@ -100,16 +100,6 @@ func token() string {
 	return hex.EncodeToString(b[:])
 }
 
-func checkNames(bucket, key string) error {
-	if !store.ValidBucketName(bucket) {
-		return store.ErrInvalidBucketName
-	}
-	if !store.ValidKey(key) {
-		return store.ErrInvalidKey
-	}
-	return nil
-}
-
 // ---- metadata ----
 
 // metaHeader carries the blob; minio-go returns it canonicalized.

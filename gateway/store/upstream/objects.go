@@ -195,7 +195,7 @@ func readSmall(r io.Reader, size, limit int64) ([]byte, bool, error) {
 // checksum is known only at its end gets it in a record
 // (P.mp/<token>, written before the body's last byte is released).
 func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
 	if err := s.checkBucket(ctx, bucket); err != nil {
@@ -551,7 +551,7 @@ func (s *Store) loadMP(ctx context.Context, tok string) (*mpRecord, error) {
 
 // HeadObject describes an object.
 func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Object, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
 	o, err := s.statObject(ctx, bucket, key)
@@ -575,7 +575,7 @@ const skipLimit = 256 << 10
 // per whole-object read keeps the upstream's per-key locking (MinIO takes
 // a read lock per request) at its minimum.
 func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.CheckFunc) (*store.Object, io.ReadCloser, error) {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, nil, err
 	}
 	for attempt := 0; ; attempt++ {
@@ -713,7 +713,7 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) {
 // DeleteObject removes an object. The completion record of a multipart
 // object stays behind (see docs/upstream.md).
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
-	if err := checkNames(bucket, key); err != nil {
+	if err := store.CheckNames(bucket, key); err != nil {
 		return err
 	}
 	if err := s.checkBucket(ctx, bucket); err != nil {
@@ -736,10 +736,10 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
 // and a full-object checksum, which no S3 copy computes: its bytes are
 // read through the gateway, hashed, and written via a staging object.
 func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, in store.CopyInput) (*store.Object, error) {
-	if err := checkNames(srcBucket, srcKey); err != nil {
+	if err := store.CheckNames(srcBucket, srcKey); err != nil {
 		return nil, err
 	}
-	if err := checkNames(dstBucket, dstKey); err != nil {
+	if err := store.CheckNames(dstBucket, dstKey); err != nil {
 		return nil, err
 	}
 	if err := s.checkBucket(ctx, dstBucket); err != nil {
