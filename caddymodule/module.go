@@ -36,7 +36,6 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
-	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/internal/orderstore"
 )
 
@@ -145,7 +144,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.obs, err = newObserver(ctx.GetMetricsRegistry(), s.order); err != nil {
 		return fmt.Errorf("s3gateway: metrics: %w", err)
 	}
-	ord := order.FromConfig(s.cfg, s.order)
+	ord := orderstore.Order(s.cfg, s.order)
 	h.gw, err = gateway.New(gateway.Options{
 		Store:   shared.st,
 		Order:   ord,

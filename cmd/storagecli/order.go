@@ -94,7 +94,7 @@ from what that gateway published (at most a few seconds old).`,
 // orderInfo describes an order: its settings, and its usage unless a
 // gateway that published none serves it.
 func orderInfo(home string, cfg *config.Config, id string, now time.Time) orderRow {
-	o := order.FromConfig(cfg, id)
+	o := orderstore.Order(cfg, id)
 	dir := cfg.OrderDataDir(home, id)
 	loc := orderstore.Locate(cfg, home, id)
 	row := orderRow{OrderID: id, DataDir: loc.String(), Status: o.State(now).String()}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
-	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/internal/orderstore"
 )
 
@@ -136,7 +135,7 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 
 	h, err := gateway.New(gateway.Options{
 		Store:  st,
-		Order:  order.FromConfig(cfg, gc.order),
+		Order:  orderstore.Order(cfg, gc.order),
 		Region: cfg.Gateway.Region,
 		Domain: cfg.Gateway.Domain,
 		Logger: log.Named("s3"),
@@ -280,7 +279,7 @@ func reloadOrder(log *zap.Logger, h *gateway.Handler, id string, reload func() (
 			zap.String("order", id), zap.String("configured", cfg.Broker.ExtraOrderID))
 		cfg.Broker.ExtraOrderID = id // the [gateway] pair keeps serving this order
 	}
-	o := order.FromConfig(cfg, id)
+	o := orderstore.Order(cfg, id)
 	if err := h.SetOrder(o); err != nil {
 		log.Error("SIGHUP: configuration not reloaded", zap.Error(err))
 		return

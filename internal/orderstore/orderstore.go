@@ -19,10 +19,27 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lambda/storagecli/config"
+	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/gateway/store/embedded"
 	"github.com/lambda/storagecli/gateway/store/upstream"
 )
+
+// Order returns order id as user.toml describes it: its [order.<id>]
+// capacity, expiry and grace, and its keys: the [gateway] key pair,
+// read-write, where config.GatewayKeyServes says it belongs to the order,
+// then the [[order.<id>.keys]] pairs.
+func Order(c *config.Config, id string) *order.Order {
+	oc := c.Order(id)
+	o := &order.Order{ID: id, Capacity: int64(oc.Capacity), Expires: oc.Expires.Time, Grace: oc.Grace}
+	if c.GatewayKeyServes(id) {
+		o.Keys = append(o.Keys, order.Key{AccessKey: c.Gateway.AccessKey, SecretKey: string(c.Gateway.SecretKey)})
+	}
+	for _, k := range oc.Keys {
+		o.Keys = append(o.Keys, order.Key{AccessKey: k.AccessKey, SecretKey: string(k.SecretKey), ReadOnly: k.ReadOnly})
+	}
+	return o
+}
 
 // Store is an open order store.
 type Store interface {

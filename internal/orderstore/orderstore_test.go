@@ -201,3 +201,45 @@ func TestOpenUpstreamDown(t *testing.T) {
 	}
 	t.Logf("failed after %v", time.Since(start))
 }
+
+func TestOrder(t *testing.T) {
+	c, err := config.Parse([]byte(`
+[gateway]
+access_key = "main"
+secret_key = "mainsecret"
+[broker]
+extra_order_id = "o1"
+[order.o1]
+capacity = "1GiB"
+expires = 2027-01-01T00:00:00Z
+grace = "1h"
+[[order.o1.keys]]
+access_key = "ro"
+secret_key = "rosecret"
+read_only = true
+[order.o2]
+[[order.o2.keys]]
+access_key = "o2key"
+secret_key = "o2secret"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o1 := Order(c, "o1")
+	if o1.ID != "o1" || o1.Capacity != 1<<30 || o1.Grace != time.Hour || o1.Expires.Year() != 2027 || len(o1.Keys) != 2 {
+		t.Fatalf("o1 = %+v", o1)
+	}
+	if k, ok := o1.Key("main"); !ok || k.ReadOnly || k.SecretKey != "mainsecret" {
+		t.Errorf("main key: %+v", k)
+	}
+	if k, ok := o1.Key("ro"); !ok || !k.ReadOnly {
+		t.Errorf("ro key: %+v", k)
+	}
+	o2 := Order(c, "o2")
+	if _, ok := o2.Key("main"); ok || len(o2.Keys) != 1 || o2.Capacity != 0 {
+		t.Errorf("o2 = %+v", o2)
+	}
+	if err := o1.Validate(); err != nil {
+		t.Error(err)
+	}
+}
