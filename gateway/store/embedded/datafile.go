@@ -180,12 +180,15 @@ const copyBufSize = 256 << 10
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
-// Block buffers: what new data files are written from, a large write at a
-// time. They are kept on a bounded free list (not a sync.Pool, which the GC
-// empties), so a steady stream of uploads allocates none.
+// Block buffers: what new data files are written from, a block at a time.
+// An upload holds its block buffer while it waits for its body, so blocks
+// are small: a thousand stalled uploads hold 32 MiB, not a GiB (larger
+// writes gained nothing measurable: hashing and fsync dominate). They are
+// kept on a bounded free list (not a sync.Pool, which the GC empties), so
+// a steady stream of uploads allocates none.
 const (
-	blockBufSize  = 1 << 20 // bytes per write
-	maxFreeBlocks = 8       // buffers kept while idle
+	blockBufSize  = 32 << 10 // bytes per write
+	maxFreeBlocks = 64       // buffers kept while idle
 )
 
 var freeBlocks = make(chan *[]byte, maxFreeBlocks)
