@@ -65,7 +65,13 @@ func (s *Store) createFile(id fileID) (*os.File, error) {
 	if _, err := s.data.get(id[0], s.opts.NoSync); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(s.filePath(id), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	return openNew(s.filePath(id))
+}
+
+// openNew creates a new file for writing (a variable so that a test can
+// write to /dev/full, a disk that is always full).
+var openNew = func(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 }
 
 // linkFile gives the data file from a new name, id.
