@@ -149,6 +149,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Store:   shared.st,
 		Order:   ord,
 		Meter:   &shared.meter,
+		Uploads: &shared.uploads,
+		Limits:  orderstore.Limits(s.cfg),
 		Region:  s.cfg.Gateway.Region,
 		Domain:  s.cfg.Gateway.Domain,
 		Logger:  h.logger,

@@ -9,6 +9,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 
+	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/internal/orderstore"
 )
@@ -43,6 +44,9 @@ type sharedStore struct {
 	// meter holds the space reserved by writes in flight, for every
 	// handler serving this store.
 	meter order.Meter
+	// uploads counts the uploads in flight, for every handler serving
+	// this store (its caps are the gateway's Limits).
+	uploads gateway.Uploads
 
 	inflight int  // requests being served
 	released bool // no loaded config holds it: close when inflight is 0

@@ -47,6 +47,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -105,6 +106,16 @@ type Gateway struct {
 	// NoSync relaxes durability: writes are acknowledged before they are
 	// synced to disk.
 	NoSync bool `toml:"no_sync" doc:"true acknowledges writes before they are synced to disk (faster; data written just before a crash or power loss may be lost)."`
+	// ReadIdleTimeout bounds how long an upload's body may stop arriving.
+	ReadIdleTimeout time.Duration `toml:"read_idle_timeout" doc:"How long a request body may stop arriving before the request fails with 400 RequestTimeout (releasing the capacity it reserved). 0: 20s, as AWS; negative: no limit."`
+	// WriteIdleTimeout bounds how long a response may wait for its client.
+	WriteIdleTimeout time.Duration `toml:"write_idle_timeout" doc:"How long a response may wait for the client to read it before the connection is closed. 0: 60s; negative: no limit."`
+	// MaxUploads caps the order's uploads in flight.
+	MaxUploads int `toml:"max_uploads" doc:"Uploads (PutObject, UploadPart) the order may have in progress at once; more answer 503 SlowDown. 0: 1024; negative: no limit."`
+	// MaxUploadsPerKey caps the uploads in flight to one key.
+	MaxUploadsPerKey int `toml:"max_uploads_per_key" doc:"Uploads to one key (the parts of its multipart uploads included) in progress at once; more answer 503 SlowDown. 0: 64; negative: no limit."`
+	// MaxHeaderBytes caps a request's header block (storagecli gateway run).
+	MaxHeaderBytes Size `toml:"max_header_bytes" doc:"Largest request header block storagecli gateway run reads (larger: 431). 0: 16KiB, as Caddy. (Behind Caddy: Caddy's max_header_size.)"`
 }
 
 // Broker is the [broker] section.
@@ -146,6 +157,12 @@ func Default() *Config {
 			AccessKey: DefaultAccessKey,
 			SecretKey: DefaultSecretKey,
 			Region:    DefaultRegion,
+			// The gateway's defaults (gateway.Default*), shown in the file.
+			ReadIdleTimeout:  20 * time.Second,
+			WriteIdleTimeout: 60 * time.Second,
+			MaxUploads:       1024,
+			MaxUploadsPerKey: 64,
+			MaxHeaderBytes:   16 << 10,
 		},
 		Broker: Broker{
 			ExtraOrderID: DefaultExtraOrderID,
@@ -421,6 +438,9 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Gateway.Domain; d != "" && !domainRe.MatchString(d) {
 		add("gateway.domain", fmt.Errorf("%q is not a DNS name (no scheme, port or path)", d))
+	}
+	if c.Gateway.MaxHeaderBytes < 0 {
+		add("gateway.max_header_bytes", errors.New("must not be negative"))
 	}
 	add("broker.extra_order_id", ValidateOrderID(c.Broker.ExtraOrderID))
 	if c.Broker.DBPath == "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -225,7 +226,7 @@ func TestRedaction(t *testing.T) {
 			t.Errorf("%s shows the secret: %s", name, out)
 		}
 	}
-	if !strings.Contains(c.String(), `secret_key = "`+Mask+`"`) {
+	if !regexp.MustCompile(`secret_key +=  *"` + regexp.QuoteMeta(Mask) + `"`).MatchString(c.String()) {
 		t.Errorf("String does not show the mask:\n%s", c)
 	}
 	if c.Gateway.SecretKey != topSecret {
@@ -328,7 +329,9 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s has no doc", k.Key)
 		}
 	}
-	want := "gateway.address:string gateway.access_key:string gateway.secret_key:string gateway.region:string gateway.domain:string gateway.no_sync:bool broker.extra_order_id:string broker.db_path:string" +
+	want := "gateway.address:string gateway.access_key:string gateway.secret_key:string gateway.region:string gateway.domain:string gateway.no_sync:bool" +
+		" gateway.read_idle_timeout:duration gateway.write_idle_timeout:duration gateway.max_uploads:int gateway.max_uploads_per_key:int gateway.max_header_bytes:size" +
+		" broker.extra_order_id:string broker.db_path:string" +
 		" order.<id>.capacity:size order.<id>.expires:time order.<id>.grace:duration" +
 		" order.<id>.keys.access_key:string order.<id>.keys.secret_key:string order.<id>.keys.read_only:bool" +
 		" order.<id>.upstream.endpoint:string order.<id>.upstream.bucket:string order.<id>.upstream.prefix:string" +

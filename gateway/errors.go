@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"syscall"
 
 	"go.uber.org/zap"
 
@@ -54,8 +55,18 @@ func toS3Error(err error) (e *s3err.Error, internal bool) {
 	if errors.As(err, &u) && u.Unavailable() {
 		return s3err.ServiceUnavailable, false
 	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return insufficientStorage, false
+	}
 	return s3err.InternalError, true
 }
+
+// insufficientStorage answers a write the disk (or the filesystem quota)
+// has no room for. 507 is retried by no AWS SDK, rclone or minio-go,
+// unlike 500 InternalError or 503 SlowDown: a full disk is not emptied by
+// the next attempt, so clients fail at once instead of hammering.
+var insufficientStorage = &s3err.Error{Code: "InsufficientStorage", Status: http.StatusInsufficientStorage,
+	Message: "The server has no room left to store this data: delete objects, or try again later."}
 
 // unavailable is implemented by store errors meaning that the storage
 // behind the store cannot be reached now (upstream.ErrUnavailable): the
@@ -79,7 +90,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 	e, internal := toS3Error(err)
 	if internal {
 		h.opts.Logger.Error("internal error", zap.String("request_id", rc.id), zap.String("op", rc.op), zap.Error(err))
-	} else if e == s3err.ServiceUnavailable {
+	} else if e == s3err.ServiceUnavailable || e == insufficientStorage {
 		h.opts.Logger.Warn("storage unavailable", zap.String("request_id", rc.id), zap.String("op", rc.op), zap.Error(err))
 	}
 	rc.err = e.Code

@@ -53,6 +53,11 @@ type Options struct {
 	// Observe, if set, is called after every request with what was done
 	// (for access logs and metrics in the embedding server).
 	Observe func(r *http.Request, info RequestInfo)
+	// Limits bound the time and concurrency a request may take.
+	Limits Limits
+	// Uploads counts the order's uploads in flight, for Limits. Handlers
+	// serving the same order must share one; nil gives the Handler its own.
+	Uploads *Uploads
 }
 
 // RequestInfo describes a served request.
@@ -74,6 +79,8 @@ type Handler struct {
 	owner    owner
 	order    atomic.Pointer[order.Order]
 	meter    *order.Meter
+	limits   Limits
+	uploads  *Uploads
 }
 
 // New returns a Handler serving opts.Store.
@@ -103,9 +110,12 @@ func New(opts Options) (*Handler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, meter: opts.Meter}
+	h := &Handler{opts: opts, meter: opts.Meter, limits: opts.Limits.withDefaults(), uploads: opts.Uploads}
 	if h.meter == nil {
 		h.meter = new(order.Meter)
+	}
+	if h.uploads == nil {
+		h.uploads = new(Uploads)
 	}
 	h.order.Store(ord)
 	h.verifier = sigv4.Verifier{Region: opts.Region, Now: opts.Now}
@@ -147,7 +157,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusContinue)
 	}
 	rc := &reqContext{id: newRequestID()}
-	rw := &responseWriter{ResponseWriter: w}
+	dl := newDeadlines(w, r, h.limits)
+	dl.start()
+	defer dl.end()
+	rw := &responseWriter{ResponseWriter: w, dl: dl}
 	hdr := w.Header()
 	hdr.Set("x-amz-request-id", rc.id)
 	hdr.Set("x-amz-id-2", rc.id)
@@ -155,7 +168,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The body is counted through rc.body. r.Body itself must stay as the
 	// server made it: net/http recognises its own 100-continue reader there
 	// and would otherwise ask for (and drain) the body of a rejected request.
-	body := &countingReader{r: r.Body}
+	body := &countingReader{r: r.Body, dl: dl}
 	if body.r == nil {
 		body.r = http.NoBody
 	}
@@ -234,6 +247,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		h.writeError(w, r, rc, err)
 		return
 	}
+	release, err := h.admit(rc)
+	if err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	defer release()
 	if err := rc.route.fn(h, w, r, rc); err != nil {
 		h.writeError(w, r, rc, err)
 	}

@@ -16,6 +16,7 @@ type responseWriter struct {
 	status      int
 	wroteHeader bool
 	n           int64
+	dl          *deadlines // write deadlines, reset before every chunk
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -29,31 +30,67 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
-	return n, err
+	var total int
+	for len(p) > 0 {
+		chunk := p[:min(len(p), writeChunk)]
+		w.dl.beforeWrite()
+		n, err := w.ResponseWriter.Write(chunk)
+		total += n
+		w.n += int64(n)
+		if err != nil {
+			return total, err
+		}
+		p = p[n:]
+	}
+	w.dl.afterWrite()
+	return total, nil
 }
 
-// ReadFrom lets io.Copy reach the connection's ReadFrom (sendfile for files).
+// ReadFrom lets io.Copy reach the connection's ReadFrom (sendfile for
+// files), writeChunk bytes per write deadline. An *io.LimitedReader over a
+// file stays one (sendfile looks through a single one).
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	var n int64
-	var err error
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	rf, ok := w.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		rf = readerFrom{w.ResponseWriter}
 	}
-	w.n += n
-	return n, err
+	outer, _ := r.(*io.LimitedReader)
+	var total int64
+	for {
+		chunk := &io.LimitedReader{R: r, N: writeChunk}
+		if outer != nil {
+			chunk.R, chunk.N = outer.R, min(outer.N, writeChunk)
+		}
+		w.dl.beforeWrite()
+		n, err := rf.ReadFrom(chunk)
+		total += n
+		w.n += n
+		if outer != nil {
+			outer.N -= n
+		}
+		if err != nil || chunk.N > 0 || (outer != nil && outer.N <= 0) {
+			w.dl.afterWrite()
+			return total, err
+		}
+	}
+}
+
+// readerFrom gives a writer without ReadFrom one (a plain copy).
+type readerFrom struct{ w io.Writer }
+
+func (r readerFrom) ReadFrom(src io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{r.w}, src)
 }
 
 // Flush implements http.Flusher.
 func (w *responseWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		w.dl.beforeWrite()
 		f.Flush()
+		w.dl.afterWrite()
 	}
 }
 
@@ -66,12 +103,15 @@ func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // away) into the S3 errors AWS answers with: they are client mistakes, never
 // an InternalError.
 type countingReader struct {
-	r io.ReadCloser
-	n int64
+	r  io.ReadCloser
+	n  int64
+	dl *deadlines // the idle read deadline, reset before every read
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	c.dl.beforeRead()
 	n, err := c.r.Read(p)
+	c.dl.afterRead(err)
 	c.n += int64(n)
 	if err != nil && err != io.EOF {
 		err = bodyReadError(err)

@@ -169,7 +169,11 @@ func TestGatewayDaemonLifecycle(t *testing.T) {
 		t.Errorf("config get: %+v", r)
 	}
 	r = cli(t, nil, args("config")...)
-	mustContain(t, "config", r.stdout, `address    = "`+addr+`"`, `secret_key = "`+config.Mask+`"`)
+	for _, want := range []string{`address +=  *"` + regexp.QuoteMeta(addr) + `"`, `secret_key +=  *"` + regexp.QuoteMeta(config.Mask) + `"`} {
+		if !regexp.MustCompile(want).MatchString(r.stdout) {
+			t.Errorf("config does not match %s:\n%s", want, r.stdout)
+		}
+	}
 	if strings.Contains(r.stdout, config.DefaultSecretKey) {
 		t.Errorf("config shows the secret:\n%s", r.stdout)
 	}
@@ -366,6 +370,14 @@ func TestForegroundDefaults(t *testing.T) {
 	}
 	if code := signedRequest(t, "GET", "http://"+addr+"/", "", config.DefaultAccessKey, config.DefaultSecretKey); code != 200 {
 		t.Errorf("ListBuckets with the default credentials: %d", code)
+	}
+	// The header block is bounded as Caddy bounds it (16 KiB by default).
+	big, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
+	big.Header.Set("X-Amz-Meta-Big", strings.Repeat("a", 24<<10))
+	if resp, err := http.DefaultClient.Do(big); err != nil {
+		t.Error(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 24 KiB header block: %d, want 431", resp.StatusCode)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

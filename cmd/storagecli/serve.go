@@ -23,11 +23,15 @@ import (
 )
 
 // HTTP server limits. There is no overall read or write timeout: an S3
-// transfer of several gigabytes may legitimately take hours.
+// transfer of several gigabytes may legitimately take hours; the gateway's
+// idle timeouts ([gateway] read_idle_timeout, write_idle_timeout) cut off
+// transfers that stall.
 const (
 	readHeaderTimeout = 30 * time.Second
 	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 64 << 10
+	// defaultMaxHeaderBytes is Caddy's default limit on a request's header
+	// block; [gateway] max_header_bytes changes it.
+	defaultMaxHeaderBytes = 16 << 10
 )
 
 // usageInterval is how often a running gateway publishes its order's usage
@@ -140,6 +144,7 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 		Domain: cfg.Gateway.Domain,
 		Logger: log.Named("s3"),
 		Debug:  rf.debug,
+		Limits: orderstore.Limits(cfg),
 	})
 	if err != nil {
 		return err
@@ -154,7 +159,7 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		MaxHeaderBytes:    maxHeaderBytes(cfg),
 		TLSConfig:         tlsConfig,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
@@ -260,6 +265,15 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 		log.Error("serve", zap.Error(err))
 	}
 	return nil
+}
+
+// maxHeaderBytes is the largest request header block the server reads.
+// (net/http reads up to 4 KiB more before it answers 431, as in Caddy.)
+func maxHeaderBytes(cfg *config.Config) int {
+	if n := cfg.Gateway.MaxHeaderBytes; n > 0 {
+		return int(n)
+	}
+	return defaultMaxHeaderBytes
 }
 
 // reloadOrder re-reads the configuration and swaps the served order's keys,

@@ -222,22 +222,23 @@ func splitSignedHeaders(q *request) ([]string, error) {
 
 // checkUnsignedAmzHeaders refuses x-amz-* headers that are not signed, as AWS
 // does; x-amz-content-sha256 and x-amz-date are covered by the string to sign
-// anyway.
+// anyway. It runs before the signature is checked, so its cost is linear in
+// the headers and signed names (a set, not a scan of names per header).
 func checkUnsignedAmzHeaders(r *http.Request, names []string) error {
+	var signed map[string]struct{}
 	var unsigned []string
 	for k := range r.Header {
 		if len(k) < 6 || !strings.EqualFold(k[:6], "x-amz-") ||
 			strings.EqualFold(k, "X-Amz-Content-Sha256") || strings.EqualFold(k, "X-Amz-Date") {
 			continue
 		}
-		found := false
-		for _, n := range names {
-			if strings.EqualFold(n, k) {
-				found = true
-				break
+		if signed == nil {
+			signed = make(map[string]struct{}, len(names))
+			for _, n := range names {
+				signed[n] = struct{}{} // names are lower case (splitSignedHeaders)
 			}
 		}
-		if !found {
+		if !hasLower(signed, k) {
 			unsigned = append(unsigned, strings.ToLower(k))
 		}
 	}
@@ -246,6 +247,25 @@ func checkUnsignedAmzHeaders(r *http.Request, names []string) error {
 	}
 	slices.Sort(unsigned)
 	return s3err.AccessDenied.WithMessage("There were headers present in the request which were not signed: %s", clip(strings.Join(unsigned, ", ")))
+}
+
+// hasLower reports whether the lower-case form of name is in set, without
+// allocating for ordinary names.
+func hasLower(set map[string]struct{}, name string) bool {
+	var buf [128]byte
+	if len(name) > len(buf) {
+		_, ok := set[strings.ToLower(name)]
+		return ok
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	_, ok := set[string(buf[:len(name)])]
+	return ok
 }
 
 // appendCanonicalRequest builds the SigV4 canonical request.

@@ -20,7 +20,7 @@ import (
 
 // Limits that keep a hostile client from making the decoder buffer.
 const (
-	chunkBufSize   = 64 << 10 // bufio buffer
+	chunkBufSize   = 16 << 10 // bufio buffer (held by a stalled upload)
 	maxLineLen     = 4 << 10  // a chunk-size line or a trailer line
 	maxChunkSize   = 5 << 30  // one chunk
 	maxTrailerSize = 16 << 10 // all trailer lines together

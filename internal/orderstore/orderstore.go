@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lambda/storagecli/config"
+	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/gateway/store/embedded"
@@ -188,4 +189,12 @@ func UpstreamConfig(u *config.Upstream) upstream.Config {
 		UsageCacheTTL:   u.UsageCacheTTL,
 		TransferCheck:   u.TransferCheck,
 	}
+}
+
+// Limits are the gateway limits of cfg's [gateway] section (0: the
+// gateway's default; negative: none).
+func Limits(cfg *config.Config) gateway.Limits {
+	g := cfg.Gateway
+	return gateway.Limits{ReadIdle: g.ReadIdleTimeout, WriteIdle: g.WriteIdleTimeout,
+		Uploads: g.MaxUploads, UploadsPerKey: g.MaxUploadsPerKey}
 }

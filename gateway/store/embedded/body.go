@@ -50,7 +50,7 @@ func (s *Store) receive(ctx context.Context, in store.PutInput, allowInline bool
 		if in.Size >= 0 {
 			want = in.Size + 1
 		}
-		bp := headBufs(int(limit + 1))
+		bp := headBufs(int(want))
 		buf := (*bp)[:want]
 		n, eof, err := fill(body, buf)
 		if err != nil {
@@ -196,7 +196,9 @@ func fill(r io.Reader, buf []byte) (n int, eof bool, err error) {
 	return n, false, nil
 }
 
-// Head buffers hold bodies that may fit the inline limit.
+// Head buffers hold bodies that may fit the inline limit. A body of known
+// size gets a buffer of its size, not of the limit: a stalled small upload
+// holds no more than it declared.
 var headPool sync.Pool
 
 func headBufs(size int) *[]byte {

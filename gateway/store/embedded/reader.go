@@ -231,8 +231,12 @@ func (r *segReader) Close() error {
 	return nil
 }
 
-// copyPooled copies through a pooled buffer unless w reads from src itself.
+// copyPooled copies through a pooled buffer unless w reads from src itself
+// (then it takes no buffer: a download the client stalls holds none).
 func copyPooled(w io.Writer, src io.Reader) (int64, error) {
+	if rf, ok := w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	return io.CopyBuffer(w, src, *bp)
