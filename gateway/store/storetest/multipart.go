@@ -331,12 +331,66 @@ func testMultipart(t *testing.T, newStore func(t *testing.T) store.Store) {
 		wantErr(t, "UploadPart in another bucket", err, store.ErrNoSuchUpload)
 		_, err = f.s.ListParts(ctx, "other", "k", id, 0, 0)
 		wantErr(t, "ListParts in another bucket", err, store.ErrNoSuchUpload)
-		// Still usable, then gone once completed.
+		// Still usable, then gone once completed (but for a repeated
+		// Complete: see RepeatComplete).
 		if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, []store.CompletePart{{Number: 1, ETag: p.ETag}}, store.CompleteInput{}); err != nil {
 			t.Fatal(err)
 		}
-		f.wantNoUpload("k", id)
+		_, err = f.s.UploadPart(ctx, f.bucket, "k", id, 1, Input(t, []byte("x"), ""))
+		wantErr(t, "UploadPart after complete", err, store.ErrNoSuchUpload)
+		_, err = f.s.ListParts(ctx, f.bucket, "k", id, 0, 0)
+		wantErr(t, "ListParts after complete", err, store.ErrNoSuchUpload)
+		err = f.s.AbortMultipartUpload(ctx, f.bucket, "k", id)
+		wantErr(t, "AbortMultipartUpload after complete", err, store.ErrNoSuchUpload)
 		f.wantContent("k", []byte("x"))
+	})
+	t.Run("RepeatComplete", func(t *testing.T) {
+		f := newFixture(t, newStore)
+		ctx := t.Context()
+		p1, p2 := bigPart(1), Data(5, 77)
+		id := f.createUpload("k", store.UploadInput{ChecksumAlgorithm: store.SHA256})
+		a := f.uploadPart("k", id, 1, p1, store.SHA256)
+		b := f.uploadPart("k", id, 2, p2, store.SHA256)
+		parts := []store.CompletePart{{Number: 1, ETag: a.ETag, Checksum: a.Checksum}, {Number: 2, ETag: b.ETag}}
+		first, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := append(bytes.Clone(p1), p2...)
+		// The same request again (an SDK retrying a lost answer), even
+		// with a condition that no longer holds, answers the object.
+		for _, cond := range []store.Conditions{{}, {IfNoneMatch: "*"}} {
+			again, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: cond})
+			if err != nil {
+				t.Fatalf("repeated Complete (%+v): %v", cond, err)
+			}
+			if again.ETag != first.ETag || again.Size != int64(len(whole)) || again.Checksum != first.Checksum {
+				t.Errorf("repeated Complete = ETag %s size %d checksum %+v, want %s %d %+v",
+					again.ETag, again.Size, again.Checksum, first.ETag, len(whole), first.Checksum)
+			}
+		}
+		f.wantContent("k", whole)
+		f.wantUsage(int64(len(whole)), 1)
+		// Another part list, another key or another upload is not a repeat.
+		for what, c := range map[string]struct {
+			key, id string
+			parts   []store.CompletePart
+		}{
+			"fewer parts":    {"k", id, parts[:1]},
+			"another ETag":   {"k", id, []store.CompletePart{parts[0], {Number: 2, ETag: a.ETag}}},
+			"another key":    {"k2", id, parts},
+			"another id":     {"k", mangle(id), parts},
+			"wrong checksum": {"k", id, []store.CompletePart{{Number: 1, ETag: a.ETag, Checksum: b.Checksum}, parts[1]}},
+		} {
+			_, err := f.s.CompleteMultipartUpload(ctx, f.bucket, c.key, c.id, c.parts, store.CompleteInput{})
+			wantErr(t, what, err, store.ErrNoSuchUpload)
+		}
+		// Once the object is replaced, the upload is gone for good.
+		f.put("k", []byte("new"))
+		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{})
+		wantErr(t, "Complete after an overwrite", err, store.ErrNoSuchUpload)
+		f.wantContent("k", []byte("new"))
+		f.wantUsage(3, 1)
 	})
 	t.Run("UploadIDs", func(t *testing.T) {
 		f := newFixture(t, newStore)
