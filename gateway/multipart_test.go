@@ -436,3 +436,37 @@ func TestPutWithUploadIDNoPartNumber(t *testing.T) {
 		t.Errorf("object replaced by a part upload without partNumber: %q", got)
 	}
 }
+
+// TestDeleteBucketWithUploads: a bucket whose only content is unfinished
+// uploads is deleted with them (aws s3 rb --force, rclone purge and mc rb
+// --force rely on it); an object still keeps it.
+func TestDeleteBucketWithUploads(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("rbf")
+	cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("rbf"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("rbf"), Key: aws.String("k"), UploadId: cr.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader([]byte("part"))}); err != nil {
+		t.Fatal(err)
+	}
+	e.put("rbf", "obj", []byte("x"))
+	if _, err := e.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("rbf")}); apiCode(err) != "BucketNotEmpty" {
+		t.Errorf("DeleteBucket with an object and an upload: %v", err)
+	}
+	if _, err := e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("rbf"), Key: aws.String("obj")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("rbf")}); err != nil {
+		t.Fatalf("DeleteBucket with only an upload: %v", err)
+	}
+	if _, err := e.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("rbf")}); err == nil {
+		t.Error("the bucket is still there")
+	}
+	e.mkBucket("rbf")
+	if _, err := e.s3.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("rbf"), Key: aws.String("k"), UploadId: cr.UploadId}); apiCode(err) != "NoSuchUpload" {
+		t.Errorf("ListParts of the deleted bucket's upload: %v", err)
+	}
+}

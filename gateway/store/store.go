@@ -71,8 +71,10 @@ type Store interface {
 	CreateBucket(ctx context.Context, bucket string) error
 	// HeadBucket returns the bucket or ErrNoSuchBucket.
 	HeadBucket(ctx context.Context, bucket string) (Bucket, error)
-	// DeleteBucket removes an empty bucket: ErrBucketNotEmpty if it holds
-	// any object or in-progress multipart upload, ErrNoSuchBucket if absent.
+	// DeleteBucket removes a bucket without objects, and with it its
+	// in-progress multipart uploads and their parts (as S3 does; their
+	// bytes are no longer counted): ErrBucketNotEmpty if it holds any
+	// object, ErrNoSuchBucket if absent.
 	DeleteBucket(ctx context.Context, bucket string) error
 
 	// PutObject stores in.Body under key, replacing any existing object
@@ -130,6 +132,11 @@ type Store interface {
 	// the given ETag (ErrInvalidPart), each but the last at least MinPartSize
 	// (ErrEntityTooSmall). The ETag is hex(md5(concat(part md5s)))+"-N".
 	// Unlisted parts are discarded. in.Cond is checked at commit.
+	// Repeated after it succeeded (an SDK retrying a lost answer) with the
+	// same parts (numbers and ETags, checksums where given) while the
+	// object it made is still the key's current version, it returns that
+	// object again without checking in.Cond; otherwise a completed upload
+	// is ErrNoSuchUpload.
 	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, in CompleteInput) (*Object, error)
 	// AbortMultipartUpload discards the upload and its parts.
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
