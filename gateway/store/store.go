@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -254,9 +255,44 @@ type PutInput struct {
 }
 
 // Conditions are conditional-write checks evaluated atomically at commit.
+// Each is "*" or a comma-separated list of ETags (quoted or not), as in
+// the If-Match / If-None-Match headers.
 type Conditions struct {
-	IfMatch     string // the current object's ETag must equal this (unquoted); "*" any existing object; a missing key is ErrNoSuchKey
-	IfNoneMatch string // "*": the key must not exist
+	IfMatch     string // "*": any current object; ETags: the current object's is listed (a missing key is ErrNoSuchKey)
+	IfNoneMatch string // "*": the key must not exist; ETags: the current object's (if any) is not listed
+}
+
+// Check evaluates c against the key's current version (exists false when
+// there is none): nil, ErrPreconditionFailed, or ErrNoSuchKey for an
+// If-Match ETag list on a missing key (as S3 answers).
+func (c Conditions) Check(exists bool, etag string) error {
+	if c.IfMatch != "" {
+		switch {
+		case !exists && strings.TrimSpace(c.IfMatch) == "*":
+			return ErrPreconditionFailed
+		case !exists:
+			return ErrNoSuchKey
+		case !ETagListMatches(c.IfMatch, etag):
+			return ErrPreconditionFailed
+		}
+	}
+	if c.IfNoneMatch != "" && exists && ETagListMatches(c.IfNoneMatch, etag) {
+		return ErrPreconditionFailed
+	}
+	return nil
+}
+
+// ETagListMatches reports whether list ("*", or ETags separated by commas,
+// quoted or not, W/ tolerated) names etag (unquoted). ETags compare
+// case-insensitively (they are hex).
+func ETagListMatches(list, etag string) bool {
+	for tok := range strings.SplitSeq(list, ",") {
+		tok = strings.TrimPrefix(strings.TrimSpace(tok), "W/")
+		if tok == "*" || strings.EqualFold(strings.Trim(tok, `"`), etag) {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckFunc validates the object version about to be read and returns the

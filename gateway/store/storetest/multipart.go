@@ -457,7 +457,16 @@ func testMultipart(t *testing.T, newStore func(t *testing.T) store.Store) {
 		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: store.Conditions{IfMatch: MD5Hex([]byte("other"))}})
 		wantErr(t, "Complete IfMatch wrong", err, store.ErrPreconditionFailed)
 		f.wantContent("k", []byte("existing"))
-		if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: store.Conditions{IfMatch: MD5Hex([]byte("existing"))}}); err != nil {
+		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: store.Conditions{IfNoneMatch: `"` + MD5Hex([]byte("other")) + `", ` + MD5Hex([]byte("existing"))}})
+		wantErr(t, "Complete IfNoneMatch listing the current ETag", err, store.ErrPreconditionFailed)
+		other := f.createUpload("absent", store.UploadInput{})
+		op := f.uploadPart("absent", other, 1, []byte("new"), "")
+		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "absent", other, []store.CompletePart{{Number: 1, ETag: op.ETag}}, store.CompleteInput{Cond: store.Conditions{IfMatch: "*"}})
+		wantErr(t, "Complete IfMatch * on an absent key", err, store.ErrPreconditionFailed)
+		if err := f.s.AbortMultipartUpload(ctx, f.bucket, "absent", other); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: store.Conditions{IfMatch: "*", IfNoneMatch: MD5Hex([]byte("other"))}}); err != nil {
 			t.Fatalf("Complete IfMatch right: %v", err)
 		}
 		f.wantContent("k", []byte("new"))

@@ -397,8 +397,12 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		minio.PutObjectOptions{ContentType: "application/json"}); err != nil {
 		return nil, s.mapErr(err)
 	}
+	cond, err := s.pinCond(ctx, bucket, key, in.Cond)
+	if err != nil {
+		return nil, err
+	}
 	opts := minio.PutObjectOptions{}
-	setCond(&opts, in.Cond)
+	setCond(&opts, cond)
 	name := s.dataName(bucket, key)
 	var info minio.UploadInfo
 	var retried *store.Object
@@ -417,7 +421,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 					}
 				}
 			}
-			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
+			return effect{}, s.condErr(ctx, err, cond, bucket, key)
 		}
 		e := effect{added: size, freed: listed, objs: 1}
 		if got := trimETag(info.ETag); got != mp.ETag {
