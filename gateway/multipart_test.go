@@ -12,8 +12,10 @@ import (
 	"hash/crc32"
 	"hash/crc64"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
@@ -468,5 +470,67 @@ func TestDeleteBucketWithUploads(t *testing.T) {
 	e.mkBucket("rbf")
 	if _, err := e.s3.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("rbf"), Key: aws.String("k"), UploadId: cr.UploadId}); apiCode(err) != "NoSuchUpload" {
 		t.Errorf("ListParts of the deleted bucket's upload: %v", err)
+	}
+}
+
+// TestResendPartInFlight: a part re-sent while the first upload of its
+// number is still arriving (an SDK retrying a part it thinks timed out):
+// the upload that finishes last is the part, and Complete with its ETag
+// succeeds.
+func TestResendPartInFlight(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("resend")
+	cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("resend"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, fast := randBytes(6<<20, 21), randBytes(6<<20, 22)
+	pr, pw := io.Pipe()
+	path := "/resend/k?partNumber=1&uploadId=" + *cr.UploadId
+	req, err := http.NewRequest("PUT", e.srv.URL+path, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(slow))
+	sign(t, req, slow, testAK, testSK, time.Now())
+	slowDone := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("slow part: %v", err)
+		}
+		slowDone <- resp
+	}()
+	if _, err := pw.Write(slow[:1<<20]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("resend"), Key: aws.String("k"), UploadId: cr.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader(fast)}); err != nil {
+		t.Fatalf("re-sent part: %v", err)
+	}
+	if _, err := pw.Write(slow[1<<20:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	resp := <-slowDone
+	if resp == nil {
+		t.FailNow()
+	}
+	resp.Body.Close()
+	slowSum := md5.Sum(slow)
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") != fmt.Sprintf(`"%x"`, slowSum) {
+		t.Fatalf("slow part: %s, ETag %s", resp.Status, resp.Header.Get("ETag"))
+	}
+	out, err := e.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("resend"), Key: aws.String("k"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(resp.Header.Get("ETag"))}}}})
+	if err != nil {
+		t.Fatalf("Complete with the part that finished last: %v", err)
+	}
+	if want := fmt.Sprintf(`"%x-1"`, md5.Sum(slowSum[:])); *out.ETag != want {
+		t.Errorf("ETag %s, want %s", *out.ETag, want)
+	}
+	if !bytes.Equal(e.get("resend", "k"), slow) {
+		t.Error("the object is not the part that finished last")
 	}
 }

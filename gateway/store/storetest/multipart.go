@@ -188,6 +188,66 @@ func testMultipart(t *testing.T, newStore func(t *testing.T) store.Store) {
 		f.wantContent("k", []byte("bbbb"))
 		f.wantUsage(4, 1)
 	})
+	t.Run("ResendInFlight", func(t *testing.T) {
+		// A part re-sent while an earlier upload of the same number is
+		// still being received: the one that finishes last is the part,
+		// and Complete with its ETag succeeds.
+		f := newFixture(t, newStore)
+		ctx := t.Context()
+		id := f.createUpload("k", store.UploadInput{})
+		slow, fast := Data(10, 300<<10), Data(11, 200<<10)
+		pr, pw := io.Pipe()
+		slowDone := make(chan error, 1)
+		go func() {
+			b := NewBody(t, pr, "")
+			_, err := f.s.UploadPart(ctx, f.bucket, "k", id, 1, b.Input(int64(len(slow))))
+			slowDone <- err
+		}()
+		if _, err := pw.Write(slow[:100<<10]); err != nil {
+			t.Fatal(err)
+		}
+		fastDone := make(chan error, 1)
+		go func() {
+			_, err := f.s.UploadPart(ctx, f.bucket, "k", id, 1, Input(t, fast, ""))
+			fastDone <- err
+		}()
+		// A store may serialise uploads of one part number: then the
+		// re-sent part waits for the slow one and finishes last.
+		last, other := slow, fast
+		select {
+		case err := <-fastDone:
+			if err != nil {
+				t.Fatalf("re-sent part: %v", err)
+			}
+			fastDone = nil
+		case <-time.After(2 * time.Second):
+			last, other = fast, slow
+		}
+		if _, err := pw.Write(slow[100<<10:]); err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+		if err := <-slowDone; err != nil {
+			t.Fatalf("slow part: %v", err)
+		}
+		if fastDone != nil {
+			if err := <-fastDone; err != nil {
+				t.Fatalf("re-sent part: %v", err)
+			}
+		}
+		lp, err := f.s.ListParts(ctx, f.bucket, "k", id, 0, 0)
+		if err != nil || len(lp.Parts) != 1 || lp.Parts[0].ETag != MD5Hex(last) {
+			t.Fatalf("ListParts = %+v, %v; want the part that finished last (%d bytes)", lp, err, len(last))
+		}
+		f.wantUsage(int64(len(last)), 0)
+		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, []store.CompletePart{{Number: 1, ETag: MD5Hex(other)}}, store.CompleteInput{})
+		wantErr(t, "Complete with the overwritten part's ETag", err, store.ErrInvalidPart)
+		if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, []store.CompletePart{{Number: 1, ETag: MD5Hex(last)}}, store.CompleteInput{}); err != nil {
+			t.Fatalf("Complete with the last part's ETag: %v", err)
+		}
+		f.wantContent("k", last)
+		f.wantUsage(int64(len(last)), 1)
+	})
 	t.Run("ListParts", func(t *testing.T) {
 		f := newFixture(t, newStore)
 		ctx := t.Context()
