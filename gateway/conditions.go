@@ -30,16 +30,7 @@ func parseConditionals(hdr http.Header, prefix string) conditionals {
 }
 
 // etagMatches reports whether an If-Match / If-None-Match list names etag.
-func etagMatches(list, etag string) bool {
-	for tok := range strings.SplitSeq(list, ",") {
-		tok = strings.TrimSpace(tok)
-		tok = strings.TrimPrefix(tok, "W/")
-		if tok == "*" || strings.Trim(tok, `"`) == etag {
-			return true
-		}
-	}
-	return false
-}
+func etagMatches(list, etag string) bool { return store.ETagListMatches(list, etag) }
 
 // check evaluates the conditions against o in the order RFC 9110 and S3
 // use. notModified is the error for a failed If-None-Match /
@@ -64,14 +55,13 @@ func (c conditionals) check(o *store.Object, notModified error) error {
 }
 
 // writeConditions are the conditional-write headers of PutObject and
-// CompleteMultipartUpload.
+// CompleteMultipartUpload: each "*" or a list of ETags, evaluated by the
+// store at commit as MinIO and Ceph do (If-None-Match: 412 when the current
+// ETag is listed, or for "*" when any object exists; If-Match: 412 unless
+// the current ETag is listed, or for "*" unless an object exists).
 func writeConditions(hdr http.Header) (store.Conditions, error) {
-	c := store.Conditions{IfMatch: strings.Trim(strings.TrimSpace(hdr.Get("If-Match")), `"`),
-		IfNoneMatch: strings.TrimSpace(hdr.Get("If-None-Match"))}
-	if c.IfNoneMatch != "" && c.IfNoneMatch != "*" {
-		return c, s3err.NotImplemented.WithMessage("If-None-Match on writes supports only '*'.")
-	}
-	return c, nil
+	return store.Conditions{IfMatch: strings.TrimSpace(hdr.Get("If-Match")),
+		IfNoneMatch: strings.TrimSpace(hdr.Get("If-None-Match"))}, nil
 }
 
 // byteRange is a parsed Range header: start..end inclusive, or the last

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -170,7 +171,10 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	}
 	uploadID := r.URL.Query().Get("uploadId")
 	page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, uploadID, store.MaxPartNumber, 1)
-	if err != nil {
+	// An upload that is gone may have been completed by an earlier attempt
+	// of this request: the store answers a repeat with the same parts.
+	repeat := errors.Is(err, store.ErrNoSuchUpload)
+	if err != nil && !repeat {
 		return err
 	}
 	// x-amz-checksum-<alg> on this request is the checksum of the object
@@ -186,13 +190,18 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	if len(req.Parts) == 0 || len(req.Parts) > store.MaxPartNumber {
 		return s3err.MalformedXML.WithMessage("The XML you provided was not well-formed or did not validate against our published schema")
 	}
-	alg := page.Upload.ChecksumAlgorithm
+	var up store.Upload
+	if !repeat {
+		up = page.Upload
+	}
 	parts := make([]store.CompletePart, len(req.Parts))
 	for i, p := range req.Parts {
-		parts[i] = store.CompletePart{Number: p.PartNumber, ETag: strings.Trim(p.ETag, `" `), Checksum: p.value(alg)}
+		parts[i] = store.CompletePart{Number: p.PartNumber, ETag: strings.Trim(p.ETag, `" `), Checksum: p.value(up.ChecksumAlgorithm)}
 	}
-	if err := h.checkCompleteChecksum(r, rc, page.Upload, parts); err != nil {
-		return err
+	if !repeat {
+		if err := h.checkCompleteChecksum(r, rc, up, parts); err != nil {
+			return err
+		}
 	}
 	obj, err := h.opts.Store.CompleteMultipartUpload(r.Context(), rc.bucket, rc.key, uploadID, parts, store.CompleteInput{Cond: cond})
 	if err != nil {

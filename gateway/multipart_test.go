@@ -12,8 +12,10 @@ import (
 	"hash/crc32"
 	"hash/crc64"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
@@ -170,9 +172,6 @@ func TestMultipartErrors(t *testing.T) {
 	if err != nil || len(lu.Uploads) != 1 || *lu.Uploads[0].UploadId != *cr.UploadId {
 		t.Errorf("ListMultipartUploads: %+v %v", lu, err)
 	}
-	if _, err := e.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("mpe")}); apiCode(err) != "BucketNotEmpty" {
-		t.Errorf("delete bucket with upload: %v", err)
-	}
 	// A single small part is a valid last part.
 	if err := complete(p(1, up1.ETag)); err != nil {
 		t.Errorf("single-part complete: %v", err)
@@ -180,8 +179,15 @@ func TestMultipartErrors(t *testing.T) {
 	if !bytes.Equal(e.get("mpe", "k"), small) {
 		t.Errorf("completed object differs")
 	}
-	if err := complete(p(1, up1.ETag)); apiCode(err) != "NoSuchUpload" {
-		t.Errorf("complete twice: %v", err)
+	// An SDK retrying a Complete whose answer was lost gets the object's
+	// ETag again, as from AWS; another part list does not.
+	again, err := e.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("mpe"), Key: aws.String("k"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{p(1, up1.ETag)}}})
+	if sum := md5.Sum(small); err != nil || *again.ETag != fmt.Sprintf(`"%x-1"`, md5.Sum(sum[:])) {
+		t.Errorf("complete twice: %+v, %v", again, err)
+	}
+	if err := complete(p(1, up1.ETag), p(2, up2.ETag)); apiCode(err) != "NoSuchUpload" {
+		t.Errorf("complete twice with other parts: %v", err)
 	}
 	_, err = e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("mpe"), Key: aws.String("k"), UploadId: aws.String("nope"), PartNumber: aws.Int32(1), Body: bytes.NewReader(small)})
 	if apiCode(err) != "NoSuchUpload" {
@@ -430,5 +436,101 @@ func TestPutWithUploadIDNoPartNumber(t *testing.T) {
 	}
 	if got := string(e.get("mpnopart", "k")); got != "original" {
 		t.Errorf("object replaced by a part upload without partNumber: %q", got)
+	}
+}
+
+// TestDeleteBucketWithUploads: a bucket whose only content is unfinished
+// uploads is deleted with them (aws s3 rb --force, rclone purge and mc rb
+// --force rely on it); an object still keeps it.
+func TestDeleteBucketWithUploads(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("rbf")
+	cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("rbf"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("rbf"), Key: aws.String("k"), UploadId: cr.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader([]byte("part"))}); err != nil {
+		t.Fatal(err)
+	}
+	e.put("rbf", "obj", []byte("x"))
+	if _, err := e.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("rbf")}); apiCode(err) != "BucketNotEmpty" {
+		t.Errorf("DeleteBucket with an object and an upload: %v", err)
+	}
+	if _, err := e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("rbf"), Key: aws.String("obj")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("rbf")}); err != nil {
+		t.Fatalf("DeleteBucket with only an upload: %v", err)
+	}
+	if _, err := e.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("rbf")}); err == nil {
+		t.Error("the bucket is still there")
+	}
+	e.mkBucket("rbf")
+	if _, err := e.s3.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("rbf"), Key: aws.String("k"), UploadId: cr.UploadId}); apiCode(err) != "NoSuchUpload" {
+		t.Errorf("ListParts of the deleted bucket's upload: %v", err)
+	}
+}
+
+// TestResendPartInFlight: a part re-sent while the first upload of its
+// number is still arriving (an SDK retrying a part it thinks timed out):
+// the upload that finishes last is the part, and Complete with its ETag
+// succeeds.
+func TestResendPartInFlight(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("resend")
+	cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("resend"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, fast := randBytes(6<<20, 21), randBytes(6<<20, 22)
+	pr, pw := io.Pipe()
+	path := "/resend/k?partNumber=1&uploadId=" + *cr.UploadId
+	req, err := http.NewRequest("PUT", e.srv.URL+path, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(slow))
+	sign(t, req, slow, testAK, testSK, time.Now())
+	slowDone := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("slow part: %v", err)
+		}
+		slowDone <- resp
+	}()
+	if _, err := pw.Write(slow[:1<<20]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("resend"), Key: aws.String("k"), UploadId: cr.UploadId,
+		PartNumber: aws.Int32(1), Body: bytes.NewReader(fast)}); err != nil {
+		t.Fatalf("re-sent part: %v", err)
+	}
+	if _, err := pw.Write(slow[1<<20:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	resp := <-slowDone
+	if resp == nil {
+		t.FailNow()
+	}
+	resp.Body.Close()
+	slowSum := md5.Sum(slow)
+	if resp.StatusCode != 200 || resp.Header.Get("ETag") != fmt.Sprintf(`"%x"`, slowSum) {
+		t.Fatalf("slow part: %s, ETag %s", resp.Status, resp.Header.Get("ETag"))
+	}
+	out, err := e.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("resend"), Key: aws.String("k"), UploadId: cr.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: aws.String(resp.Header.Get("ETag"))}}}})
+	if err != nil {
+		t.Fatalf("Complete with the part that finished last: %v", err)
+	}
+	if want := fmt.Sprintf(`"%x-1"`, md5.Sum(slowSum[:])); *out.ETag != want {
+		t.Errorf("ETag %s, want %s", *out.ETag, want)
+	}
+	if !bytes.Equal(e.get("resend", "k"), slow) {
+		t.Error("the object is not the part that finished last")
 	}
 }

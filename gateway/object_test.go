@@ -268,6 +268,22 @@ func TestConditionalWrites(t *testing.T) {
 	if err := put("", `"`+hex.EncodeToString(sum[:])+`"`); err != nil {
 		t.Errorf("If-Match right: %v", err)
 	}
+	// ETag lists and If-Match: * (as MinIO and Ceph): 412, not 501.
+	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	if err := put(`"0000", `+etag, ""); apiCode(err) != "PreconditionFailed" {
+		t.Errorf("If-None-Match list naming the current ETag: %v", err)
+	}
+	if err := put(`"0000", "1111"`, ""); err != nil {
+		t.Errorf("If-None-Match list without the current ETag: %v", err)
+	}
+	if err := put("", "*"); err != nil {
+		t.Errorf("If-Match * on an existing key: %v", err)
+	}
+	_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("cwr"), Key: aws.String("absent"),
+		Body: strings.NewReader("x"), IfMatch: aws.String("*")})
+	if apiCode(err) != "PreconditionFailed" {
+		t.Errorf("If-Match * on an absent key: %v", err)
+	}
 	// Racing writers with If-None-Match: exactly one wins.
 	const n = 12
 	errs := make(chan error, n)

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -71,8 +72,10 @@ type Store interface {
 	CreateBucket(ctx context.Context, bucket string) error
 	// HeadBucket returns the bucket or ErrNoSuchBucket.
 	HeadBucket(ctx context.Context, bucket string) (Bucket, error)
-	// DeleteBucket removes an empty bucket: ErrBucketNotEmpty if it holds
-	// any object or in-progress multipart upload, ErrNoSuchBucket if absent.
+	// DeleteBucket removes a bucket without objects, and with it its
+	// in-progress multipart uploads and their parts (as S3 does; their
+	// bytes are no longer counted): ErrBucketNotEmpty if it holds any
+	// object, ErrNoSuchBucket if absent.
 	DeleteBucket(ctx context.Context, bucket string) error
 
 	// PutObject stores in.Body under key, replacing any existing object
@@ -130,6 +133,11 @@ type Store interface {
 	// the given ETag (ErrInvalidPart), each but the last at least MinPartSize
 	// (ErrEntityTooSmall). The ETag is hex(md5(concat(part md5s)))+"-N".
 	// Unlisted parts are discarded. in.Cond is checked at commit.
+	// Repeated after it succeeded (an SDK retrying a lost answer) with the
+	// same parts (numbers and ETags, checksums where given) while the
+	// object it made is still the key's current version, it returns that
+	// object again without checking in.Cond; otherwise a completed upload
+	// is ErrNoSuchUpload.
 	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, in CompleteInput) (*Object, error)
 	// AbortMultipartUpload discards the upload and its parts.
 	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
@@ -247,9 +255,44 @@ type PutInput struct {
 }
 
 // Conditions are conditional-write checks evaluated atomically at commit.
+// Each is "*" or a comma-separated list of ETags (quoted or not), as in
+// the If-Match / If-None-Match headers.
 type Conditions struct {
-	IfMatch     string // the current object's ETag must equal this (unquoted); "*" any existing object; a missing key is ErrNoSuchKey
-	IfNoneMatch string // "*": the key must not exist
+	IfMatch     string // "*": any current object; ETags: the current object's is listed (a missing key is ErrNoSuchKey)
+	IfNoneMatch string // "*": the key must not exist; ETags: the current object's (if any) is not listed
+}
+
+// Check evaluates c against the key's current version (exists false when
+// there is none): nil, ErrPreconditionFailed, or ErrNoSuchKey for an
+// If-Match ETag list on a missing key (as S3 answers).
+func (c Conditions) Check(exists bool, etag string) error {
+	if c.IfMatch != "" {
+		switch {
+		case !exists && strings.TrimSpace(c.IfMatch) == "*":
+			return ErrPreconditionFailed
+		case !exists:
+			return ErrNoSuchKey
+		case !ETagListMatches(c.IfMatch, etag):
+			return ErrPreconditionFailed
+		}
+	}
+	if c.IfNoneMatch != "" && exists && ETagListMatches(c.IfNoneMatch, etag) {
+		return ErrPreconditionFailed
+	}
+	return nil
+}
+
+// ETagListMatches reports whether list ("*", or ETags separated by commas,
+// quoted or not, W/ tolerated) names etag (unquoted). ETags compare
+// case-insensitively (they are hex).
+func ETagListMatches(list, etag string) bool {
+	for tok := range strings.SplitSeq(list, ",") {
+		tok = strings.TrimPrefix(strings.TrimSpace(tok), "W/")
+		if tok == "*" || strings.EqualFold(strings.Trim(tok, `"`), etag) {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckFunc validates the object version about to be read and returns the

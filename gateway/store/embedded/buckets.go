@@ -86,23 +86,59 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	}
 	defer s.end()
 	var res error
-	err := s.update(func(tx *bbolt.Tx) error {
-		res = nil
+	var parts []fileID
+	err := s.update(func(tx *bbolt.Tx) (err error) {
+		res, parts = nil, nil
 		b := bucketOf(tx, bucket)
 		switch {
 		case b == nil:
 			res = store.ErrNoSuchBucket
 			return nil
-		case !empty(b.Bucket(keyObjects)) || !empty(b.Bucket(keyUploads)):
+		case !empty(b.Bucket(keyObjects)):
 			res = store.ErrBucketNotEmpty
 			return nil
+		}
+		if parts, err = dropUploads(tx, b.Bucket(keyUploads)); err != nil {
+			return err
 		}
 		return tx.Bucket(bktBuckets).DeleteBucket([]byte(bucket))
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: delete bucket: %w", err)
 	}
-	return res
+	if res != nil {
+		return res
+	}
+	s.release(parts)
+	return nil
+}
+
+// dropUploads deletes the part records of every upload in ups (a bucket's
+// uploads index, deleted with the bucket), uncounts their bytes and
+// returns their files, to release after the commit.
+func dropUploads(tx *bbolt.Tx, ups *bbolt.Bucket) ([]fileID, error) {
+	var files []fileID
+	var size int64
+	c := ups.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		var id uploadID
+		if len(k) < len(id)+1 {
+			return nil, errCorrupt
+		}
+		copy(id[:], k[len(k)-len(id):])
+		all, err := partsOf(tx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range all {
+			size += p.rec.size
+			files = append(files, p.rec.file)
+			if err := tx.Bucket(bktParts).Delete(p.key); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return files, addUsage(tx, -size, 0)
 }
 
 func empty(b *bbolt.Bucket) bool {

@@ -270,8 +270,12 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	err := s.update(func(tx *bbolt.Tx) (err error) {
 		old, res, obj = nil, nil, nil
 		ups, up, err := getUpload(tx, bucket, key, id)
+		if err == store.ErrNoSuchUpload {
+			obj, res, err = completedBefore(tx, bucket, key, id, parts)
+			return err
+		}
 		if err != nil {
-			if err == store.ErrNoSuchBucket || err == store.ErrNoSuchUpload {
+			if err == store.ErrNoSuchBucket {
 				res = err
 				return nil
 			}
@@ -286,6 +290,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		if rec, unlisted, res = assemble(up, all, parts, mtime); res != nil {
 			return nil
 		}
+		rec.upload = id
 		var replaced []fileID
 		replaced, res, err = replaceTx(tx, bucket, key, rec.encode(), rec.size, in.Cond)
 		if err != nil || res != nil {
@@ -316,6 +321,36 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	}
 	s.release(old)
 	return obj, nil
+}
+
+// completedBefore answers a CompleteMultipartUpload repeated after it
+// succeeded (an SDK retries when the answer was lost): while the object it
+// made is the key's current version and the same parts are listed, the
+// object; otherwise ErrNoSuchUpload. The record of the completed upload is
+// the object record itself, so it is bounded by and charged with the object.
+func completedBefore(tx *bbolt.Tx, bucket, key string, id uploadID, parts []store.CompletePart) (*store.Object, error, error) {
+	objs := objectsOf(tx, bucket)
+	if objs == nil {
+		return nil, store.ErrNoSuchBucket, nil
+	}
+	v := objs.Get([]byte(key))
+	if v == nil {
+		return nil, store.ErrNoSuchUpload, nil
+	}
+	cur, err := decodeObject(v, decodeHead)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cur.upload != id || len(cur.parts) != len(parts) {
+		return nil, store.ErrNoSuchUpload, nil
+	}
+	for i, p := range cur.parts {
+		cp := parts[i]
+		if cp.Number != p.number || !etagMatch(cp.ETag, formatETag(p.md5, 0)) || (cp.Checksum != "" && cp.Checksum != p.checksum) {
+			return nil, store.ErrNoSuchUpload, nil
+		}
+	}
+	return cur.object(key), nil, nil
 }
 
 // assemble validates the listed parts against the uploaded ones (both

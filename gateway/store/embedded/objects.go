@@ -103,20 +103,10 @@ func replaceTx(tx *bbolt.Tx, bucket, key string, enc []byte, size int64, cond st
 // checkConditions evaluates conditional-write checks against the current
 // version (nil if the key is absent).
 func checkConditions(cur *objRecord, c store.Conditions) error {
-	if c.IfMatch != "" {
-		if cur == nil {
-			return store.ErrNoSuchKey // as S3 answers If-Match on a missing key
-		}
-		if c.IfMatch != "*" && !etagMatch(c.IfMatch, cur.etag()) {
-			return store.ErrPreconditionFailed
-		}
+	if cur == nil {
+		return c.Check(false, "")
 	}
-	if c.IfNoneMatch != "" && cur != nil {
-		if c.IfNoneMatch == "*" || etagMatch(c.IfNoneMatch, cur.etag()) {
-			return store.ErrPreconditionFailed
-		}
-	}
-	return nil
+	return c.Check(true, cur.etag())
 }
 
 // etagMatch compares a client-given ETag (quotes tolerated) with ours.

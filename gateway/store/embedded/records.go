@@ -47,6 +47,10 @@ type objRecord struct {
 	inline    bool
 	data      []byte // inline bytes (aliases the decoded buffer unless copied)
 	segs      []segment
+	// upload is the multipart upload that made the object (zero for
+	// others): a repeated CompleteMultipartUpload of it is answered from
+	// this record while the object stands.
+	upload uploadID
 }
 
 // etag returns the object's ETag.
@@ -102,13 +106,19 @@ func formatETag(md5 [16]byte, parts int) string {
 
 func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
-const flagInline = 1
+const (
+	flagInline = 1
+	flagUpload = 2 // the record carries the id of the upload that made it
+)
 
 func (r *objRecord) encode() []byte {
 	e := encoder(make([]byte, 0, r.encodedSize()))
 	flags := byte(0)
 	if r.inline {
 		flags |= flagInline
+	}
+	if r.upload != (uploadID{}) {
+		flags |= flagUpload
 	}
 	e = append(e, recordFormat, flags)
 	e.uvarint(uint64(r.size))
@@ -124,6 +134,9 @@ func (r *objRecord) encode() []byte {
 		e = append(e, p.md5[:]...)
 		e.str(p.checksum)
 		e.varint(p.mtime)
+	}
+	if r.upload != (uploadID{}) {
+		e = append(e, r.upload[:]...)
 	}
 	if r.inline {
 		return append(e, r.data...)
@@ -142,7 +155,7 @@ func (r *objRecord) encodedSize() int {
 	// Format and flags, the MD5, and 15 varints: size, mtime, ETag parts,
 	// 7 metadata string lengths, the user metadata count, 3 checksum string
 	// lengths, the parts count.
-	n := 2 + len(r.md5) + 15*binary.MaxVarintLen64
+	n := 2 + len(r.md5) + len(r.upload) + 15*binary.MaxVarintLen64
 	m := &r.meta
 	for _, s := range [...]string{m.ContentType, m.ContentEncoding, m.ContentDisposition,
 		m.ContentLanguage, m.CacheControl, m.Expires, m.StorageClass,
@@ -174,7 +187,8 @@ func decodeObject(buf []byte, mode decodeMode) (*objRecord, error) {
 		return nil, errCorrupt
 	}
 	r := &objRecord{}
-	r.inline = d.byte()&flagInline != 0
+	flags := d.byte()
+	r.inline = flags&flagInline != 0
 	r.size = int64(d.uvarint())
 	r.mtime = d.varint()
 	d.raw(r.md5[:])
@@ -195,6 +209,9 @@ func decodeObject(buf []byte, mode decodeMode) (*objRecord, error) {
 		if r.parts != nil {
 			r.parts[i] = p
 		}
+	}
+	if flags&flagUpload != 0 {
+		d.raw(r.upload[:])
 	}
 	if r.inline {
 		if d.err == nil && int64(len(d.b)) != r.size {

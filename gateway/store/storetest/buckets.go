@@ -107,16 +107,30 @@ func testBuckets(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err := f.s.DeleteObject(ctx, f.bucket, "k"); err != nil {
 			t.Fatal(err)
 		}
-		id, err := f.s.CreateMultipartUpload(ctx, f.bucket, "up", store.UploadInput{})
-		if err != nil {
+		// An object and uploads: the object keeps the bucket.
+		f.put("obj", []byte("v"))
+		id := f.createUpload("up", store.UploadInput{})
+		f.uploadPart("up", id, 1, []byte("part"), "")
+		wantErr(t, "DeleteBucket with an object and an upload", f.s.DeleteBucket(ctx, f.bucket), store.ErrBucketNotEmpty)
+		if _, err := f.s.ListParts(ctx, f.bucket, "up", id, 0, 0); err != nil {
+			t.Fatalf("ListParts after a refused DeleteBucket: %v", err)
+		}
+		if err := f.s.DeleteObject(ctx, f.bucket, "obj"); err != nil {
 			t.Fatal(err)
 		}
-		wantErr(t, "DeleteBucket with an upload", f.s.DeleteBucket(ctx, f.bucket), store.ErrBucketNotEmpty)
-		if err := f.s.AbortMultipartUpload(ctx, f.bucket, "up", id); err != nil {
-			t.Fatal(err)
-		}
+		// Only unfinished uploads: the bucket goes, and its uploads and
+		// their parts with it, as S3 does.
+		id2 := f.createUpload("up", store.UploadInput{ChecksumAlgorithm: store.CRC32})
+		f.uploadPart("up", id2, 3, []byte("part three"), store.CRC32)
+		f.createUpload("other/key", store.UploadInput{})
+		f.wantUsage(int64(len("part")+len("part three")), 0)
 		if err := f.s.DeleteBucket(ctx, f.bucket); err != nil {
-			t.Fatalf("DeleteBucket when empty: %v", err)
+			t.Fatalf("DeleteBucket with only uploads: %v", err)
+		}
+		f.wantUsage(0, 0)
+		_, err := f.s.ListParts(ctx, f.bucket, "up", id, 0, 0)
+		if !errors.Is(err, store.ErrNoSuchUpload) && !errors.Is(err, store.ErrNoSuchBucket) {
+			t.Errorf("ListParts after DeleteBucket = %v, want ErrNoSuchUpload or ErrNoSuchBucket", err)
 		}
 		_, err = f.s.HeadBucket(ctx, f.bucket)
 		wantErr(t, "HeadBucket after delete", err, store.ErrNoSuchBucket)
@@ -131,6 +145,10 @@ func testBuckets(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if err != nil || len(page.Objects) != 0 {
 			t.Errorf("ListObjects of recreated bucket = %+v, %v", page, err)
 		}
+		if up, err := f.s.ListMultipartUploads(ctx, f.bucket, store.UploadsOptions{}); err != nil || len(up.Uploads) != 0 {
+			t.Errorf("ListMultipartUploads of recreated bucket = %+v, %v", up, err)
+		}
+		f.wantNoUpload("up", id2)
 	})
 	t.Run("Isolation", func(t *testing.T) {
 		f := newFixture(t, newStore)

@@ -45,8 +45,42 @@ func testConditions(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 			f.wantContent("k", v3)
 			wantErr(t, "IfMatch on an absent key", put("absent", v1, store.Conditions{IfMatch: MD5Hex(v1)}), store.ErrNoSuchKey)
-			wantErr(t, "IfMatch * on an absent key", put("absent", v1, store.Conditions{IfMatch: "*"}), store.ErrNoSuchKey)
+			wantErr(t, "IfMatch * on an absent key", put("absent", v1, store.Conditions{IfMatch: "*"}), store.ErrPreconditionFailed)
 			f.wantAbsent("absent")
+			f.wantUsage(int64(n), 1)
+
+			// ETag lists, quoted or not (as MinIO and Ceph evaluate them).
+			list := func(etags ...string) string {
+				out := ""
+				for i, e := range etags {
+					if i > 0 {
+						out += ", "
+					}
+					if i%2 == 0 {
+						e = `"` + e + `"`
+					}
+					out += e
+				}
+				return out
+			}
+			wantErr(t, "IfNoneMatch list naming the current ETag", put("k", v1, store.Conditions{IfNoneMatch: list(MD5Hex(v1), MD5Hex(v3))}), store.ErrPreconditionFailed)
+			wantErr(t, "IfNoneMatch of the current ETag", put("k", v1, store.Conditions{IfNoneMatch: MD5Hex(v3)}), store.ErrPreconditionFailed)
+			f.wantContent("k", v3)
+			if err := put("k", v2, store.Conditions{IfNoneMatch: list(MD5Hex(v1), MD5Hex(v2))}); err != nil {
+				t.Fatalf("IfNoneMatch list without the current ETag: %v", err)
+			}
+			f.wantContent("k", v2)
+			wantErr(t, "IfMatch list without the current ETag", put("k", v1, store.Conditions{IfMatch: list(MD5Hex(v1), MD5Hex(v3))}), store.ErrPreconditionFailed)
+			if err := put("k", v3, store.Conditions{IfMatch: list(MD5Hex(v1), MD5Hex(v2))}); err != nil {
+				t.Fatalf("IfMatch list naming the current ETag: %v", err)
+			}
+			f.wantContent("k", v3)
+			if err := put("new", v1, store.Conditions{IfNoneMatch: list(MD5Hex(v1), MD5Hex(v2))}); err != nil {
+				t.Fatalf("IfNoneMatch list on an absent key: %v", err)
+			}
+			if err := f.s.DeleteObject(ctx, f.bucket, "new"); err != nil {
+				t.Fatal(err)
+			}
 			f.wantUsage(int64(n), 1)
 
 			// After a delete the key is absent again.

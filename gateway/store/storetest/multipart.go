@@ -188,6 +188,66 @@ func testMultipart(t *testing.T, newStore func(t *testing.T) store.Store) {
 		f.wantContent("k", []byte("bbbb"))
 		f.wantUsage(4, 1)
 	})
+	t.Run("ResendInFlight", func(t *testing.T) {
+		// A part re-sent while an earlier upload of the same number is
+		// still being received: the one that finishes last is the part,
+		// and Complete with its ETag succeeds.
+		f := newFixture(t, newStore)
+		ctx := t.Context()
+		id := f.createUpload("k", store.UploadInput{})
+		slow, fast := Data(10, 300<<10), Data(11, 200<<10)
+		pr, pw := io.Pipe()
+		slowDone := make(chan error, 1)
+		go func() {
+			b := NewBody(t, pr, "")
+			_, err := f.s.UploadPart(ctx, f.bucket, "k", id, 1, b.Input(int64(len(slow))))
+			slowDone <- err
+		}()
+		if _, err := pw.Write(slow[:100<<10]); err != nil {
+			t.Fatal(err)
+		}
+		fastDone := make(chan error, 1)
+		go func() {
+			_, err := f.s.UploadPart(ctx, f.bucket, "k", id, 1, Input(t, fast, ""))
+			fastDone <- err
+		}()
+		// A store may serialise uploads of one part number: then the
+		// re-sent part waits for the slow one and finishes last.
+		last, other := slow, fast
+		select {
+		case err := <-fastDone:
+			if err != nil {
+				t.Fatalf("re-sent part: %v", err)
+			}
+			fastDone = nil
+		case <-time.After(2 * time.Second):
+			last, other = fast, slow
+		}
+		if _, err := pw.Write(slow[100<<10:]); err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+		if err := <-slowDone; err != nil {
+			t.Fatalf("slow part: %v", err)
+		}
+		if fastDone != nil {
+			if err := <-fastDone; err != nil {
+				t.Fatalf("re-sent part: %v", err)
+			}
+		}
+		lp, err := f.s.ListParts(ctx, f.bucket, "k", id, 0, 0)
+		if err != nil || len(lp.Parts) != 1 || lp.Parts[0].ETag != MD5Hex(last) {
+			t.Fatalf("ListParts = %+v, %v; want the part that finished last (%d bytes)", lp, err, len(last))
+		}
+		f.wantUsage(int64(len(last)), 0)
+		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, []store.CompletePart{{Number: 1, ETag: MD5Hex(other)}}, store.CompleteInput{})
+		wantErr(t, "Complete with the overwritten part's ETag", err, store.ErrInvalidPart)
+		if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, []store.CompletePart{{Number: 1, ETag: MD5Hex(last)}}, store.CompleteInput{}); err != nil {
+			t.Fatalf("Complete with the last part's ETag: %v", err)
+		}
+		f.wantContent("k", last)
+		f.wantUsage(int64(len(last)), 1)
+	})
 	t.Run("ListParts", func(t *testing.T) {
 		f := newFixture(t, newStore)
 		ctx := t.Context()
@@ -331,12 +391,66 @@ func testMultipart(t *testing.T, newStore func(t *testing.T) store.Store) {
 		wantErr(t, "UploadPart in another bucket", err, store.ErrNoSuchUpload)
 		_, err = f.s.ListParts(ctx, "other", "k", id, 0, 0)
 		wantErr(t, "ListParts in another bucket", err, store.ErrNoSuchUpload)
-		// Still usable, then gone once completed.
+		// Still usable, then gone once completed (but for a repeated
+		// Complete: see RepeatComplete).
 		if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, []store.CompletePart{{Number: 1, ETag: p.ETag}}, store.CompleteInput{}); err != nil {
 			t.Fatal(err)
 		}
-		f.wantNoUpload("k", id)
+		_, err = f.s.UploadPart(ctx, f.bucket, "k", id, 1, Input(t, []byte("x"), ""))
+		wantErr(t, "UploadPart after complete", err, store.ErrNoSuchUpload)
+		_, err = f.s.ListParts(ctx, f.bucket, "k", id, 0, 0)
+		wantErr(t, "ListParts after complete", err, store.ErrNoSuchUpload)
+		err = f.s.AbortMultipartUpload(ctx, f.bucket, "k", id)
+		wantErr(t, "AbortMultipartUpload after complete", err, store.ErrNoSuchUpload)
 		f.wantContent("k", []byte("x"))
+	})
+	t.Run("RepeatComplete", func(t *testing.T) {
+		f := newFixture(t, newStore)
+		ctx := t.Context()
+		p1, p2 := bigPart(1), Data(5, 77)
+		id := f.createUpload("k", store.UploadInput{ChecksumAlgorithm: store.SHA256})
+		a := f.uploadPart("k", id, 1, p1, store.SHA256)
+		b := f.uploadPart("k", id, 2, p2, store.SHA256)
+		parts := []store.CompletePart{{Number: 1, ETag: a.ETag, Checksum: a.Checksum}, {Number: 2, ETag: b.ETag}}
+		first, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := append(bytes.Clone(p1), p2...)
+		// The same request again (an SDK retrying a lost answer), even
+		// with a condition that no longer holds, answers the object.
+		for _, cond := range []store.Conditions{{}, {IfNoneMatch: "*"}} {
+			again, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: cond})
+			if err != nil {
+				t.Fatalf("repeated Complete (%+v): %v", cond, err)
+			}
+			if again.ETag != first.ETag || again.Size != int64(len(whole)) || again.Checksum != first.Checksum {
+				t.Errorf("repeated Complete = ETag %s size %d checksum %+v, want %s %d %+v",
+					again.ETag, again.Size, again.Checksum, first.ETag, len(whole), first.Checksum)
+			}
+		}
+		f.wantContent("k", whole)
+		f.wantUsage(int64(len(whole)), 1)
+		// Another part list, another key or another upload is not a repeat.
+		for what, c := range map[string]struct {
+			key, id string
+			parts   []store.CompletePart
+		}{
+			"fewer parts":    {"k", id, parts[:1]},
+			"another ETag":   {"k", id, []store.CompletePart{parts[0], {Number: 2, ETag: a.ETag}}},
+			"another key":    {"k2", id, parts},
+			"another id":     {"k", mangle(id), parts},
+			"wrong checksum": {"k", id, []store.CompletePart{{Number: 1, ETag: a.ETag, Checksum: b.Checksum}, parts[1]}},
+		} {
+			_, err := f.s.CompleteMultipartUpload(ctx, f.bucket, c.key, c.id, c.parts, store.CompleteInput{})
+			wantErr(t, what, err, store.ErrNoSuchUpload)
+		}
+		// Once the object is replaced, the upload is gone for good.
+		f.put("k", []byte("new"))
+		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{})
+		wantErr(t, "Complete after an overwrite", err, store.ErrNoSuchUpload)
+		f.wantContent("k", []byte("new"))
+		f.wantUsage(3, 1)
 	})
 	t.Run("UploadIDs", func(t *testing.T) {
 		f := newFixture(t, newStore)
@@ -403,7 +517,16 @@ func testMultipart(t *testing.T, newStore func(t *testing.T) store.Store) {
 		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: store.Conditions{IfMatch: MD5Hex([]byte("other"))}})
 		wantErr(t, "Complete IfMatch wrong", err, store.ErrPreconditionFailed)
 		f.wantContent("k", []byte("existing"))
-		if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: store.Conditions{IfMatch: MD5Hex([]byte("existing"))}}); err != nil {
+		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: store.Conditions{IfNoneMatch: `"` + MD5Hex([]byte("other")) + `", ` + MD5Hex([]byte("existing"))}})
+		wantErr(t, "Complete IfNoneMatch listing the current ETag", err, store.ErrPreconditionFailed)
+		other := f.createUpload("absent", store.UploadInput{})
+		op := f.uploadPart("absent", other, 1, []byte("new"), "")
+		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "absent", other, []store.CompletePart{{Number: 1, ETag: op.ETag}}, store.CompleteInput{Cond: store.Conditions{IfMatch: "*"}})
+		wantErr(t, "Complete IfMatch * on an absent key", err, store.ErrPreconditionFailed)
+		if err := f.s.AbortMultipartUpload(ctx, f.bucket, "absent", other); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{Cond: store.Conditions{IfMatch: "*", IfNoneMatch: MD5Hex([]byte("other"))}}); err != nil {
 			t.Fatalf("Complete IfMatch right: %v", err)
 		}
 		f.wantContent("k", []byte("new"))

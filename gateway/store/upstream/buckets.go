@@ -3,6 +3,7 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -65,22 +66,24 @@ func (s *Store) HeadBucket(ctx context.Context, bucket string) (store.Bucket, er
 	return store.Bucket{Name: bucket, Created: info.LastModified}, nil
 }
 
-// DeleteBucket removes the marker of an empty bucket. The emptiness check
-// and the removal are two requests: a put racing with the delete can leave
+// DeleteBucket removes the marker of a bucket without objects, aborting
+// its in-progress uploads first (as S3 does). The emptiness check and the
+// removal are separate requests: a put racing with the delete can leave
 // an object in a deleted bucket (it reappears if the bucket is created
 // again).
 func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	if _, err := s.HeadBucket(ctx, bucket); err != nil {
 		return err
 	}
-	for _, base := range []string{s.dataBase(bucket), s.uploadsBase(bucket)} {
-		res, err := s.core.ListObjectsV2(s.bucket, base, "", "", "", 1)
-		if err != nil {
-			return s.mapErr(err)
-		}
-		if len(res.Contents) > 0 {
-			return fmt.Errorf("upstream: %w", store.ErrBucketNotEmpty)
-		}
+	res, err := s.core.ListObjectsV2(s.bucket, s.dataBase(bucket), "", "", "", 1)
+	if err != nil {
+		return s.mapErr(err)
+	}
+	if len(res.Contents) > 0 {
+		return fmt.Errorf("upstream: %w", store.ErrBucketNotEmpty)
+	}
+	if err := s.abortUploads(ctx, bucket); err != nil {
+		return err
 	}
 	s.forgetBucket(bucket)
 	if err := s.core.RemoveObject(ctx, s.bucket, s.markerName(bucket), minio.RemoveObjectOptions{}); err != nil {
@@ -144,5 +147,26 @@ func (s *Store) listAll(ctx context.Context, prefix, startAfter string, fn func(
 			return nil
 		}
 		token = res.NextContinuationToken
+	}
+}
+
+// abortUploads aborts every in-progress upload of the bucket, a page at a
+// time.
+func (s *Store) abortUploads(ctx context.Context, bucket string) error {
+	var opts store.UploadsOptions
+	for {
+		page, err := s.ListMultipartUploads(ctx, bucket, opts)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Uploads {
+			if err := s.AbortMultipartUpload(ctx, bucket, u.Key, u.UploadID); err != nil && !errors.Is(err, store.ErrNoSuchUpload) {
+				return err
+			}
+		}
+		if !page.Truncated {
+			return nil
+		}
+		opts.KeyMarker, opts.UploadIDMarker = page.NextKeyMarker, page.NextUploadIDMarker
 	}
 }

@@ -327,6 +327,9 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, aft
 // win.
 func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, in store.CompleteInput) (*store.Object, error) {
 	rec, err := s.getUpload(ctx, bucket, key, uploadID)
+	if errors.Is(err, store.ErrNoSuchUpload) {
+		return s.completedBefore(ctx, bucket, key, uploadID, parts)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +351,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		byNum[p.Number] = p
 		listed += p.Size
 	}
-	mp := &mpRecord{}
+	mp := &mpRecord{UploadID: uploadID}
 	etag := md5.New()
 	var sums []checksum.PartSum
 	var tooSmall error
@@ -394,8 +397,12 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		minio.PutObjectOptions{ContentType: "application/json"}); err != nil {
 		return nil, s.mapErr(err)
 	}
+	cond, err := s.pinCond(ctx, bucket, key, in.Cond)
+	if err != nil {
+		return nil, err
+	}
 	opts := minio.PutObjectOptions{}
-	setCond(&opts, in.Cond)
+	setCond(&opts, cond)
 	name := s.dataName(bucket, key)
 	var info minio.UploadInfo
 	var retried *store.Object
@@ -414,7 +421,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 					}
 				}
 			}
-			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
+			return effect{}, s.condErr(ctx, err, cond, bucket, key)
 		}
 		e := effect{added: size, freed: listed, objs: 1}
 		if got := trimETag(info.ETag); got != mp.ETag {
@@ -442,6 +449,40 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		}
 	}
 	return o, nil
+}
+
+// completedBefore answers a CompleteMultipartUpload repeated after it
+// succeeded (an SDK retries when the answer was lost): while the object it
+// made is the key's current version (its completion record names the
+// upload) and the same parts are listed, the object; otherwise
+// ErrNoSuchUpload.
+func (s *Store) completedBefore(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart) (*store.Object, error) {
+	noUpload := fmt.Errorf("upstream: %w", store.ErrNoSuchUpload)
+	info, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, noUpload
+		}
+		return nil, s.mapErr(err)
+	}
+	b, err := decodeBlob(info.Metadata)
+	if err != nil || b.Token == "" || !strings.Contains(info.ETag, "-") {
+		return nil, noUpload
+	}
+	mp, err := s.loadMP(ctx, b.Token)
+	if err != nil {
+		return nil, err
+	}
+	if mp == nil || mp.UploadID != uploadID || mp.ETag != trimETag(info.ETag) || len(mp.Parts) != len(parts) {
+		return nil, noUpload
+	}
+	for i, p := range mp.Parts {
+		cp := parts[i]
+		if cp.Number != p.Number || strings.Trim(cp.ETag, `" `) != p.ETag || (cp.Checksum != "" && cp.Checksum != p.Checksum) {
+			return nil, noUpload
+		}
+	}
+	return s.describe(ctx, key, info)
 }
 
 func (s *Store) blobOf(ctx context.Context, bucket, key string) (*blob, error) {

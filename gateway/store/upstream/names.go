@@ -149,6 +149,9 @@ type mpRecord struct {
 	ETag  string         `json:"e"`
 	Sum   store.Checksum `json:"s"`
 	Parts []store.Part   `json:"p"`
+	// UploadID is the multipart upload that made the object: a repeated
+	// CompleteMultipartUpload of it is answered from this record.
+	UploadID string `json:"u,omitempty"`
 }
 
 // uploadRecord is kept at P.uploads/<B>/<enc(K)>/<enc(id)>.

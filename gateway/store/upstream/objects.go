@@ -48,6 +48,35 @@ func setCond(o *minio.PutObjectOptions, cond store.Conditions) {
 	}
 }
 
+// pinCond turns conditions the upstream cannot evaluate itself (an ETag
+// list, If-None-Match of an ETag, If-Match "*") into ones it can: the key's
+// current version is checked here, and the write is made conditional on
+// that version still being current (If-Match of its ETag, or If-None-Match
+// "*" when there is none), so a write racing in between fails the
+// condition instead of being overwritten.
+func (s *Store) pinCond(ctx context.Context, bucket, key string, cond store.Conditions) (store.Conditions, error) {
+	simple := !strings.ContainsAny(cond.IfMatch, ",*") && (cond.IfNoneMatch == "" || cond.IfNoneMatch == "*")
+	if simple {
+		return cond, nil
+	}
+	cur, err := s.statObject(ctx, bucket, key)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNoSuchKey) {
+		return cond, err
+	}
+	etag := ""
+	if exists {
+		etag = cur.ETag
+	}
+	if err := cond.Check(exists, etag); err != nil {
+		return cond, fmt.Errorf("upstream: %w", err)
+	}
+	if exists {
+		return store.Conditions{IfMatch: etag}, nil
+	}
+	return store.Conditions{IfNoneMatch: "*"}, nil
+}
+
 // condErr maps a failed conditional write: a 412 is ErrPreconditionFailed,
 // except that If-Match on a missing key is ErrNoSuchKey.
 func (s *Store) condErr(ctx context.Context, err error, cond store.Conditions, bucket, key string) error {
@@ -203,6 +232,10 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutI
 	}
 	if in.Size > store.MaxObjectSize {
 		return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
+	}
+	var err error
+	if in.Cond, err = s.pinCond(ctx, bucket, key, in.Cond); err != nil {
+		return nil, err
 	}
 	if in.Size < 0 || in.Size <= s.bufSize {
 		data, whole, err := readSmall(in.Body, in.Size, s.bufSize)
@@ -448,18 +481,14 @@ func (s *Store) checkDest(ctx context.Context, bucket, key string, cond store.Co
 	cur, err := s.statObject(ctx, bucket, key)
 	switch {
 	case errors.Is(err, store.ErrNoSuchKey):
-		if cond.IfMatch != "" {
-			return fmt.Errorf("upstream: %w", store.ErrNoSuchKey)
-		}
-		return nil
+		err = cond.Check(false, "")
 	case err != nil:
 		return err
+	default:
+		err = cond.Check(true, cur.ETag)
 	}
-	if cond.IfNoneMatch != "" && (cond.IfNoneMatch == "*" || cond.IfNoneMatch == cur.ETag) {
-		return fmt.Errorf("upstream: %w", store.ErrPreconditionFailed)
-	}
-	if cond.IfMatch != "" && cond.IfMatch != "*" && cond.IfMatch != cur.ETag {
-		return fmt.Errorf("upstream: %w", store.ErrPreconditionFailed)
+	if err != nil {
+		return fmt.Errorf("upstream: %w", err)
 	}
 	return nil
 }
