@@ -2,6 +2,7 @@ package clients
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,7 +56,7 @@ func requireAWSV2(t *testing.T) {
 	t.Helper()
 	out, err := exec.Command(awsV2, "--version").CombinedOutput()
 	if err == nil && !strings.HasPrefix(string(out), "aws-cli/2.") {
-		err = &exec.Error{Name: awsV2, Err: os.ErrNotExist}
+		err = fmt.Errorf("%s --version: %q, want aws-cli/2", awsV2, out)
 	}
 	if err != nil {
 		testproc.MissingTool(t, "the aws cli v2 (Debian's awscli) at "+awsV2, err)
@@ -212,7 +213,9 @@ func runS3cmd(t *testing.T, tg *target, bucket, work string) {
 
 // runRestic: init (creates the bucket), backup, check --read-data,
 // restore, compare, then forget --prune and check again. restic deletes
-// no bucket: the test empties and removes it.
+// no bucket: the test empties and removes it. At its defaults restic
+// sends no multipart upload: its packs stay under minio-go's 16 MiB
+// multipart threshold.
 func runRestic(t *testing.T, tg *target, bucket, work string) {
 	env := append(testproc.IsolatedEnv(filepath.Join(work, "home")),
 		"AWS_ACCESS_KEY_ID="+tg.ak,
