@@ -12,6 +12,23 @@ if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli python3-boto3 >/dev/null
 fi
 
+# tests/clients drives the clients users run besides those: the aws cli v2
+# (Debian's awscli, /usr/bin/aws; the aws on PATH may be v1), rclone, s3cmd
+# and restic from Debian, and the AWS SDK for JavaScript v3 from npm (the
+# versions locked in tests/clients/js/package-lock.json; npm's cache keeps
+# later runs offline-fast).
+missing=()
+[ -x /usr/bin/aws ] || missing+=(awscli)
+for tool in rclone s3cmd restic; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "test.sh: installing ${missing[*]} from Debian" >&2
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+(cd tests/clients/js && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+
 # Tests that need a tool fail instead of skipping when CI is set.
 export CI="${CI:-true}"
 

@@ -1,7 +1,11 @@
-// Package testproc is the process bookkeeping of the end-to-end test
-// packages: binaries built once per test binary, a registry of the
-// processes the tests start so that none outlives the run (also when a test
-// fails, panics or hits -test.timeout), and log tails for failure reports.
+// Package testproc is what the end-to-end test packages (tests/*) share:
+// their TestMain (Main: module root, temporary directory, binaries built
+// once), the processes they start (Proc, a registry so that none outlives
+// the run, also when a test fails, panics or hits -test.timeout, and log
+// tails for failure reports), polling (WaitTCP, WaitFor, WaitHTTP), the
+// environment of child processes and clients (IsolatedEnv, AWSEnv), the
+// client tools (RequireTool, Run), Caddy's internal CA (CaddyRootCA,
+// TLSClient) and signed raw requests (SignV4).
 package testproc
 
 import (
@@ -107,20 +111,42 @@ func (b *Builder) Build(t testing.TB, name string) string {
 	if err := b.errs[name]; err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
+	out, err := b.build(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built ./cmd/%s in %v", name, time.Since(start).Round(time.Millisecond))
+	return out
+}
+
+// BuildNow is Build outside a test (in a TestMain's setup).
+func (b *Builder) BuildNow(name string) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p, ok := b.done[name]; ok {
+		return p, nil
+	}
+	if err := b.errs[name]; err != nil {
+		return "", err
+	}
+	return b.build(name)
+}
+
+// build runs go build for ./cmd/<name>; b.mu is held.
+func (b *Builder) build(name string) (string, error) {
 	if b.done == nil {
 		b.done, b.errs = map[string]string{}, map[string]error{}
 	}
 	out := filepath.Join(b.OutDir, name)
-	start := time.Now()
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/"+name)
 	cmd.Dir = b.RepoRoot
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		b.errs[name] = fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, msg)
-		t.Fatal(b.errs[name])
+		return "", b.errs[name]
 	}
-	t.Logf("built ./cmd/%s in %v", name, time.Since(start).Round(time.Millisecond))
 	b.done[name] = out
-	return out
+	return out, nil
 }
 
 // Use records path as the binary of name (a prebuilt one).

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,11 +25,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/quic-go/quic-go/http3"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // caddyServer is a running Caddy serving one order over HTTPS.
 type caddyServer struct {
-	proc      *process
+	proc      *testproc.Proc
 	endpoint  string // https://localhost:<port>
 	caFile    string // Caddy's internal root certificate
 	client    *http.Client
@@ -48,35 +49,13 @@ func startCaddy(t *testing.T) *caddyServer {
 	t.Helper()
 	bin := buildBinary(t, "caddy")
 	dir := t.TempDir()
-	home := filepath.Join(dir, "home")
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	s := &caddyServer{home: home, accessLog: filepath.Join(dir, "access.log"), ak: "e2e-ak", sk: "e2e-secret-key"}
+	s := &caddyServer{accessLog: filepath.Join(dir, "access.log"), ak: "e2e-ak", sk: "e2e-secret-key"}
 	cfg := filepath.Join(dir, "user.toml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("[gateway]\naccess_key = %q\nsecret_key = \"from-the-file\"\n\n[broker]\nextra_order_id = \"e2e\"\ndb_path = %q\n",
 		s.ak, filepath.Join(dir, "data"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port, httpPort := freePort(t), freePort(t)
-	storage := filepath.Join(dir, "caddy-storage")
-	caddyfile := fmt.Sprintf(`{
-	admin off
-	persist_config off
-	local_certs
-	skip_install_trust
-	storage file_system %s
-	http_port %d
-	https_port %d
-	default_bind 127.0.0.1
-	servers {
-		expected_underscore_headers x-amz-meta-build_id
-	}
-}
-
-https://localhost:%d {
-	tls internal
-	log {
+	site := fmt.Sprintf(`log {
 		output file %s
 		format filter {
 			wrap json
@@ -92,19 +71,9 @@ https://localhost:%d {
 		config %s
 		secret_key {env.E2E_S3_SECRET}
 		access_key %s
-	}
-}
-`, storage, httpPort, port, port, s.accessLog, cfg, s.ak)
-	path := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.proc = startProcess(t, "caddy", dir, home, []string{"E2E_S3_SECRET=" + s.sk}, bin, "run", "--config", path, "--adapter", "caddyfile")
-	caFile, certPool := caRoot(t, storage)
-	s.caFile, s.pool = caFile, certPool
-	s.client = tlsClient(t, certPool)
-	s.endpoint = fmt.Sprintf("https://localhost:%d", port)
-	waitHTTP(t, s.proc, s.client, s.endpoint+"/")
+	}`, s.accessLog, cfg, s.ak)
+	c := testproc.StartCaddy(t, bin, dir, "expected_underscore_headers x-amz-meta-build_id", site, []string{"E2E_S3_SECRET=" + s.sk})
+	s.proc, s.endpoint, s.caFile, s.pool, s.client, s.home = c.Proc, c.Endpoint, c.CAFile, c.Pool, c.Client, c.Home
 	return s
 }
 
@@ -476,19 +445,8 @@ func TestThroughputCaddyVsStoragecli(t *testing.T) {
 		"--gateway.address", addr, "--gateway.access_key", "plain-ak", "--gateway.secret_key", "plain-sk")
 	plainClient := &http.Client{Transport: &http.Transport{}, Timeout: 2 * time.Minute}
 	t.Cleanup(plainClient.CloseIdleConnections)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("storagecli gateway run does not listen on %s", addr)
-		}
-		select {
-		case <-p.done:
-			t.Fatal("storagecli gateway run exited")
-		default:
-		}
+	if err := testproc.WaitTCP(addr, p, 30*time.Second); err != nil {
+		t.Fatalf("storagecli gateway run: %v", err)
 	}
 
 	data := make([]byte, 100<<20)

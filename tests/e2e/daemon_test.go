@@ -49,7 +49,7 @@ func TestDaemonizeStatusStop(t *testing.T) {
 	if err := initHome(home); err != nil {
 		t.Fatal(err)
 	}
-	addr, err := freeAddr()
+	addr, err := testproc.FreeAddrNow()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,9 +59,9 @@ func TestDaemonizeStatusStop(t *testing.T) {
 		args := gatewayRunArgs(home, addr, extra...)
 		out, code, err := storagecli(home, 30*time.Second, args...)
 		if err != nil {
-			t.Fatalf("storagecli %s: %v\n%s", quoteArgs(args), err, out)
+			t.Fatalf("storagecli %s: %v\n%s", testproc.QuoteArgs(args), err, out)
 		}
-		t.Logf("storagecli %s: exit %d\n%s", quoteArgs(args), code, out)
+		t.Logf("storagecli %s: exit %d\n%s", testproc.QuoteArgs(args), code, out)
 		return out, code
 	}
 
@@ -91,7 +91,7 @@ func TestDaemonizeStatusStop(t *testing.T) {
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("--daemonize took %v to return", d)
 	}
-	if err := waitListening(addr, nil, 20*time.Second); err != nil {
+	if err := testproc.WaitTCP(addr, nil, 20*time.Second); err != nil {
 		t.Fatalf("daemonized gateway: %v", err)
 	}
 

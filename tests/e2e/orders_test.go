@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -120,10 +119,7 @@ read_only = true
 			return
 		}
 		req.ContentLength = 100 << 10
-		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-		signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
-		if err := signer.SignHTTP(ctx, aws.Credentials{AccessKeyID: "rotor", SecretAccessKey: "rotorsecret"}, req,
-			"UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+		if err := testproc.SignV4(req, "rotor", "rotorsecret", testproc.UnsignedPayload); err != nil {
 			inflight <- err
 			return
 		}
@@ -153,7 +149,7 @@ capacity = "2MiB"
 access_key = "newkey"
 secret_key = "newsecret"
 `)
-	if err := g.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := g.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	newClient := orderClient(g, "newkey", "newsecret")
@@ -164,7 +160,7 @@ secret_key = "newsecret"
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the new key does not work after SIGHUP: %v\n%s", err, g.logTail(3000))
+			t.Fatalf("the new key does not work after SIGHUP: %v\n%s", err, g.LogTail(3000))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -214,7 +210,7 @@ secret_key = "newsecret"
 	if !strings.Contains(out, "1.3 MiB / 2.0 MiB") || !strings.Contains(out, "active, served by pid") {
 		t.Errorf("order list:\n%s", out)
 	}
-	if !strings.Contains(testproc.FileTail(g.logPath, 20000), "SIGHUP: order settings reloaded") {
+	if !strings.Contains(g.LogTail(20000), "SIGHUP: order settings reloaded") {
 		t.Error("no reload in the log")
 	}
 }
@@ -267,9 +263,7 @@ func TestOrderUsageAfterKill(t *testing.T) {
 		}()
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if err := g.kill(); err != nil {
-		t.Fatal(err)
-	}
+	g.Kill()
 	close(stop)
 	for range 16 {
 		<-done
@@ -305,7 +299,7 @@ func TestOrderUsageAfterKill(t *testing.T) {
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("usage"), Key: aws.String("after"), Body: bytes.NewReader(make([]byte, 1000))}); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.stop(30 * time.Second); err != nil {
+	if err := g.Stop(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	recount("after a restart")
@@ -340,7 +334,7 @@ secret_key = "beta-secret"
 		t.Fatal(err)
 	}
 	cleanupGateway(t, ga)
-	addr, err := freeAddr()
+	addr, err := testproc.FreeAddrNow()
 	if err != nil {
 		t.Fatal(err)
 	}

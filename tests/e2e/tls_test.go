@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // writeSelfSignedCert writes a certificate for 127.0.0.1 and its key as PEM.
@@ -65,7 +67,7 @@ func TestGatewayRunTLS(t *testing.T) {
 	if err := initHome(home); err != nil {
 		t.Fatal(err)
 	}
-	addr, err := freeAddr()
+	addr, err := testproc.FreeAddrNow()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func TestGatewayRunTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = g.stop(10 * time.Second) })
+	t.Cleanup(func() { _ = g.Stop(10 * time.Second) })
 	ep := "https://" + addr
 
 	// HTTP/2 is negotiated over TLS.

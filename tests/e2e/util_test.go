@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // seededRand returns a deterministic random source for seed.
@@ -144,15 +146,15 @@ const slowCommand = 45 * time.Second
 func awsCLI(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	start := time.Now()
-	out, err := runCmd(env, 3*time.Minute, "aws", args...)
+	out, err := testproc.Run(env, 3*time.Minute, "aws", args...)
 	if err != nil {
 		t.Fatalf("aws cli failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
 	}
 	d := time.Since(start)
-	t.Logf("aws %s (%v)", quoteArgs(args), d.Round(time.Millisecond))
+	t.Logf("aws %s (%v)", testproc.QuoteArgs(args), d.Round(time.Millisecond))
 	if d > slowCommand {
 		t.Errorf("aws %s took %v: botocore's read timeout is 60 s, so a request probably got no response and was retried",
-			quoteArgs(args), d.Round(time.Millisecond))
+			testproc.QuoteArgs(args), d.Round(time.Millisecond))
 	}
 	return out
 }
@@ -185,8 +187,8 @@ func runPy(t *testing.T, env []string, script string, args ...string) map[string
 		t.Fatal(err)
 	}
 	start := time.Now()
-	out, runErr := runCmd(env, 3*time.Minute, "python3", append([]string{path}, args...)...)
-	t.Logf("python3 %s %s (%v)", script, quoteArgs(args), time.Since(start).Round(time.Millisecond))
+	out, runErr := testproc.Run(env, 3*time.Minute, "python3", append([]string{path}, args...)...)
+	t.Logf("python3 %s %s (%v)", script, testproc.QuoteArgs(args), time.Since(start).Round(time.Millisecond))
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var res pyResult
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {

@@ -23,7 +23,7 @@ type deployment struct {
 	// prefix is the order's namespace in the upstream bucket (one per test).
 	prefix   string
 	gateways []*gateway
-	caddy    *proc
+	caddy    *testproc.Proc
 	// caddyURL is the load balancer's base URL (http://127.0.0.1:port).
 	caddyURL string
 	dir      string
@@ -31,7 +31,7 @@ type deployment struct {
 
 // gateway is one `storagecli gateway run` process of the deployment.
 type gateway struct {
-	*proc
+	*testproc.Proc
 	index int
 	home  string
 	// node is the MinIO node (index into minio.Endpoints) it talks to.
@@ -42,7 +42,7 @@ type gateway struct {
 }
 
 // url is the gateway's base URL.
-func (g *gateway) url() string { return "http://" + g.addr }
+func (g *gateway) url() string { return "http://" + g.Addr }
 
 var prefixSeq atomic.Int64
 
@@ -53,8 +53,8 @@ var prefixSeq atomic.Int64
 // cluster). Everything is stopped when t ends.
 func deploy(t *testing.T, n int, nodes []int) *deployment {
 	t.Helper()
-	storagecli := buildBinary(t, "storagecli")
-	caddyBin := buildBinary(t, "caddy")
+	storagecli := testproc.Binary(t, "storagecli")
+	caddyBin := testproc.Binary(t, "caddy")
 	mc := minioCluster(t)
 	d := &deployment{
 		minio:  mc,
@@ -102,19 +102,19 @@ func (d *deployment) startGateway(t *testing.T, bin string, i, node int) *gatewa
 			t.Fatal(err)
 		}
 	}
-	g := &gateway{index: i, home: home, node: node, bin: bin, env: isolatedEnv(userHome),
+	g := &gateway{index: i, home: home, node: node, bin: bin, env: testproc.IsolatedEnv(userHome),
 		args: []string{"gateway", "run", "--home", home, "--debug"}}
 	for attempt := 0; ; attempt++ {
-		addr := freeAddr(t)
+		addr := testproc.FreeAddr(t)
 		if err := os.WriteFile(filepath.Join(home, "config", "user.toml"), []byte(d.userTOML(addr, node)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		g.proc = startProc(t, fmt.Sprintf("gateway %d", i), addr, filepath.Join(d.dir, fmt.Sprintf("gateway%d.log", i)), g.env, bin, g.args...)
+		g.Proc = startProc(t, fmt.Sprintf("gateway %d", i), addr, filepath.Join(d.dir, fmt.Sprintf("gateway%d.log", i)), g.env, bin, g.args...)
 		if err := g.waitReady(t); err != nil {
-			if attempt == 0 && strings.Contains(testproc.FileTail(g.logPath, 4000), "address already in use") {
+			if attempt == 0 && strings.Contains(g.LogTail(4000), "address already in use") {
 				continue
 			}
-			t.Fatalf("gateway %d: %v\nlog:\n%s", i, err, testproc.FileTail(g.logPath, 6000))
+			t.Fatalf("gateway %d: %v\nlog:\n%s", i, err, g.LogTail(6000))
 		}
 		return g
 	}
@@ -123,12 +123,12 @@ func (d *deployment) startGateway(t *testing.T, bin string, i, node int) *gatewa
 // restart starts the (killed or stopped) gateway again on its address.
 func (g *gateway) restart(t *testing.T) {
 	t.Helper()
-	if !g.exited() {
+	if !g.Exited() {
 		t.Fatalf("gateway %d is still running", g.index)
 	}
-	g.proc = startProc(t, g.name, g.addr, g.logPath, g.env, g.bin, g.args...)
+	g.Proc = startProc(t, g.Name, g.Addr, g.LogPath, g.env, g.bin, g.args...)
 	if err := g.waitReady(t); err != nil {
-		t.Fatalf("gateway %d after restart: %v\nlog:\n%s", g.index, err, testproc.FileTail(g.logPath, 6000))
+		t.Fatalf("gateway %d after restart: %v\nlog:\n%s", g.index, err, g.LogTail(6000))
 	}
 }
 
@@ -139,8 +139,8 @@ func (g *gateway) waitReady(t *testing.T) error {
 	cl := sdkClient(t, g.url(), 1)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if g.exited() {
-			return fmt.Errorf("exited before it answered (%v)", g.waitErr)
+		if g.Exited() {
+			return fmt.Errorf("exited before it answered (%v)", g.WaitErr())
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := cl.ListBuckets(ctx, &s3.ListBucketsInput{})
@@ -163,7 +163,7 @@ func (g *gateway) waitReady(t *testing.T) error {
 func (d *deployment) caddyfile(addr string) string {
 	var ups []string
 	for _, g := range d.gateways {
-		ups = append(ups, g.addr)
+		ups = append(ups, g.Addr)
 	}
 	return fmt.Sprintf(`{
 	admin off
@@ -193,17 +193,17 @@ func (d *deployment) startCaddy(t *testing.T, bin string) {
 		t.Fatal(err)
 	}
 	for attempt := 0; ; attempt++ {
-		addr := freeAddr(t)
+		addr := testproc.FreeAddr(t)
 		cf := filepath.Join(d.dir, "Caddyfile")
 		if err := os.WriteFile(cf, []byte(d.caddyfile(addr)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p := startProc(t, "caddy", addr, filepath.Join(d.dir, "caddy.log"), isolatedEnv(home),
+		p := startProc(t, "caddy", addr, filepath.Join(d.dir, "caddy.log"), testproc.IsolatedEnv(home),
 			bin, "run", "--config", cf, "--adapter", "caddyfile")
 		d.caddy, d.caddyURL = p, "http://"+addr
 		cl := sdkClient(t, d.caddyURL, 1)
 		var err error
-		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && !p.exited(); time.Sleep(100 * time.Millisecond) {
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && !p.Exited(); time.Sleep(100 * time.Millisecond) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			_, err = cl.ListBuckets(ctx, &s3.ListBucketsInput{})
 			cancel()
@@ -211,10 +211,10 @@ func (d *deployment) startCaddy(t *testing.T, bin string) {
 				return
 			}
 		}
-		if attempt == 0 && p.exited() && strings.Contains(testproc.FileTail(p.logPath, 4000), "address already in use") {
+		if attempt == 0 && p.Exited() && strings.Contains(p.LogTail(4000), "address already in use") {
 			continue
 		}
-		t.Fatalf("caddy does not proxy ListBuckets: %v (exited: %v)\nlog:\n%s", err, p.exited(), testproc.FileTail(p.logPath, 6000))
+		t.Fatalf("caddy does not proxy ListBuckets: %v (exited: %v)\nlog:\n%s", err, p.Exited(), p.LogTail(6000))
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // phase is how much the load must complete before a fault and again while
@@ -84,8 +86,8 @@ func TestGatewayKilledUnderLoad(t *testing.T) {
 	const bucket = "killed-gateway"
 	victim := d.gateways[1]
 	acked := underLoad(t, d, bucket, func() {
-		t.Logf("SIGKILL gateway %d (pid %d)", victim.index, victim.cmd.Process.Pid)
-		victim.kill()
+		t.Logf("SIGKILL gateway %d (pid %d)", victim.index, victim.Cmd.Process.Pid)
+		victim.Kill()
 	})
 
 	verifyAll(t, "through Caddy (aws-sdk-go-v2)", acked, sdkGetter(sdkClient(t, d.caddyURL, 10), bucket))
@@ -149,7 +151,7 @@ func TestMinIONodeStoppedUnderLoad(t *testing.T) {
 
 	// A fourth gateway on the restarted node reads everything back, and
 	// writes work again through it.
-	g := d.startGateway(t, buildBinary(t, "storagecli"), len(d.gateways), node)
+	g := d.startGateway(t, testproc.Binary(t, "storagecli"), len(d.gateways), node)
 	d.gateways = append(d.gateways, g)
 	verifyAll(t, fmt.Sprintf("after the restart, through a gateway on node %d (minio-go)", node), acked, minioGetter(minioClient(t, g.url()), bucket))
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -174,7 +176,7 @@ func waitRejoined(t *testing.T, d *deployment, node int, sentinel string) {
 		t.Fatal(err)
 	}
 	var polls int
-	waitFor(t, nil, 3*time.Minute, fmt.Sprintf("MinIO node %d serving an object written while it was down", node), func() error {
+	testproc.WaitFor(t, nil, 3*time.Minute, fmt.Sprintf("MinIO node %d serving an object written while it was down", node), func() error {
 		polls++
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()

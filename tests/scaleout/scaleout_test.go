@@ -2,12 +2,10 @@ package scaleout
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // TestScaleOut runs three gateways of one order (each talking to another
@@ -321,16 +321,14 @@ func listingAcrossGateways(t *testing.T, viaCaddy *s3.Client, direct []*s3.Clien
 // parallel, so Caddy's round robin spreads them over the gateways) and
 // lists it through a gateway directly.
 func awsCLIThroughCaddy(t *testing.T, d *deployment, bucket string) {
-	if out, err := exec.Command("aws", "--version").CombinedOutput(); err != nil {
-		missingTool(t, "the aws cli", fmt.Errorf("%v: %s", err, out))
-	}
+	testproc.RequireTool(t, "the aws cli", "aws", "--version")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "big.bin")
 	data := objectData("aws-cli", 20<<20)
 	if err := os.WriteFile(src, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := awsEnv(t, dir)
+	env := awsEnv(dir)
 	awsRun(t, env, "--endpoint-url", d.caddyURL, "s3", "cp", src, "s3://"+bucket+"/cli/big.bin")
 	dst := filepath.Join(dir, "back.bin")
 	awsRun(t, env, "--endpoint-url", d.caddyURL, "s3", "cp", "s3://"+bucket+"/cli/big.bin", dst)
@@ -352,46 +350,14 @@ func awsCLIThroughCaddy(t *testing.T, d *deployment, bucket string) {
 }
 
 // awsEnv is the aws cli's environment: isolated, with the order's keys.
-func awsEnv(t *testing.T, dir string) []string {
-	cfg := filepath.Join(dir, "aws-config")
-	if err := os.WriteFile(cfg, []byte("[default]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return append(isolatedEnv(dir),
-		"AWS_CONFIG_FILE="+cfg,
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "aws-credentials-none"),
-		"AWS_ACCESS_KEY_ID="+accessKey,
-		"AWS_SECRET_ACCESS_KEY="+secretKey,
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-		"PYTHONDONTWRITEBYTECODE=1",
-	)
+func awsEnv(dir string) []string {
+	return append(testproc.AWSEnv(dir, accessKey, secretKey, ""), "AWS_DEFAULT_REGION=us-east-1")
 }
 
 // awsRun runs the aws cli and returns its stdout; a failure fails t.
 func awsRun(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "aws", args...)
-	cmd.Env = env
-	cmd.WaitDelay = 2 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("aws %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
-	}
-	return stdout.String()
-}
-
-// missingTool fails the test in CI (env CI set) and skips it elsewhere.
-func missingTool(t *testing.T, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is required in CI: %v", what, err)
-	}
-	t.Skipf("%s is not available: %v", what, err)
+	return testproc.MustRun(t, env, 3*time.Minute, "aws", args...)
 }
 
 // apiCode is the S3 error code of err ("" if none).

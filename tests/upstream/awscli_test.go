@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // randomFile writes n pseudo-random bytes (seeded) to path.
@@ -49,7 +51,7 @@ func lsKeys(out string) []string {
 // under the order's prefix only.
 func TestAWSCLI(t *testing.T) {
 	env(t)
-	requireTool(t, "aws", "--version")
+	testproc.RequireTool(t, "the aws cli", "aws", "--version")
 	g := orders["alpha"]
 	dir := t.TempDir()
 	aws(t, g, "s3", "mb", "s3://cli")

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // TestBoto3 runs py/boto3_upstream.py: put/get with metadata and ranges,
@@ -11,9 +14,9 @@ import (
 // listings with a delimiter and pagination.
 func TestBoto3(t *testing.T) {
 	env(t)
-	requireTool(t, "python3", "-c", "import boto3")
+	testproc.RequireTool(t, "python3 with boto3", "python3", "-c", "import boto3")
 	g := orders["alpha"]
-	out, err := runCmd(t, clientEnv(t, g), "python3", "py/boto3_upstream.py",
+	out, err := testproc.Run(clientEnv(t, g), 3*time.Minute, "python3", "py/boto3_upstream.py",
 		g.endpoint(), g.accessKey, g.secretKey, "boto", t.TempDir())
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var res struct{ Failures []string }

@@ -15,9 +15,7 @@ import (
 func storagecli(t *testing.T, g *gateway, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(binPath, append([]string{"--home", g.home}, args...)...)
-	cmd.Env = append(cleanEnv(g.home),
-		"STORAGECLI_UPSTREAM_ACCESS_KEY="+cluster.AccessKey,
-		"STORAGECLI_UPSTREAM_SECRET_KEY="+cluster.SecretKey)
+	cmd.Env = gatewayEnv(g.home)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("storagecli %s: %v\n%s", strings.Join(args, " "), err, out)
