@@ -173,11 +173,14 @@ func runRclone(t *testing.T, tg *target, bucket, work string) {
 }
 
 // runS3cmd: mb, put (multipart: 20 MiB over its 15 MiB chunk size), sync
-// up, ls -r, get and sync down, and rb -r over an interrupted upload.
+// up, ls -r, get and sync down, and rb -r over an interrupted upload. The
+// configuration keeps s3cmd's default bucket_location ("US", what
+// `s3cmd --configure` writes): s3cmd signs for region "US" and re-signs
+// with the Region the AuthorizationHeaderMalformed error names, as on AWS.
 func runS3cmd(t *testing.T, tg *target, bucket, work string) {
 	cfg := filepath.Join(work, "s3cfg")
 	conf := "[default]\naccess_key = " + tg.ak + "\nsecret_key = " + tg.sk +
-		"\nhost_base = " + tg.host + "\nhost_bucket = " + tg.host + "\nbucket_location = us-east-1\n"
+		"\nhost_base = " + tg.host + "\nhost_bucket = " + tg.host + "\n"
 	if tg.caFile != "" {
 		conf += "use_https = True\ncheck_ssl_certificate = True\nca_certs_file = " + tg.caFile + "\n"
 	} else {
