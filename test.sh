@@ -15,8 +15,8 @@ fi
 # tests/clients drives the clients users run besides those: the aws cli v2
 # (Debian's awscli, /usr/bin/aws; the aws on PATH may be v1), rclone, s3cmd
 # and restic from Debian, and the AWS SDK for JavaScript v3 from npm (the
-# versions locked in tests/clients/js/package-lock.json; npm's cache keeps
-# later runs offline-fast).
+# versions locked in tests/clients/js/package-lock.json, installed again
+# only when the lock file changes).
 missing=()
 [ -x /usr/bin/aws ] || missing+=(awscli)
 for tool in rclone s3cmd restic; do
@@ -27,7 +27,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-(cd tests/clients/js && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+(
+	cd tests/clients/js
+	if ! sha256sum --status -c node_modules/.package-lock.sha256 2>/dev/null; then
+		npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+		sha256sum package-lock.json >node_modules/.package-lock.sha256
+	fi
+)
 
 # Tests that need a tool fail instead of skipping when CI is set.
 export CI="${CI:-true}"

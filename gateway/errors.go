@@ -81,6 +81,7 @@ type errorResponse struct {
 	BucketName string   `xml:"BucketName,omitempty"`
 	Key        string   `xml:"Key,omitempty"`
 	Resource   string   `xml:"Resource,omitempty"`
+	Region     string   `xml:"Region,omitempty"`
 	RequestID  string   `xml:"RequestId"`
 	HostID     string   `xml:"HostId"`
 }
@@ -122,7 +123,7 @@ func writeErrorResponse(w http.ResponseWriter, r *http.Request, e *s3err.Error, 
 	if e.Status == http.StatusServiceUnavailable {
 		hdr.Set("Retry-After", "1")
 	}
-	body.Code, body.Message, body.Resource, body.HostID = e.Code, e.Message, r.URL.Path, body.RequestID
+	body.Code, body.Message, body.Resource, body.Region, body.HostID = e.Code, e.Message, r.URL.Path, e.Region, body.RequestID
 	w.WriteHeader(e.Status)
 	if r.Method == http.MethodHead {
 		return

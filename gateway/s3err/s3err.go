@@ -16,6 +16,10 @@ type Error struct {
 	Code    string
 	Status  int
 	Message string
+	// Region, if set, is the region the request should have been signed
+	// for: AWS sends it as the error's Region element with a wrong-region
+	// AuthorizationHeaderMalformed, and clients (s3cmd) re-sign with it.
+	Region string
 }
 
 // Error implements the error interface.

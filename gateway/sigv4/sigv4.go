@@ -350,7 +350,9 @@ func (v *Verifier) check(r *http.Request, q *request, service string) (*Auth, er
 		return nil, q.malformed("incorrect service %q. This endpoint belongs to %q.", clip(q.service), service)
 	}
 	if v.Region != "" && q.region != v.Region {
-		return nil, q.malformed("the region '%s' is wrong; expecting '%s'", clip(q.region), v.Region)
+		e := q.malformed("the region '%s' is wrong; expecting '%s'", clip(q.region), v.Region)
+		e.Region = v.Region
+		return nil, e
 	}
 	if _, err := time.Parse(dayLayout, q.credDate); err != nil {
 		return nil, q.malformed("Invalid credential date %q.", clip(q.credDate))

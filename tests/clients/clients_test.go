@@ -71,8 +71,9 @@ func requireProgram(name string, args ...string) func(t *testing.T) {
 }
 
 // runAWSV2: mb, cp (multipart: 20 MiB over the 8 MiB threshold), sync up,
-// ls --recursive, cp --recursive down, a second sync that has nothing to
-// do, and rb --force over an interrupted multipart upload.
+// ls --recursive, cp --recursive down (ranged GETs), a second sync that
+// has nothing to do, a server-side copy (UploadPartCopy) read back, and
+// rb --force over an interrupted multipart upload.
 func runAWSV2(t *testing.T, tg *target, bucket, work string) {
 	env := append(testproc.AWSEnv(filepath.Join(work, "home"), tg.ak, tg.sk, tg.caFile), "AWS_DEFAULT_REGION=us-east-1")
 	aws := func(args ...string) string {
@@ -102,6 +103,14 @@ func runAWSV2(t *testing.T, tg *target, bucket, work string) {
 	if again := aws("s3", "sync", "--delete", filepath.Join(source, "docs"), url+"/docs"); strings.TrimSpace(again) != "" {
 		t.Errorf("a second aws s3 sync of unchanged files transferred:\n%s", again)
 	}
+
+	// A copy inside the gateway: over the threshold the cli copies with
+	// UploadPartCopy.
+	aws("s3", "cp", url+"/big.bin", url+"/copy/big.bin")
+	tg.wantMultipart(t, "aws s3 cp (server-side copy)", bucket, "copy/big.bin")
+	copied := filepath.Join(work, "copied")
+	aws("s3", "cp", url+"/copy/big.bin", filepath.Join(copied, "big.bin"))
+	wantSameFile(t, "aws s3 cp of a server-side copy", filepath.Join(source, "big.bin"), filepath.Join(copied, "big.bin"))
 
 	tg.leavePendingUpload(t, bucket)
 	aws("s3", "rb", "--force", url)
@@ -164,11 +173,14 @@ func runRclone(t *testing.T, tg *target, bucket, work string) {
 }
 
 // runS3cmd: mb, put (multipart: 20 MiB over its 15 MiB chunk size), sync
-// up, ls -r, get and sync down, and rb -r over an interrupted upload.
+// up, ls -r, get and sync down, and rb -r over an interrupted upload. The
+// configuration keeps s3cmd's default bucket_location ("US", what
+// `s3cmd --configure` writes): s3cmd signs for region "US" and re-signs
+// with the Region the AuthorizationHeaderMalformed error names, as on AWS.
 func runS3cmd(t *testing.T, tg *target, bucket, work string) {
 	cfg := filepath.Join(work, "s3cfg")
 	conf := "[default]\naccess_key = " + tg.ak + "\nsecret_key = " + tg.sk +
-		"\nhost_base = " + tg.host + "\nhost_bucket = " + tg.host + "\nbucket_location = us-east-1\n"
+		"\nhost_base = " + tg.host + "\nhost_bucket = " + tg.host + "\n"
 	if tg.caFile != "" {
 		conf += "use_https = True\ncheck_ssl_certificate = True\nca_certs_file = " + tg.caFile + "\n"
 	} else {
