@@ -146,25 +146,6 @@ func (h *Handler) getBucketVersioning(w http.ResponseWriter, r *http.Request, rc
 	return nil
 }
 
-// aclFor is the only ACL the gateway has: the owner has full control.
-func (h *Handler) aclFor() accessControlPolicy {
-	acl := accessControlPolicy{NS: s3NS, Owner: h.owner}
-	acl.Grants = append(acl.Grants, struct {
-		Grantee    grantee `xml:"Grantee"`
-		Permission string  `xml:"Permission"`
-	}{Grantee: grantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", XSIType: "CanonicalUser",
-		ID: h.owner.ID, DisplayName: h.owner.DisplayName}, Permission: "FULL_CONTROL"})
-	return acl
-}
-
-func (h *Handler) getBucketACL(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
-		return err
-	}
-	writeXML(w, http.StatusOK, h.aclFor())
-	return nil
-}
-
 func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	// The bucket first: a request for a missing bucket is refused before
 	// its (up to 2 MiB) body is transferred.

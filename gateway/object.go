@@ -326,14 +326,6 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	return nil
 }
 
-func (h *Handler) getObjectACL(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
-		return err
-	}
-	writeXML(w, http.StatusOK, h.aclFor())
-	return nil
-}
-
 func (h *Handler) getObjectTagging(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 // Operation groups the refused headers apply to.
 var (
 	objectWrites = []string{"PutObject", "CopyObject", "CreateMultipartUpload"}
+	aclWrites    = []string{"PutObject", "CopyObject", "CreateMultipartUpload", "PutObjectAcl", "PutBucketAcl"}
 	partWrites   = []string{"UploadPart", "UploadPartCopy", "CompleteMultipartUpload"}
 	objectReads  = []string{"GetObject", "HeadObject"}
 	copies       = []string{"CopyObject", "UploadPartCopy"}
@@ -68,13 +69,13 @@ var refusedHeaders = []refusedHeader{
 	{"X-Amz-Tagging", objectWrites, oneOf(""), errNoTagging},
 	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
-	{"X-Amz-Acl", objectWrites, oneOf("private", "bucket-owner-full-control"), errObjectACL},
+	{"X-Amz-Acl", aclWrites, oneOf("private", "bucket-owner-full-control"), errObjectACL},
 	{"X-Amz-Acl", bucketCreate, oneOf("private", "bucket-owner-full-control"), errBucketACL},
-	{"X-Amz-Grant-Read", objectWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Write", objectWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Read-Acp", objectWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Write-Acp", objectWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Full-Control", objectWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Read", aclWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Write", aclWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Read-Acp", aclWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Write-Acp", aclWrites, nil, errObjectACL},
+	{"X-Amz-Grant-Full-Control", aclWrites, nil, errObjectACL},
 	{"X-Amz-Grant-Read", bucketCreate, nil, errBucketACL},
 	{"X-Amz-Grant-Write", bucketCreate, nil, errBucketACL},
 	{"X-Amz-Grant-Read-Acp", bucketCreate, nil, errBucketACL},

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -45,6 +46,8 @@ func TestRefusedHeaders(t *testing.T) {
 		"GetObject":               {"GET", "/bkt/k", nil, false, ""},
 		"HeadObject":              {"HEAD", "/bkt/k", nil, false, ""},
 		"CreateBucket":            {"PUT", "/newbkt", nil, false, "/newbkt"},
+		"PutObjectAcl":            {"PUT", "/bkt/k?acl", nil, false, ""},
+		"PutBucketAcl":            {"PUT", "/bkt?acl", nil, false, ""},
 	}
 	n := 0
 	for _, rh := range gateway.RefusedHeaders() {
@@ -115,4 +118,44 @@ func TestAcceptedHeaderValues(t *testing.T) {
 			t.Errorf("%s %s %v: %d %s", tt.method, tt.path, tt.hdr, resp.StatusCode, b)
 		}
 	}
+}
+
+// TestPutACL: setting the one ACL there is (the owner has full control)
+// succeeds, as s3cmd does after every copy; any other is refused.
+func TestPutACL(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt/k", []byte("data"))
+	for _, path := range []string{"/bkt/k?acl", "/bkt?acl"} {
+		own := e.ok("GET", path, nil)
+		public := bytes.Replace(own, []byte("</AccessControlList>"), []byte(`<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList>`), 1)
+		for _, tt := range []struct {
+			name   string
+			body   []byte
+			hdr    map[string]string
+			status int
+			code   string
+		}{
+			{"its own ACL", own, nil, 200, ""},
+			{"canned private", nil, map[string]string{"x-amz-acl": "private"}, 200, ""},
+			{"canned public-read", nil, map[string]string{"x-amz-acl": "public-read"}, 400, "AccessControlListNotSupported"},
+			{"a public grant", public, nil, 400, "AccessControlListNotSupported"},
+			{"not XML", []byte("<AccessControlPolicy"), nil, 400, "MalformedACLError"},
+			{"no ACL at all", nil, nil, 400, "MalformedACLError"},
+		} {
+			resp, body := e.do(testAK, testSK, "PUT", path, tt.body, tt.hdr)
+			if tt.code == "" {
+				if resp.StatusCode != tt.status {
+					t.Errorf("%s %s: %d %s", path, tt.name, resp.StatusCode, body)
+				}
+				continue
+			}
+			wantError(t, resp, body, tt.status, tt.code)
+		}
+		if got := e.ok("GET", path, nil); !bytes.Equal(got, own) {
+			t.Errorf("%s changed: %s", path, got)
+		}
+	}
+	resp, body := e.do(testAK, testSK, "PUT", "/bkt/nokey?acl", nil, map[string]string{"x-amz-acl": "private"})
+	wantError(t, resp, body, 404, "NoSuchKey")
 }

@@ -65,7 +65,7 @@ var routes = append([]route{
 	{"GET", bucket, "", nil, "ListObjects", permRead, (*Handler).listObjectsV1},
 	{"HEAD", bucket, "", nil, "HeadBucket", permRead, (*Handler).headBucket},
 	{"PUT", bucket, "versioning", nil, "PutBucketVersioning", permConfig, notImplemented},
-	{"PUT", bucket, "acl", nil, "PutBucketAcl", permConfig, notImplemented},
+	{"PUT", bucket, "acl", nil, "PutBucketAcl", permConfig, (*Handler).putBucketACL},
 	{"PUT", bucket, "", nil, "CreateBucket", permWrite, (*Handler).createBucket},
 	{"DELETE", bucket, "", nil, "DeleteBucket", permWrite, (*Handler).deleteBucket},
 	{"POST", bucket, "delete", nil, "DeleteObjects", permWrite, (*Handler).deleteObjects},
@@ -79,7 +79,7 @@ var routes = append([]route{
 	// missing partNumber): as a PutObject it would overwrite the object.
 	{"PUT", object, "uploadId", hasCopySource, "UploadPartCopy", permWrite, (*Handler).uploadPartCopy},
 	{"PUT", object, "uploadId", nil, "UploadPart", permWrite, (*Handler).uploadPart},
-	{"PUT", object, "acl", nil, "PutObjectAcl", permWrite, notImplemented},
+	{"PUT", object, "acl", nil, "PutObjectAcl", permWrite, (*Handler).putObjectACL},
 	{"PUT", object, "tagging", nil, "PutObjectTagging", permWrite, notImplemented},
 	{"PUT", object, "", hasCopySource, "CopyObject", permWrite, (*Handler).copyObject},
 	{"PUT", object, "", nil, "PutObject", permWrite, (*Handler).putObject},
