@@ -172,8 +172,9 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	uploadID := r.URL.Query().Get("uploadId")
 	page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, uploadID, store.MaxPartNumber, 1)
 	// An upload that is gone may have been completed by an earlier attempt
-	// of this request: the store answers a repeat with the same parts.
-	repeat := errors.Is(err, store.ErrNoSuchUpload)
+	// of this request: then the store answers a repeat with the same parts.
+	// Any other missing upload is refused before its body is read.
+	repeat := errors.Is(err, store.ErrNoSuchUpload) && h.completedUpload(r, rc, uploadID)
 	if err != nil && !repeat {
 		return err
 	}
@@ -212,6 +213,13 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 		checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: obj.Checksum.Type}
 	writeXML(w, http.StatusOK, res)
 	return nil
+}
+
+// completedUpload reports whether the key's current object was made by
+// the upload uploadID.
+func (h *Handler) completedUpload(r *http.Request, rc *reqContext, uploadID string) bool {
+	o, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key)
+	return err == nil && uploadID != "" && o.UploadID == uploadID
 }
 
 // objectURL is the object's URL as the client addressed it (virtual-hosted

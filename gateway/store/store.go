@@ -203,6 +203,9 @@ type Object struct {
 	// ETag and checksum of each part, in order (for GET ?partNumber=N and
 	// checksum-mode answers).
 	Parts []Part
+	// UploadID is the multipart upload that made the object, if the store
+	// knows it (a repeated CompleteMultipartUpload is answered for it).
+	UploadID string
 }
 
 // Part describes an uploaded part.

@@ -440,7 +440,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	s.forgetUpload(bucket, key, uploadID, rec)
 	b := &blob{Meta: rec.Meta}
 	o := &store.Object{Key: key, Size: size, ETag: mp.ETag, LastModified: info.LastModified, Meta: b.Meta,
-		Checksum: mp.Sum, Parts: mp.Parts}
+		Checksum: mp.Sum, Parts: mp.Parts, UploadID: uploadID}
 	if o.LastModified.IsZero() {
 		if cur, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{}); err == nil && trimETag(cur.ETag) == mp.ETag {
 			o.LastModified = cur.LastModified

@@ -545,6 +545,7 @@ func (s *Store) describe(ctx context.Context, key string, info minio.ObjectInfo)
 		if rec != nil && (rec.ETag == o.ETag || b.Deferred && rec.ETag == "" && rec.Sum.Algorithm != "") {
 			o.Parts = rec.Parts
 			o.Checksum = rec.Sum
+			o.UploadID = rec.UploadID
 		}
 	}
 	return o, nil
