@@ -274,10 +274,16 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err != nil {
 		return err
 	}
+	alg := strings.ToUpper(strings.TrimSpace(r.Header.Get("x-amz-checksum-algorithm")))
+	if alg != "" && !checksum.Valid(alg) {
+		return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+	}
 	var meta *store.Metadata
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":
-		if srcBucket == rc.bucket && srcKey == rc.key && r.Header.Get("x-amz-storage-class") == "" {
+		// A copy onto itself must change something: its metadata, its
+		// storage class or its checksum algorithm.
+		if srcBucket == rc.bucket && srcKey == rc.key && r.Header.Get("x-amz-storage-class") == "" && alg == "" {
 			return s3err.InvalidRequest.WithMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 		}
 	case "REPLACE":
@@ -297,8 +303,9 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	release := func() {}
 	defer func() { release() }()
 	obj, err := h.opts.Store.CopyObject(r.Context(), srcBucket, srcKey, rc.bucket, rc.key, store.CopyInput{
-		Meta: meta,
-		Cond: cond,
+		Meta:              meta,
+		Cond:              cond,
+		ChecksumAlgorithm: alg,
 		SrcCheck: func(src *store.Object) error {
 			if src.Size > store.MaxPartSize {
 				return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")

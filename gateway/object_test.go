@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -490,4 +492,33 @@ func TestNotModifiedResponse(t *testing.T) {
 			t.Errorf("%s: 304 with Content-Type %q", method, ct)
 		}
 	}
+}
+
+// TestCopyObjectChecksumAlgorithm: x-amz-checksum-algorithm on CopyObject
+// gives the copy that checksum, computed over its bytes (onto itself too:
+// that is how S3 adds a checksum to an existing object).
+func TestCopyObjectChecksumAlgorithm(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("cka")
+	data := []byte("copy me with another checksum")
+	e.put("cka", "src", data)
+	sum := sha256.Sum256(data)
+	want := base64.StdEncoding.EncodeToString(sum[:])
+	for _, dst := range []string{"dst", "src"} {
+		out, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("cka"), Key: aws.String(dst),
+			CopySource: aws.String("cka/src"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+		if err != nil {
+			t.Fatalf("copy to %s: %v", dst, err)
+		}
+		if r := out.CopyObjectResult; r == nil || aws.ToString(r.ChecksumSHA256) != want || r.ChecksumType != types.ChecksumTypeFullObject {
+			t.Errorf("copy to %s: CopyObjectResult %+v, want SHA256 %s", dst, r, want)
+		}
+		head, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cka"), Key: aws.String(dst), ChecksumMode: types.ChecksumModeEnabled})
+		if err != nil || aws.ToString(head.ChecksumSHA256) != want {
+			t.Errorf("head %s: %+v, %v", dst, head, err)
+		}
+	}
+	resp, body := e.do("PUT", "/cka/dst", nil, map[string]string{"x-amz-copy-source": "/cka/src", "x-amz-checksum-algorithm": "MD5"})
+	wantError(t, resp, body, 400, "InvalidRequest")
 }
