@@ -28,7 +28,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if err != nil {
 		return err
 	}
-	pr, err := h.newObjectBody(r, rc, "")
+	pr, err := h.newObjectBody(r, rc, defaultChecksum(r.Header))
 	if err != nil {
 		return err
 	}
@@ -49,6 +49,26 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	setChecksumHeaders(w.Header(), obj.Checksum)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// defaultChecksum is the checksum algorithm of a PUT that declares none:
+// CRC64NVME, which S3 computes and stores for such uploads (a full-object
+// checksum, computed in the same pass as the body's other digests and
+// returned by the PUT and by checksum-mode reads). It is "" when the
+// request declares an algorithm (a checksum header, a checksum trailer or
+// x-amz-sdk-checksum-algorithm): the client's is used.
+func defaultChecksum(hdr http.Header) string {
+	for k := range hdr {
+		if objectChecksumHeader(k) {
+			return ""
+		}
+	}
+	for _, v := range hdr.Values("X-Amz-Trailer") {
+		if strings.Contains(strings.ToLower(v), "x-amz-checksum-") {
+			return ""
+		}
+	}
+	return store.CRC64NVME
 }
 
 // getObject serves GetObject and HeadObject.
