@@ -19,26 +19,10 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	in := store.UploadInput{Meta: meta}
-	if alg := strings.ToUpper(r.Header.Get("x-amz-checksum-algorithm")); alg != "" {
-		if !checksum.Valid(alg) {
-			return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
-		}
-		in.ChecksumAlgorithm = alg
-		in.ChecksumType = checksum.DefaultType(alg)
-	}
-	if typ := strings.ToUpper(r.Header.Get("x-amz-checksum-type")); typ != "" {
-		switch {
-		case in.ChecksumAlgorithm == "":
-			return s3err.InvalidRequest.WithMessage("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
-		case typ != store.FullObject && typ != store.Composite:
-			return s3err.InvalidRequest.WithMessage("Value for x-amz-checksum-type header is invalid.")
-		case typ == store.FullObject && !checksum.SupportsFullObject(in.ChecksumAlgorithm):
-			return s3err.InvalidRequest.WithMessage("The %s checksum algorithm does not support the FULL_OBJECT checksum type.", in.ChecksumAlgorithm)
-		case typ == store.Composite && in.ChecksumAlgorithm == store.CRC64NVME:
-			return s3err.InvalidRequest.WithMessage("The CRC64NVME checksum algorithm does not support the COMPOSITE checksum type.")
-		}
-		in.ChecksumType = typ
+	in := store.UploadInput{Meta: meta, ChecksumAlgorithm: strings.ToUpper(r.Header.Get("x-amz-checksum-algorithm"))}
+	in.ChecksumType, err = checksum.UploadType(in.ChecksumAlgorithm, strings.ToUpper(r.Header.Get("x-amz-checksum-type")))
+	if err != nil {
+		return err
 	}
 	id, err := h.opts.Store.CreateMultipartUpload(r.Context(), rc.bucket, rc.key, in)
 	if err != nil {
