@@ -163,6 +163,9 @@ func TestHostileBodies(t *testing.T) {
 		{"bad content-md5", "PUT", "/bodies/k", []byte("data"), map[string]string{"Content-MD5": "not-base64!"}, 400, "InvalidDigest"},
 		{"wrong content-md5", "PUT", "/bodies/k", []byte("data"), map[string]string{"Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="}, 400, "BadDigest"},
 		{"wrong crc32", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-checksum-crc32": "AAAAAA=="}, 400, "BadDigest"},
+		{"wrong sha256", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-checksum-sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, 400, "BadDigest"},
+		{"wrong crc64nvme", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-checksum-crc64nvme": "AAAAAAAAAAA="}, 400, "BadDigest"},
+		{"sdk algorithm differs", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-sdk-checksum-algorithm": "CRC32C", "x-amz-checksum-crc32": "AAAAAA=="}, 400, "BadDigest"},
 		{"bad storage class", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-storage-class": "PLATINUM"}, 400, "InvalidStorageClass"},
 		{"put to missing bucket", "PUT", "/nobucket/k", []byte("data"), nil, 404, "NoSuchBucket"},
 		{"object lock requested", "PUT", "/lockbucket", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"}, 501, "NotImplemented"},
@@ -223,6 +226,11 @@ func TestChunkedBodies(t *testing.T) {
 		{"truncated mid-chunk", "b\r\nhello", 11, "IncompleteBody"},
 		{"short of decoded length", "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n", 11, "IncompleteBody"},
 		{"bad trailer checksum", "b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", 11, "BadDigest"},
+		{"declared trailer missing", "b\r\nhello world\r\n0\r\n\r\n", 11, "MalformedTrailerError"},
+		{"trailer of another algorithm", "b\r\nhello world\r\n0\r\nx-amz-checksum-crc32c:AAAAAA==\r\n\r\n", 11, "MalformedTrailerError"},
+		{"trailer line without colon", "b\r\nhello world\r\n0\r\nx-amz-checksum-crc32 DUoRhQ==\r\n\r\n", 11, "MalformedTrailerError"},
+		{"garbage chunk size", "zz\r\nhello world\r\n0\r\n\r\n", 11, "IncompleteBody"},
+		{"small chunk not last", "5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n", 11, "InvalidChunkSizeError"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			resp, body := e.send(chunkedRequest(t, e, "/chunk/bad", c.framed, c.decoded))

@@ -19,26 +19,10 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	in := store.UploadInput{Meta: meta}
-	if alg := strings.ToUpper(r.Header.Get("x-amz-checksum-algorithm")); alg != "" {
-		if !checksum.Valid(alg) {
-			return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
-		}
-		in.ChecksumAlgorithm = alg
-		in.ChecksumType = checksum.DefaultType(alg)
-	}
-	if typ := strings.ToUpper(r.Header.Get("x-amz-checksum-type")); typ != "" {
-		switch {
-		case in.ChecksumAlgorithm == "":
-			return s3err.InvalidRequest.WithMessage("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
-		case typ != store.FullObject && typ != store.Composite:
-			return s3err.InvalidRequest.WithMessage("Value for x-amz-checksum-type header is invalid.")
-		case typ == store.FullObject && !checksum.SupportsFullObject(in.ChecksumAlgorithm):
-			return s3err.InvalidRequest.WithMessage("The %s checksum algorithm does not support the FULL_OBJECT checksum type.", in.ChecksumAlgorithm)
-		case typ == store.Composite && in.ChecksumAlgorithm == store.CRC64NVME:
-			return s3err.InvalidRequest.WithMessage("The CRC64NVME checksum algorithm does not support the COMPOSITE checksum type.")
-		}
-		in.ChecksumType = typ
+	in := store.UploadInput{Meta: meta, ChecksumAlgorithm: strings.ToUpper(r.Header.Get("x-amz-checksum-algorithm"))}
+	in.ChecksumType, err = checksum.UploadType(in.ChecksumAlgorithm, strings.ToUpper(r.Header.Get("x-amz-checksum-type")))
+	if err != nil {
+		return err
 	}
 	id, err := h.opts.Store.CreateMultipartUpload(r.Context(), rc.bucket, rc.key, in)
 	if err != nil {
@@ -172,8 +156,9 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	uploadID := r.URL.Query().Get("uploadId")
 	page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, uploadID, store.MaxPartNumber, 1)
 	// An upload that is gone may have been completed by an earlier attempt
-	// of this request: the store answers a repeat with the same parts.
-	repeat := errors.Is(err, store.ErrNoSuchUpload)
+	// of this request: then the store answers a repeat with the same parts.
+	// Any other missing upload is refused before its body is read.
+	repeat := errors.Is(err, store.ErrNoSuchUpload) && h.completedUpload(r, rc, uploadID)
 	if err != nil && !repeat {
 		return err
 	}
@@ -199,7 +184,10 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 		parts[i] = store.CompletePart{Number: p.PartNumber, ETag: strings.Trim(p.ETag, `" `), Checksum: p.value(up.ChecksumAlgorithm)}
 	}
 	if !repeat {
-		if err := h.checkCompleteChecksum(r, rc, up, parts); err != nil {
+		if err := checkPartChecksums(&req, up); err != nil {
+			return err
+		}
+		if err := h.checkCompleteDeclared(r, rc, up, parts); err != nil {
 			return err
 		}
 	}
@@ -212,6 +200,13 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 		checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: obj.Checksum.Type}
 	writeXML(w, http.StatusOK, res)
 	return nil
+}
+
+// completedUpload reports whether the key's current object was made by
+// the upload uploadID.
+func (h *Handler) completedUpload(r *http.Request, rc *reqContext, uploadID string) bool {
+	o, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key)
+	return err == nil && uploadID != "" && o.UploadID == uploadID
 }
 
 // objectURL is the object's URL as the client addressed it (virtual-hosted
@@ -232,73 +227,71 @@ func objectURL(r *http.Request, rc *reqContext) string {
 	return scheme + "://" + r.Host + path
 }
 
-// checkCompleteChecksum checks the object checksum a CompleteMultipartUpload
-// may declare (x-amz-checksum-<alg>, x-amz-checksum-type, as SDKs send for
-// FULL_OBJECT uploads) against the upload and the listed parts before
-// anything is committed: a mismatch is BadDigest and stores nothing. Parts
-// out of order, missing or with another ETag are left for the store to
-// report (InvalidPartOrder, InvalidPart).
-func (h *Handler) checkCompleteChecksum(r *http.Request, rc *reqContext, up store.Upload, parts []store.CompletePart) error {
-	var alg, value string
-	for k, vs := range r.Header {
-		if !objectChecksumHeader(k) || strings.EqualFold(k, "X-Amz-Sdk-Checksum-Algorithm") {
-			continue
+// checkPartChecksums refuses, as S3 does, a listed part whose checksum is
+// of another algorithm than the upload's and, when the upload has a
+// COMPOSITE checksum (made of the part checksums), a listed part without
+// its checksum.
+func checkPartChecksums(req *completeMultipartUpload, up store.Upload) error {
+	alg := up.ChecksumAlgorithm
+	for _, p := range req.Parts {
+		for _, a := range checksumAlgorithms {
+			switch {
+			case a == alg || p.value(a) == "":
+			case alg == "":
+				return s3err.InvalidRequest.WithMessage("The upload was created without a checksum; the complete request cannot include a %s checksum (part %d).", strings.ToLower(a), p.PartNumber)
+			default:
+				return s3err.InvalidRequest.WithMessage("The upload was created using a %s checksum. The complete request must use the same checksum algorithm; part %d has a %s checksum.", strings.ToLower(alg), p.PartNumber, strings.ToLower(a))
+			}
 		}
-		a := checksum.FromHeaderName(k)
-		switch {
-		case a == "":
-			return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
-		case alg != "" || len(vs) != 1:
-			return s3err.InvalidRequest.WithMessage("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		if up.ChecksumType == store.Composite && p.value(alg) == "" {
+			return s3err.InvalidRequest.WithMessage("The upload was created using a %s checksum. The complete request must include the checksum for each part. It was missing for part %d in the request.", strings.ToLower(alg), p.PartNumber)
 		}
-		alg, value = a, strings.TrimSpace(vs[0])
 	}
-	if typ := strings.ToUpper(strings.TrimSpace(r.Header.Get("x-amz-checksum-type"))); typ != "" && typ != up.ChecksumType {
-		if up.ChecksumType == "" {
-			return s3err.InvalidRequest.WithMessage("The upload was created without a checksum; the x-amz-checksum-type header cannot be used to complete it.")
+	return nil
+}
+
+// checksumAlgorithms are the algorithms a part entry may carry.
+var checksumAlgorithms = [...]string{store.CRC32, store.CRC32C, store.CRC64NVME, store.SHA1, store.SHA256}
+
+// checkCompleteDeclared checks what a CompleteMultipartUpload may declare
+// of the object against the upload and the listed parts before anything is
+// committed: its checksum (x-amz-checksum-<alg>, x-amz-checksum-type, as
+// SDKs send for FULL_OBJECT uploads; a mismatch is BadDigest) and its size
+// (x-amz-mp-object-size; a mismatch is InvalidRequest). Parts out of
+// order, missing or with another ETag are left for the store to report
+// (InvalidPartOrder, InvalidPart).
+func (h *Handler) checkCompleteDeclared(r *http.Request, rc *reqContext, up store.Upload, parts []store.CompletePart) error {
+	alg, value, err := declaredChecksum(r.Header, up)
+	if err != nil {
+		return err
+	}
+	size, hasSize, err := declaredSize(r.Header)
+	if err != nil {
+		return err
+	}
+	if alg == "" && !hasSize {
+		return nil
+	}
+	listed, err := h.listedParts(r, rc, up, parts)
+	if err != nil || listed == nil {
+		return err
+	}
+	if hasSize {
+		var got int64
+		for _, p := range listed {
+			got += p.Size
 		}
-		return s3err.InvalidRequest.WithMessage("The upload was created using the %s checksum mode. The complete request must use the same checksum mode.", up.ChecksumType)
+		if got != size {
+			return s3err.InvalidRequest.WithMessage("The provided 'x-amz-mp-object-size' header value %d does not match what was computed: %d", size, got)
+		}
 	}
 	if alg == "" {
 		return nil
 	}
-	if alg != up.ChecksumAlgorithm {
-		if up.ChecksumAlgorithm == "" {
-			return s3err.InvalidRequest.WithMessage("The upload was created without a checksum; the complete request cannot declare a %s checksum.", alg)
-		}
-		return s3err.InvalidRequest.WithMessage("The upload was created using a %s checksum. The complete request must use the same checksum algorithm.", strings.ToLower(up.ChecksumAlgorithm))
-	}
-	for i := 1; i < len(parts); i++ {
-		if parts[i].Number <= parts[i-1].Number {
-			return nil // the store reports InvalidPartOrder
-		}
-	}
 	// A COMPOSITE value may come with or without its "-N" suffix.
 	base, _, _ := strings.Cut(value, "-")
-	raw := make([]byte, checksum.Size(alg))
-	if !checksum.DecodeValue(alg, base, raw) {
-		return s3err.InvalidRequest.WithMessage("Value for %s header is invalid.", checksum.HeaderName(alg))
-	}
-	uploaded := make(map[int]store.Part, len(parts))
-	for after := 0; ; {
-		page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, up.UploadID, after, store.MaxListKeys)
-		if err != nil {
-			return err
-		}
-		for _, p := range page.Parts {
-			uploaded[p.Number] = p
-		}
-		if !page.Truncated || page.Next <= after {
-			break
-		}
-		after = page.Next
-	}
-	sums := make([]checksum.PartSum, len(parts))
-	for i, cp := range parts {
-		p, ok := uploaded[cp.Number]
-		if !ok || !strings.EqualFold(p.ETag, cp.ETag) {
-			return nil
-		}
+	sums := make([]checksum.PartSum, len(listed))
+	for i, p := range listed {
 		sums[i] = checksum.PartSum{Value: p.Checksum, Size: p.Size}
 	}
 	want, err := checksum.Combine(alg, up.ChecksumType, sums)
@@ -309,6 +302,93 @@ func (h *Handler) checkCompleteChecksum(r *http.Request, rc *reqContext, up stor
 		return s3err.BadDigest.WithMessage("The %s you specified did not match the calculated checksum.", alg)
 	}
 	return nil
+}
+
+// declaredChecksum returns the object checksum a CompleteMultipartUpload
+// declares (alg "" if none), checked against the upload's algorithm and
+// type.
+func declaredChecksum(hdr http.Header, up store.Upload) (alg, value string, err error) {
+	for k, vs := range hdr {
+		if !objectChecksumHeader(k) || strings.EqualFold(k, "X-Amz-Sdk-Checksum-Algorithm") {
+			continue
+		}
+		a := checksum.FromHeaderName(k)
+		switch {
+		case a == "":
+			return "", "", s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+		case alg != "" || len(vs) != 1:
+			return "", "", s3err.InvalidRequest.WithMessage("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		alg, value = a, strings.TrimSpace(vs[0])
+	}
+	if typ := strings.ToUpper(strings.TrimSpace(hdr.Get("x-amz-checksum-type"))); typ != "" && typ != up.ChecksumType {
+		if up.ChecksumType == "" {
+			return "", "", s3err.InvalidRequest.WithMessage("The upload was created without a checksum; the x-amz-checksum-type header cannot be used to complete it.")
+		}
+		return "", "", s3err.InvalidRequest.WithMessage("The upload was created using the %s checksum mode. The complete request must use the same checksum mode.", up.ChecksumType)
+	}
+	if alg == "" {
+		return "", "", nil
+	}
+	if alg != up.ChecksumAlgorithm {
+		if up.ChecksumAlgorithm == "" {
+			return "", "", s3err.InvalidRequest.WithMessage("The upload was created without a checksum; the complete request cannot declare a %s checksum.", alg)
+		}
+		return "", "", s3err.InvalidRequest.WithMessage("The upload was created using a %s checksum. The complete request must use the same checksum algorithm.", strings.ToLower(up.ChecksumAlgorithm))
+	}
+	base, _, _ := strings.Cut(value, "-")
+	if !checksum.DecodeValue(alg, base, make([]byte, checksum.Size(alg))) {
+		return "", "", s3err.InvalidRequest.WithMessage("Value for %s header is invalid.", checksum.HeaderName(alg))
+	}
+	return alg, value, nil
+}
+
+// declaredSize parses x-amz-mp-object-size, the object size a
+// CompleteMultipartUpload may declare.
+func declaredSize(hdr http.Header) (int64, bool, error) {
+	v := hdr.Get("x-amz-mp-object-size")
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return 0, false, s3err.InvalidRequest.WithMessage("Value for x-amz-mp-object-size header is invalid: '%s'", v)
+	}
+	return n, true, nil
+}
+
+// listedParts returns the uploaded part behind each listed part, or nil
+// when the list is out of order or names a part that was not uploaded
+// with that ETag (the store reports those).
+func (h *Handler) listedParts(r *http.Request, rc *reqContext, up store.Upload, parts []store.CompletePart) ([]store.Part, error) {
+	for i := 1; i < len(parts); i++ {
+		if parts[i].Number <= parts[i-1].Number {
+			return nil, nil
+		}
+	}
+	uploaded := make(map[int]store.Part, len(parts))
+	for after := 0; ; {
+		page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, up.UploadID, after, store.MaxListKeys)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range page.Parts {
+			uploaded[p.Number] = p
+		}
+		if !page.Truncated || page.Next <= after {
+			break
+		}
+		after = page.Next
+	}
+	out := make([]store.Part, len(parts))
+	for i, cp := range parts {
+		p, ok := uploaded[cp.Number]
+		if !ok || !strings.EqualFold(p.ETag, cp.ETag) {
+			return nil, nil
+		}
+		out[i] = p
+	}
+	return out, nil
 }
 
 func (h *Handler) abortMultipartUpload(w http.ResponseWriter, r *http.Request, rc *reqContext) error {

@@ -325,6 +325,31 @@ func TestCompleteDeclaredChecksum(t *testing.T) {
 		{"malformed value", types.ChecksumAlgorithmCrc32, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
 			in.ChecksumCRC32 = aws.String("not base64")
 		}, "InvalidRequest"},
+		// Part checksums (S3: InvalidRequest).
+		{"full object without part checksums", types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
+			for i := range in.MultipartUpload.Parts {
+				in.MultipartUpload.Parts[i].ChecksumCRC64NVME = nil
+			}
+		}, ""},
+		{"composite with a part checksum missing", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.MultipartUpload.Parts[1].ChecksumCRC32 = nil
+		}, "InvalidRequest"},
+		{"a part checksum of another algorithm", types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
+			in.MultipartUpload.Parts[0].ChecksumSHA256 = aws.String("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+		}, "InvalidRequest"},
+		{"a part checksum for an upload without one", "", "", func(in *s3.CompleteMultipartUploadInput) {
+			in.MultipartUpload.Parts[0].ChecksumCRC32 = aws.String(crc(types.ChecksumAlgorithmCrc32, part1))
+		}, "InvalidRequest"},
+		// x-amz-mp-object-size (S3: InvalidRequest when it differs).
+		{"right object size", "", "", func(in *s3.CompleteMultipartUploadInput) {
+			in.MpuObjectSize = aws.Int64(int64(len(whole)))
+		}, ""},
+		{"wrong object size", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.MpuObjectSize = aws.Int64(int64(len(whole) - 1))
+		}, "InvalidRequest"},
+		{"negative object size", "", "", func(in *s3.CompleteMultipartUploadInput) {
+			in.MpuObjectSize = aws.Int64(-1)
+		}, "InvalidRequest"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			key := "obj " + c.name
@@ -340,7 +365,8 @@ func TestCompleteDeclaredChecksum(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: up.ETag})
+				parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: up.ETag,
+					ChecksumCRC32: up.ChecksumCRC32, ChecksumCRC64NVME: up.ChecksumCRC64NVME})
 			}
 			in := &s3.CompleteMultipartUploadInput{Bucket: aws.String("mpdecl"), Key: aws.String(key), UploadId: cr.UploadId,
 				MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}}

@@ -28,7 +28,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if err != nil {
 		return err
 	}
-	pr, err := h.newObjectBody(r, rc, "")
+	pr, err := h.newObjectBody(r, rc, defaultChecksum(r.Header))
 	if err != nil {
 		return err
 	}
@@ -49,6 +49,26 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	setChecksumHeaders(w.Header(), obj.Checksum)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// defaultChecksum is the checksum algorithm of a PUT that declares none:
+// CRC64NVME, which S3 computes and stores for such uploads (a full-object
+// checksum, computed in the same pass as the body's other digests and
+// returned by the PUT and by checksum-mode reads). It is "" when the
+// request declares an algorithm (a checksum header, a checksum trailer or
+// x-amz-sdk-checksum-algorithm): the client's is used.
+func defaultChecksum(hdr http.Header) string {
+	for k := range hdr {
+		if objectChecksumHeader(k) {
+			return ""
+		}
+	}
+	for _, v := range hdr.Values("X-Amz-Trailer") {
+		if strings.Contains(strings.ToLower(v), "x-amz-checksum-") {
+			return ""
+		}
+	}
+	return store.CRC64NVME
 }
 
 // getObject serves GetObject and HeadObject.
@@ -274,10 +294,16 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err != nil {
 		return err
 	}
+	alg := strings.ToUpper(strings.TrimSpace(r.Header.Get("x-amz-checksum-algorithm")))
+	if alg != "" && !checksum.Valid(alg) {
+		return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+	}
 	var meta *store.Metadata
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":
-		if srcBucket == rc.bucket && srcKey == rc.key && r.Header.Get("x-amz-storage-class") == "" {
+		// A copy onto itself must change something: its metadata, its
+		// storage class or its checksum algorithm.
+		if srcBucket == rc.bucket && srcKey == rc.key && r.Header.Get("x-amz-storage-class") == "" && alg == "" {
 			return s3err.InvalidRequest.WithMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 		}
 	case "REPLACE":
@@ -297,8 +323,9 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	release := func() {}
 	defer func() { release() }()
 	obj, err := h.opts.Store.CopyObject(r.Context(), srcBucket, srcKey, rc.bucket, rc.key, store.CopyInput{
-		Meta: meta,
-		Cond: cond,
+		Meta:              meta,
+		Cond:              cond,
+		ChecksumAlgorithm: alg,
 		SrcCheck: func(src *store.Object) error {
 			if src.Size > store.MaxPartSize {
 				return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")

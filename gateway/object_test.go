@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash/crc64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -491,5 +495,65 @@ func TestNotModifiedResponse(t *testing.T) {
 		if ct := hdr.Get("Content-Type"); ct != "" {
 			t.Errorf("%s: 304 with Content-Type %q", method, ct)
 		}
+	}
+}
+
+// TestCopyObjectChecksumAlgorithm: x-amz-checksum-algorithm on CopyObject
+// gives the copy that checksum, computed over its bytes (onto itself too:
+// that is how S3 adds a checksum to an existing object).
+func TestCopyObjectChecksumAlgorithm(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("cka")
+	data := []byte("copy me with another checksum")
+	e.put("cka", "src", data)
+	sum := sha256.Sum256(data)
+	want := base64.StdEncoding.EncodeToString(sum[:])
+	for _, dst := range []string{"dst", "src"} {
+		out, err := e.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("cka"), Key: aws.String(dst),
+			CopySource: aws.String("cka/src"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+		if err != nil {
+			t.Fatalf("copy to %s: %v", dst, err)
+		}
+		if r := out.CopyObjectResult; r == nil || aws.ToString(r.ChecksumSHA256) != want || r.ChecksumType != types.ChecksumTypeFullObject {
+			t.Errorf("copy to %s: CopyObjectResult %+v, want SHA256 %s", dst, r, want)
+		}
+		head, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cka"), Key: aws.String(dst), ChecksumMode: types.ChecksumModeEnabled})
+		if err != nil || aws.ToString(head.ChecksumSHA256) != want {
+			t.Errorf("head %s: %+v, %v", dst, head, err)
+		}
+	}
+	resp, body := e.do("PUT", "/cka/dst", nil, map[string]string{"x-amz-copy-source": "/cka/src", "x-amz-checksum-algorithm": "MD5"})
+	wantError(t, resp, body, 400, "InvalidRequest")
+}
+
+// TestDefaultChecksum: a PUT that declares no checksum gets a full-object
+// CRC64NVME computed and stored, as S3 does: in the PUT answer and in
+// checksum-mode reads. A declared algorithm is used instead.
+func TestDefaultChecksum(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("dck")
+	data := randBytes(100<<10, 31)
+	want := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, crc64.Checksum(data, crc64.MakeTable(0x9a6c9329ac4bc9b5))))
+	resp, body := e.do("PUT", "/dck/plain", data, nil)
+	if resp.StatusCode != 200 || resp.Header.Get("x-amz-checksum-crc64nvme") != want || resp.Header.Get("x-amz-checksum-type") != "FULL_OBJECT" {
+		t.Fatalf("PUT without a checksum: %s %s, crc64nvme %q type %q, want %s", resp.Status, body,
+			resp.Header.Get("x-amz-checksum-crc64nvme"), resp.Header.Get("x-amz-checksum-type"), want)
+	}
+	for _, mode := range []string{"HEAD", "GET"} {
+		resp, _ := e.do(mode, "/dck/plain", nil, map[string]string{"x-amz-checksum-mode": "ENABLED"})
+		if got := resp.Header.Get("x-amz-checksum-crc64nvme"); got != want {
+			t.Errorf("%s with checksum mode: crc64nvme %q, want %s", mode, got, want)
+		}
+	}
+	// The SDK declares CRC32: that one is stored, not CRC64NVME.
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("dck"), Key: aws.String("crc32"),
+		Body: bytes.NewReader(data), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("dck"), Key: aws.String("crc32"), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || head.ChecksumCRC32 == nil || head.ChecksumCRC64NVME != nil {
+		t.Errorf("head of a CRC32 upload: %+v, %v", head, err)
 	}
 }

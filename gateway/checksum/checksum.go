@@ -122,6 +122,30 @@ func DefaultType(alg string) string {
 // CRCs only).
 func SupportsFullObject(alg string) bool { return crcOf(alg) != nil }
 
+// UploadType validates a multipart upload's checksum algorithm and type
+// (as CreateMultipartUpload takes them; alg "" for none) and returns the
+// type to use: typ, or DefaultType(alg) when typ is "". Errors are
+// *s3err.Error values (InvalidRequest), with S3's messages.
+func UploadType(alg, typ string) (string, error) {
+	switch {
+	case alg == "" && typ != "":
+		return "", s3err.InvalidRequest.WithMessage("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+	case alg == "":
+		return "", nil
+	case !Valid(alg):
+		return "", errUnsupported
+	case typ == "":
+		return DefaultType(alg), nil
+	case typ != store.FullObject && typ != store.Composite:
+		return "", s3err.InvalidRequest.WithMessage("Value for x-amz-checksum-type header is invalid.")
+	case typ == store.FullObject && !SupportsFullObject(alg):
+		return "", s3err.InvalidRequest.WithMessage("The %s checksum algorithm does not support the FULL_OBJECT checksum type.", alg)
+	case typ == store.Composite && alg == store.CRC64NVME:
+		return "", s3err.InvalidRequest.WithMessage("The CRC64NVME checksum algorithm does not support the COMPOSITE checksum type.")
+	}
+	return typ, nil
+}
+
 // PartSum is a part's checksum value (base64) and size.
 type PartSum struct {
 	Value string // base64 of the part's checksum in the upload's algorithm

@@ -328,3 +328,32 @@ func TestDecodeValue(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadType: the one validation of a multipart upload's checksum
+// algorithm and type (the gateway and both stores use it).
+func TestUploadType(t *testing.T) {
+	for _, c := range []struct {
+		alg, typ, want string
+		ok             bool
+	}{
+		{"", "", "", true},
+		{"", store.Composite, "", false},
+		{"MD5", "", "", false},
+		{store.CRC32, "", store.Composite, true},
+		{store.SHA256, "", store.Composite, true},
+		{store.CRC64NVME, "", store.FullObject, true},
+		{store.CRC32C, store.FullObject, store.FullObject, true},
+		{store.CRC32, store.Composite, store.Composite, true},
+		{store.SHA1, store.FullObject, "", false},
+		{store.CRC64NVME, store.Composite, "", false},
+		{store.CRC32, "PARTIAL", "", false},
+	} {
+		got, err := UploadType(c.alg, c.typ)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("UploadType(%q, %q) = %q, %v; want %q, ok %v", c.alg, c.typ, got, err, c.want, c.ok)
+		}
+		if err != nil && s3err.As(err) == nil {
+			t.Errorf("UploadType(%q, %q): %v is not an S3 error", c.alg, c.typ, err)
+		}
+	}
+}

@@ -195,7 +195,8 @@ func (r *Reader) setChecksum(o Options) error {
 		case !checksum.Valid(sdk):
 			return unsupported()
 		case alg != "" && alg != sdk:
-			return s3err.InvalidRequest.WithMessage("Value for x-amz-sdk-checksum-algorithm header is invalid.")
+			// S3 fails a value header of another algorithm with BadDigest.
+			return s3err.BadDigest.WithMessage("The x-amz-sdk-checksum-algorithm %s differs from the %s checksum sent.", sdk, alg)
 		}
 		alg = sdk
 	}
@@ -370,11 +371,11 @@ func (r *Reader) finish() error {
 			}
 			vs := headerValues(t, r.trailerName)
 			if len(vs) == 0 || vs[0] == "" {
-				return s3err.InvalidRequest.WithMessage("The %s trailing header declared in x-amz-trailer is missing.", r.trailerName)
+				return s3err.MalformedTrailer.WithMessage("The %s trailing header declared in x-amz-trailer is missing.", r.trailerName)
 			}
 			want = make([]byte, len(got))
 			if len(vs) != 1 || !checksum.DecodeValue(r.alg, strings.TrimSpace(vs[0]), want) {
-				return s3err.InvalidRequest.WithMessage("Value for %s trailing header is invalid.", r.trailerName)
+				return s3err.MalformedTrailer.WithMessage("Value for %s trailing header is invalid.", r.trailerName)
 			}
 		}
 		if want != nil && !bytes.Equal(got, want) {

@@ -75,6 +75,8 @@ var (
 	InvalidRange                              = def("InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable.")
 	InvalidRequest                            = def("InvalidRequest", http.StatusBadRequest, "Invalid Request.")
 	KeyTooLong                                = def("KeyTooLongError", http.StatusBadRequest, "Your key is too long.")
+	MalformedTrailer                          = def("MalformedTrailerError", http.StatusBadRequest, "The request contained trailing data that was not well-formed or did not conform to our published schema.")
+	InvalidChunkSize                          = def("InvalidChunkSizeError", http.StatusBadRequest, "Only the last chunk is allowed to have a size less than 8192 bytes")
 	MalformedXML                              = def("MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema.")
 	MaxMessageLengthExceeded                  = def("MaxMessageLengthExceeded", http.StatusBadRequest, "Your request was too big.")
 	MethodNotAllowed                          = def("MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.")

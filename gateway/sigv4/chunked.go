@@ -43,8 +43,20 @@ var (
 	errDecodedLength = s3err.IncompleteBody.WithMessage("The decoded body length does not match x-amz-decoded-content-length.")
 )
 
+// minChunkSize is the least size of a chunk other than the last data
+// chunk (S3 answers InvalidChunkSizeError below it). A variable so that
+// framing tests can use small chunks.
+var minChunkSize int64 = 8 << 10
+
+// malformedChunk is a framing error of the chunks: the body S3 expects did
+// not arrive (IncompleteBody, as S3 answers a body it cannot decode).
 func malformedChunk(what string) *s3err.Error {
-	return s3err.InvalidRequest.WithMessage("Malformed aws-chunked encoding: %s.", what)
+	return s3err.IncompleteBody.WithMessage("Malformed aws-chunked encoding: %s.", what)
+}
+
+// malformedTrailer is a framing error of the trailing headers.
+func malformedTrailer(what string) *s3err.Error {
+	return s3err.MalformedTrailer.WithMessage("The request contained trailing data that was not well-formed (%s).", what)
 }
 
 const (
@@ -74,6 +86,7 @@ type ChunkedReader struct {
 	signed    bool          // chunks carry chunk-signature
 	state     int
 	remaining int64 // bytes left in the current chunk
+	short     bool  // the last data chunk was under minChunkSize
 	total     int64 // decoded bytes so far
 	declared  int64 // x-amz-decoded-content-length or -1
 	err       error
@@ -286,6 +299,12 @@ func (c *ChunkedReader) readChunkHeader() error {
 		return errDecodedLength
 	}
 	if size > 0 {
+		// Only the last data chunk may be small (S3's rule, in the
+		// unsigned trailer mode too; SDKs send 64 KiB chunks or more).
+		if c.short {
+			return s3err.InvalidChunkSize
+		}
+		c.short = size < minChunkSize
 		c.remaining = size
 		c.state = stData
 		c.src.max = 0
@@ -347,7 +366,7 @@ func (c *ChunkedReader) readTrailer() error {
 		}
 		size += len(line) + 2
 		if size > maxTrailerSize {
-			return malformedChunk("trailer too large")
+			return malformedTrailer("trailer too large")
 		}
 		if len(line) == 0 {
 			if !signed || gotSig {
@@ -358,21 +377,21 @@ func (c *ChunkedReader) readTrailer() error {
 		name, value, ok := bytes.Cut(line, []byte{':'})
 		name = bytes.TrimSpace(name)
 		if !ok || len(name) == 0 {
-			return malformedChunk("invalid trailer line")
+			return malformedTrailer("invalid trailer line")
 		}
 		if bytes.EqualFold(name, trailerSigKey) {
 			if !signed {
 				continue // nothing to verify it with in the unsigned mode
 			}
 			if gotSig {
-				return malformedChunk("duplicate x-amz-trailer-signature")
+				return malformedTrailer("duplicate x-amz-trailer-signature")
 			}
 			v := bytes.TrimSpace(value)
 			if len(v) != 64 {
-				return malformedChunk("invalid x-amz-trailer-signature")
+				return malformedTrailer("invalid x-amz-trailer-signature")
 			}
 			if _, err := hex.Decode(c.want[:], v); err != nil {
-				return malformedChunk("invalid x-amz-trailer-signature")
+				return malformedTrailer("invalid x-amz-trailer-signature")
 			}
 			gotSig = true
 			continue

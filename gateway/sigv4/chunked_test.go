@@ -305,7 +305,15 @@ func smallBodies() []struct {
 	return out
 }
 
+// smallChunks lets a test frame bodies in chunks under S3's 8 KiB minimum.
+func smallChunks(t *testing.T) {
+	old := minChunkSize
+	minChunkSize = 1
+	t.Cleanup(func() { minChunkSize = old })
+}
+
 func TestChunkedModes(t *testing.T) {
+	smallChunks(t)
 	for _, b := range smallBodies() {
 		t.Run(b.name, func(t *testing.T) {
 			for pn, read := range map[string]func(io.Reader) ([]byte, error){"all": readAll, "bytewise": readBytewise, "huge": readHuge} {
@@ -353,6 +361,7 @@ func TestChunkedModes(t *testing.T) {
 }
 
 func TestChunkedErrors(t *testing.T) {
+	smallChunks(t)
 	data := pattern(100)
 	sigBody := func(mode string, o encOpts) (*Auth, []byte) {
 		a, s := testAuth(mode)
@@ -402,26 +411,26 @@ func TestChunkedErrors(t *testing.T) {
 			return []byte(parts[2] + parts[3] + parts[0] + parts[1] + strings.Join(parts[4:], ""))
 		}(), s3err.SignatureDoesNotMatch, 39},
 		{"modified data", a, replace(body, string(data[45:50]), "XXXXX", 1), s3err.SignatureDoesNotMatch, 79},
-		{"missing chunk signature", a, replace(body, ";chunk-signature="+chunkSigs[0], "", 1), s3err.InvalidRequest, 0},
-		{"short chunk signature", a, replace(body, chunkSigs[0], chunkSigs[0][:63], 1), s3err.InvalidRequest, 0},
-		{"non-hex chunk signature", a, replace(body, chunkSigs[0], "z"+chunkSigs[0][1:], 1), s3err.InvalidRequest, 0},
-		{"non-hex size", a, []byte("xyz;chunk-signature=" + chunkSigs[0] + "\r\n"), s3err.InvalidRequest, 0},
-		{"empty size", a, []byte(";chunk-signature=" + chunkSigs[0] + "\r\n"), s3err.InvalidRequest, 0},
-		{"oversized size line", a, []byte(hugeLine), s3err.InvalidRequest, 0},
-		{"line longer than the buffer", a, bytes.Repeat([]byte{'1'}, 100<<10), s3err.InvalidRequest, 0},
-		{"chunk larger than 5 GiB", a, []byte("140000001;chunk-signature=" + chunkSigs[0] + "\r\n"), s3err.InvalidRequest, 0},
+		{"missing chunk signature", a, replace(body, ";chunk-signature="+chunkSigs[0], "", 1), s3err.IncompleteBody, 0},
+		{"short chunk signature", a, replace(body, chunkSigs[0], chunkSigs[0][:63], 1), s3err.IncompleteBody, 0},
+		{"non-hex chunk signature", a, replace(body, chunkSigs[0], "z"+chunkSigs[0][1:], 1), s3err.IncompleteBody, 0},
+		{"non-hex size", a, []byte("xyz;chunk-signature=" + chunkSigs[0] + "\r\n"), s3err.IncompleteBody, 0},
+		{"empty size", a, []byte(";chunk-signature=" + chunkSigs[0] + "\r\n"), s3err.IncompleteBody, 0},
+		{"oversized size line", a, []byte(hugeLine), s3err.IncompleteBody, 0},
+		{"line longer than the buffer", a, bytes.Repeat([]byte{'1'}, 100<<10), s3err.IncompleteBody, 0},
+		{"chunk larger than 5 GiB", a, []byte("140000001;chunk-signature=" + chunkSigs[0] + "\r\n"), s3err.IncompleteBody, 0},
 		{"size with leading zeros", a, replace(body, "28;chunk-signature="+chunkSigs[0], "0000000000000000000000000028;chunk-signature="+chunkSigs[0], 1), nil, 100},
-		{"data longer than size", a, replace(body, "\r\n28;", "XX\r\n28;", 1), s3err.InvalidRequest, 40},
-		{"garbage after final chunk", a, append(bytes.TrimSuffix(body, []byte("\r\n")), "junk\r\n"...), s3err.InvalidRequest, 100},
+		{"data longer than size", a, replace(body, "\r\n28;", "XX\r\n28;", 1), s3err.IncompleteBody, 40},
+		{"garbage after final chunk", a, append(bytes.TrimSuffix(body, []byte("\r\n")), "junk\r\n"...), s3err.IncompleteBody, 100},
 		{"empty body", a, nil, s3err.IncompleteBody, 0},
 		{"bad trailer signature", at, replace(bodyT, trSig, flip(trSig), 1), s3err.SignatureDoesNotMatch, 100},
 		{"modified trailer value", at, replace(bodyT, "AAAAAA==", "AAAAAB==", 1), s3err.SignatureDoesNotMatch, 100},
 		{"added trailer", at, replace(bodyT, "x-amz-trailer-signature", "x-amz-meta-evil:1\r\nx-amz-trailer-signature", 1), s3err.SignatureDoesNotMatch, 100},
 		{"missing trailer signature", at, replace(bodyT, "x-amz-trailer-signature:"+trSig+"\r\n", "", 1), s3err.IncompleteBody, 100},
-		{"duplicate trailer signature", at, replace(bodyT, "x-amz-trailer-signature:"+trSig+"\r\n", "x-amz-trailer-signature:"+trSig+"\r\nx-amz-trailer-signature:"+trSig+"\r\n", 1), s3err.InvalidRequest, 100},
-		{"trailer line without colon", at, replace(bodyT, "x-amz-checksum-crc32:", "x-amz-checksum-crc32 ", 1), s3err.InvalidRequest, 100},
-		{"trailer too large", au, []byte("0\r\n" + strings.Repeat("x-amz-meta-a:"+strings.Repeat("b", 1000)+"\r\n", 20) + "\r\n"), s3err.InvalidRequest, 0},
-		{"unsigned: bad size", au, []byte("5x\r\nhello\r\n0\r\n\r\n"), s3err.InvalidRequest, 0},
+		{"duplicate trailer signature", at, replace(bodyT, "x-amz-trailer-signature:"+trSig+"\r\n", "x-amz-trailer-signature:"+trSig+"\r\nx-amz-trailer-signature:"+trSig+"\r\n", 1), s3err.MalformedTrailer, 100},
+		{"trailer line without colon", at, replace(bodyT, "x-amz-checksum-crc32:", "x-amz-checksum-crc32 ", 1), s3err.MalformedTrailer, 100},
+		{"trailer too large", au, []byte("0\r\n" + strings.Repeat("x-amz-meta-a:"+strings.Repeat("b", 1000)+"\r\n", 20) + "\r\n"), s3err.MalformedTrailer, 0},
+		{"unsigned: bad size", au, []byte("5x\r\nhello\r\n0\r\n\r\n"), s3err.IncompleteBody, 0},
 		{"unsigned: extension ignored", au, []byte("5;ext=1\r\nhello\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"), nil, 5},
 		{"unsigned: trailer signature ignored", au, []byte("5\r\nhello\r\n0\r\nx-amz-trailer-signature:abc\r\n\r\n"), nil, 5},
 		{"not streaming", &Auth{PayloadHash: UnsignedPayload}, body, s3err.InternalError, 0},
@@ -473,11 +482,41 @@ func TestChunkedBodyReadErrors(t *testing.T) {
 	}
 }
 
+// Only the last data chunk may be under 8 KiB, in every mode (S3's
+// InvalidChunkSizeError); chunks of 8 KiB and a small last one pass.
+func TestChunkedChunkSize(t *testing.T) {
+	data := pattern(3*8192 + 5)
+	for _, mode := range []string{StreamingSigned, StreamingSignedTrailer, StreamingUnsignedTrailer} {
+		for _, c := range []struct {
+			data  []byte
+			chunk int
+			want  *s3err.Error
+		}{
+			{data, 8192, nil},
+			{data, 64 << 10, nil},
+			{data[:100], 100, nil},
+			{data[:8191], 8191, nil},
+			{data, 8191, s3err.InvalidChunkSize},
+			{data[:2000], 1000, s3err.InvalidChunkSize},
+		} {
+			a, s := testAuth(mode)
+			body := encode(mode, s, c.data, encOpts{chunkSize: c.chunk})
+			got, _, err := decode(t, bytes.NewReader(body), a, readAll)
+			if c.want == nil && (err != nil || !bytes.Equal(got, c.data)) {
+				t.Errorf("%s, %d bytes in chunks of %d: %v", mode, len(c.data), c.chunk, err)
+			}
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("%s, %d bytes in chunks of %d: err %v, want %s", mode, len(c.data), c.chunk, err, c.want.Code)
+			}
+		}
+	}
+}
+
 // In steady state a Read allocates nothing.
 func TestChunkedZeroAlloc(t *testing.T) {
 	for _, mode := range []string{StreamingSigned, StreamingUnsignedTrailer} {
 		a, s := testAuth(mode)
-		body := encode(mode, s, pattern(300*4096), encOpts{chunkSize: 4096})
+		body := encode(mode, s, pattern(300*4096), encOpts{chunkSize: 8192})
 		cr := NewChunkedReader(bytes.NewReader(body), a)
 		p := make([]byte, 4096)
 		for range 3 {

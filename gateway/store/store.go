@@ -105,8 +105,9 @@ type Store interface {
 	// keeps the source's metadata; in.SrcCheck validates the source version
 	// (copy-source conditionals) and in.Cond the destination at commit. The
 	// copy's ETag is that of a single-part object of its bytes (their MD5,
-	// unless the store is an ETagMaker); its checksum algorithm is the
-	// source's, recomputed as a full-object checksum.
+	// unless the store is an ETagMaker); its checksum is a full-object
+	// checksum of its bytes in in.ChecksumAlgorithm, or else in the
+	// source's algorithm (none if the source has none).
 	CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, in CopyInput) (*Object, error)
 	// ListObjects returns up to opts.Limit entries (objects and common
 	// prefixes together) in UTF-8 byte order of key, starting strictly after
@@ -203,6 +204,9 @@ type Object struct {
 	// ETag and checksum of each part, in order (for GET ?partNumber=N and
 	// checksum-mode answers).
 	Parts []Part
+	// UploadID is the multipart upload that made the object, if the store
+	// knows it (a repeated CompleteMultipartUpload is answered for it).
+	UploadID string
 }
 
 // Part describes an uploaded part.
@@ -304,6 +308,9 @@ type CopyInput struct {
 	Meta     *Metadata               // nil: keep the source's metadata
 	SrcCheck func(src *Object) error // copy-source conditionals; may be nil
 	Cond     Conditions              // destination conditions at commit
+	// ChecksumAlgorithm is the copy's checksum algorithm ("": the
+	// source's), computed over the copied bytes.
+	ChecksumAlgorithm string
 }
 
 // ListOptions select a page of ListObjects.

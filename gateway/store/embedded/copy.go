@@ -22,8 +22,9 @@ import (
 // O(1) in bytes whatever its size (the filesystem counts the references;
 // deleting either object removes only its own names). Bytes are read only
 // when the copy's digests differ from the source's: a multipart source's
-// ETag is not the MD5 of its bytes, and a COMPOSITE checksum must be
-// recomputed as FULL_OBJECT. If linking fails (a filesystem without hard
+// ETag is not the MD5 of its bytes, a COMPOSITE checksum must be
+// recomputed as FULL_OBJECT, and in.ChecksumAlgorithm may ask for another
+// algorithm. If linking fails (a filesystem without hard
 // links, too many links), the bytes are streamed into a new file.
 func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, in store.CopyInput) (*store.Object, error) {
 	if err := store.CheckNames(srcBucket, srcKey); err != nil {
@@ -61,10 +62,15 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	}
 	needMD5 := src.rec.etagParts > 0
 	var sumHash hash.Hash
-	if rec.sum.Algorithm != "" && rec.sum.Type != store.FullObject {
-		if sumHash, err = checksum.New(rec.sum.Algorithm); err != nil {
+	alg := in.ChecksumAlgorithm
+	if alg == "" {
+		alg = rec.sum.Algorithm
+	}
+	if alg != "" && (alg != rec.sum.Algorithm || rec.sum.Type != store.FullObject) {
+		if sumHash, err = checksum.New(alg); err != nil {
 			return nil, err
 		}
+		rec.sum = store.Checksum{Algorithm: alg}
 	}
 	switch {
 	case src.rec.inline:

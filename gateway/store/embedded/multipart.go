@@ -65,20 +65,11 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, i
 	if err := store.CheckNames(bucket, key); err != nil {
 		return "", err
 	}
-	rec := &uploadRecord{meta: in.Meta, alg: in.ChecksumAlgorithm, typ: in.ChecksumType}
-	if rec.alg == "" {
-		rec.typ = ""
-	} else {
-		if !checksum.Valid(rec.alg) {
-			return "", fmt.Errorf("embedded: unsupported checksum algorithm %q", rec.alg)
-		}
-		if rec.typ == "" {
-			rec.typ = checksum.DefaultType(rec.alg)
-		}
-		if rec.typ != store.Composite && !(rec.typ == store.FullObject && checksum.SupportsFullObject(rec.alg)) {
-			return "", fmt.Errorf("embedded: checksum type %q unsupported for %s", rec.typ, rec.alg)
-		}
+	typ, err := checksum.UploadType(in.ChecksumAlgorithm, in.ChecksumType)
+	if err != nil {
+		return "", err
 	}
+	rec := &uploadRecord{meta: in.Meta, alg: in.ChecksumAlgorithm, typ: typ}
 	if err := s.begin(); err != nil {
 		return "", err
 	}
@@ -86,7 +77,7 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, i
 	id := newUploadID(time.Now())
 	enc := rec.encode()
 	var res error
-	err := s.update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		res = nil
 		ups := uploadsOf(tx, bucket)
 		if ups == nil {

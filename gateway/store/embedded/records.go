@@ -77,6 +77,9 @@ func (r *objRecord) object(key string) *store.Object {
 		Meta:         r.meta,
 		Checksum:     r.sum,
 	}
+	if r.upload != (uploadID{}) {
+		o.UploadID = r.upload.String()
+	}
 	if len(r.parts) > 0 {
 		o.Parts = make([]store.Part, len(r.parts))
 		for i, p := range r.parts {

@@ -146,4 +146,39 @@ func testCopy(t *testing.T, newStore func(t *testing.T) store.Store) {
 		f.wantContent("copy", whole)
 		f.wantUsage(int64(len(whole)), 1)
 	})
+	t.Run("ChecksumAlgorithm", func(t *testing.T) {
+		// CopyInput.ChecksumAlgorithm: the copy gets a full-object
+		// checksum of its bytes in that algorithm, whatever the source
+		// has (none, another one, a COMPOSITE one), onto itself too.
+		f := newFixture(t, newStore)
+		ctx := t.Context()
+		small, big := Data(7, 300), Data(8, 200<<10)
+		f.put("plain", small)
+		f.putIn(f.bucket, "crc32", Input(t, big, store.CRC32))
+		whole, _ := f.multipart("mp", store.SHA1, store.Composite, bigPart(1), Data(9, 10))
+		for _, c := range []struct {
+			src, dst, alg string
+			data          []byte
+		}{
+			{"plain", "plain-sha256", store.SHA256, small},
+			{"crc32", "crc32-crc64", store.CRC64NVME, big},
+			{"crc32", "crc32-same", store.CRC32, big},
+			{"mp", "mp-crc32c", store.CRC32C, whole},
+			{"crc32", "crc32", store.SHA1, big},
+		} {
+			o, err := f.s.CopyObject(ctx, f.bucket, c.src, f.bucket, c.dst, store.CopyInput{ChecksumAlgorithm: c.alg})
+			if err != nil {
+				t.Fatalf("copy %s to %s in %s: %v", c.src, c.dst, c.alg, err)
+			}
+			h, err := f.s.HeadObject(ctx, f.bucket, c.dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := store.Checksum{Algorithm: c.alg, Type: store.FullObject, Value: checksumOf(t, c.alg, c.data)}
+			if o.Checksum != want || h.Checksum != want || h.ETag != MD5Hex(c.data) {
+				t.Errorf("copy %s to %s in %s: checksum %+v / head %+v ETag %s; want %+v", c.src, c.dst, c.alg, o.Checksum, h.Checksum, h.ETag, want)
+			}
+			f.wantContent(c.dst, c.data)
+		}
+	})
 }

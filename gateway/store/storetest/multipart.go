@@ -417,6 +417,9 @@ func testMultipart(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatal(err)
 		}
 		whole := append(bytes.Clone(p1), p2...)
+		if h, err := f.s.HeadObject(ctx, f.bucket, "k"); err != nil || h.UploadID != id || first.UploadID != id {
+			t.Errorf("UploadID of the completed object: Head %+v, %v; Complete %q; want %q", h, err, first.UploadID, id)
+		}
 		// The same request again (an SDK retrying a lost answer), even
 		// with a condition that no longer holds, answers the object.
 		for _, cond := range []store.Conditions{{}, {IfNoneMatch: "*"}} {
@@ -447,6 +450,9 @@ func testMultipart(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		// Once the object is replaced, the upload is gone for good.
 		f.put("k", []byte("new"))
+		if h, err := f.s.HeadObject(ctx, f.bucket, "k"); err != nil || h.UploadID != "" {
+			t.Errorf("UploadID after an overwrite: %+v, %v", h, err)
+		}
 		_, err = f.s.CompleteMultipartUpload(ctx, f.bucket, "k", id, parts, store.CompleteInput{})
 		wantErr(t, "Complete after an overwrite", err, store.ErrNoSuchUpload)
 		f.wantContent("k", []byte("new"))

@@ -34,20 +34,11 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, i
 	if err := s.checkBucket(ctx, bucket); err != nil {
 		return "", err
 	}
-	rec := &uploadRecord{Meta: in.Meta, Alg: in.ChecksumAlgorithm, Typ: in.ChecksumType, Token: token()}
-	if rec.Alg == "" {
-		rec.Typ = ""
-	} else {
-		if !checksum.Valid(rec.Alg) {
-			return "", fmt.Errorf("upstream: checksum algorithm %q unsupported", rec.Alg)
-		}
-		if rec.Typ == "" {
-			rec.Typ = checksum.DefaultType(rec.Alg)
-		}
-		if rec.Typ != store.Composite && !(rec.Typ == store.FullObject && checksum.SupportsFullObject(rec.Alg)) {
-			return "", fmt.Errorf("upstream: checksum type %q unsupported for %s", rec.Typ, rec.Alg)
-		}
+	typ, err := checksum.UploadType(in.ChecksumAlgorithm, in.ChecksumType)
+	if err != nil {
+		return "", err
 	}
+	rec := &uploadRecord{Meta: in.Meta, Alg: in.ChecksumAlgorithm, Typ: typ, Token: token()}
 	b := &blob{Meta: in.Meta, Token: rec.Token, Alg: rec.Alg, Typ: rec.Typ}
 	name := s.dataName(bucket, key)
 	id, err := s.core.NewMultipartUpload(ctx, s.bucket, name, putOpts(b, store.Conditions{}))
@@ -440,7 +431,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	s.forgetUpload(bucket, key, uploadID, rec)
 	b := &blob{Meta: rec.Meta}
 	o := &store.Object{Key: key, Size: size, ETag: mp.ETag, LastModified: info.LastModified, Meta: b.Meta,
-		Checksum: mp.Sum, Parts: mp.Parts}
+		Checksum: mp.Sum, Parts: mp.Parts, UploadID: uploadID}
 	if o.LastModified.IsZero() {
 		if cur, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{}); err == nil && trimETag(cur.ETag) == mp.ETag {
 			o.LastModified = cur.LastModified

@@ -545,6 +545,7 @@ func (s *Store) describe(ctx context.Context, key string, info minio.ObjectInfo)
 		if rec != nil && (rec.ETag == o.ETag || b.Deferred && rec.ETag == "" && rec.Sum.Algorithm != "") {
 			o.Parts = rec.Parts
 			o.Checksum = rec.Sum
+			o.UploadID = rec.UploadID
 		}
 	}
 	return o, nil
@@ -789,7 +790,12 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 			b.Meta = *in.Meta
 		}
 		var o *store.Object
-		if len(src.Parts) == 0 && !strings.Contains(src.ETag, "-") {
+		alg := in.ChecksumAlgorithm
+		if alg == "" {
+			alg = src.Checksum.Algorithm
+		}
+		sameSum := alg == src.Checksum.Algorithm && (alg == "" || src.Checksum.Type == store.FullObject)
+		if len(src.Parts) == 0 && !strings.Contains(src.ETag, "-") && sameSum {
 			if err = s.checkDest(ctx, dstBucket, dstKey, in.Cond); err != nil {
 				return nil, err
 			}
@@ -807,7 +813,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 				return s.written(ctx, dstBucket, dstKey, src.ETag, src.Size, b, false)
 			}
 		} else {
-			o, err = s.copyThrough(ctx, src, srcBucket, srcKey, dstBucket, dstKey, b, in.Cond)
+			o, err = s.copyThrough(ctx, src, alg, srcBucket, srcKey, dstBucket, dstKey, b, in.Cond)
 			if err == nil {
 				return o, nil
 			}
@@ -835,9 +841,11 @@ func isStoreErr(err error) bool {
 	return false
 }
 
-// copyThrough copies a multipart object by reading it (If-Match on the
-// checked version), hashing it, staging it, and copying the staging object.
-func (s *Store) copyThrough(ctx context.Context, src *store.Object, srcBucket, srcKey, dstBucket, dstKey string, b *blob, cond store.Conditions) (*store.Object, error) {
+// copyThrough copies an object by reading it (If-Match on the checked
+// version), hashing it (MD5 and a full-object checksum in alg, if set),
+// staging it, and copying the staging object: for multipart sources and
+// copies in another checksum algorithm.
+func (s *Store) copyThrough(ctx context.Context, src *store.Object, alg, srcBucket, srcKey, dstBucket, dstKey string, b *blob, cond store.Conditions) (*store.Object, error) {
 	opts := minio.GetObjectOptions{}
 	opts.SetMatchETag(src.ETag)
 	r, _, _, err := s.core.GetObject(ctx, s.bucket, s.dataName(srcBucket, srcKey), opts)
@@ -847,8 +855,8 @@ func (s *Store) copyThrough(ctx context.Context, src *store.Object, srcBucket, s
 	defer r.Close()
 	md := md5.New()
 	var sum hash.Hash
-	if src.Checksum.Algorithm != "" {
-		if sum, err = checksum.New(src.Checksum.Algorithm); err != nil {
+	if alg != "" {
+		if sum, err = checksum.New(alg); err != nil {
 			return nil, err
 		}
 	}
@@ -863,7 +871,7 @@ func (s *Store) copyThrough(ctx context.Context, src *store.Object, srcBucket, s
 	}
 	defer s.removeQuiet(staging)
 	if sum != nil {
-		b.Sum = store.Checksum{Algorithm: src.Checksum.Algorithm, Type: store.FullObject,
+		b.Sum = store.Checksum{Algorithm: alg, Type: store.FullObject,
 			Value: base64.StdEncoding.EncodeToString(sum.Sum(nil))}
 	}
 	return s.commitStaging(ctx, staging, dstBucket, dstKey, hex.EncodeToString(md.Sum(nil)), src.Size, b, cond)
