@@ -47,9 +47,9 @@ type earlyCase struct {
 // that are refused before their body is read (wrong secret, unknown key,
 // read-only key, expired order, missing bucket, full order, a signed
 // header Caddy dropped) and never sends the body: the S3 error must come
-// at once. Over HTTP/1.1 the server must then close the connection (the
-// client still holds the body back); over HTTP/2 the connection stays
-// usable.
+// at once. Over HTTP/1.1 the answer says Connection: close (the client
+// still holds the body back, so the connection cannot carry another
+// request); over HTTP/2 the connection stays usable.
 //
 // Caddy wraps the request body (read_body_idle), so net/http no longer
 // recognises the request as one whose body was never asked for and, unless
