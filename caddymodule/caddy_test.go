@@ -66,10 +66,7 @@ func accessLogBlock(path string) string {
 		format filter {
 			wrap json
 			fields {
-				request>uri query {
-					replace X-Amz-Signature REDACTED
-					replace X-Amz-Credential REDACTED
-				}
+				request>uri regexp "(?i)([?&](?:x-amz-(?:signature|credential|security-token)|[^&=]*%%[0-9a-f]{2}[^&=]*)=)[^&]*" ${1}REDACTED
 			}
 		}
 	}`, path)

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -95,6 +96,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rc *reqCont
 		h.opts.Logger.Warn("storage unavailable", zap.String("request_id", rc.id), zap.String("op", rc.op), zap.Error(err))
 	}
 	rc.err = e.Code
+	closeIfBodyUnasked(w, r, rc.body != nil && rc.body.n > 0)
 	writeErrorResponse(w, r, e, errorResponse{BucketName: rc.bucket, Key: rc.key, RequestID: rc.id})
 }
 
@@ -105,8 +107,43 @@ func WriteError(w http.ResponseWriter, r *http.Request, e *s3err.Error) string {
 	id := newRequestID()
 	w.Header().Set("x-amz-request-id", id)
 	w.Header().Set("x-amz-id-2", id)
+	closeIfBodyUnasked(w, r, false)
 	writeErrorResponse(w, r, e, errorResponse{RequestID: id})
 	return id
+}
+
+// closeIfBodyUnasked makes the answer to r close the connection when r is
+// an HTTP/1.1 request with `Expect: 100-continue` and a body of which
+// nothing was read (bodyRead false). Such a client holds its body back until
+// it is asked for it (net/http asks on the first read of the body), so the
+// connection cannot carry another request after this answer.
+//
+// net/http closes such a connection by itself, but only when the request
+// body is still its own 100-continue reader. Behind Caddy (≥ 2.11 wraps the
+// body for read_body_idle, and for its access log) it does not recognise
+// the body, and before sending the answer it waits to drain the body the
+// client was never asked for: the client gets nothing until Caddy's idle
+// timeout (a minute) breaks the connection. `Connection: close` tells
+// net/http the connection ends with this answer, so it skips the drain.
+// HTTP/2 and HTTP/3 end the stream instead and must not get the header (Go's
+// HTTP/2 server would shut the whole connection down).
+func closeIfBodyUnasked(w http.ResponseWriter, r *http.Request, bodyRead bool) {
+	if !bodyRead && r.ContentLength != 0 && r.ProtoMajor == 1 && r.ProtoMinor >= 1 && expectsContinue(r) {
+		w.Header().Set("Connection", "close")
+	}
+}
+
+// expectsContinue reports whether r asks for 100 Continue before sending
+// its body.
+func expectsContinue(r *http.Request) bool {
+	for _, v := range r.Header.Values("Expect") {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "100-continue") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // writeErrorResponse writes e; body carries the request id and, if known,

@@ -150,7 +150,7 @@ type reqContext struct {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if r.ContentLength == 0 && r.ProtoMajor == 1 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+	if r.ContentLength == 0 && r.ProtoMajor == 1 && expectsContinue(r) {
 		// net/http never sends 100 Continue for an empty body, and botocore
 		// (every aws cli upload) then misreads the next response on the
 		// connection. An empty body has nothing to protect: ask for it.

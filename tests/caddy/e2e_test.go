@@ -55,24 +55,14 @@ func startCaddy(t *testing.T) *caddyServer {
 		s.ak, filepath.Join(dir, "data"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	site := fmt.Sprintf(`log {
-		output file %s
-		format filter {
-			wrap json
-			fields {
-				request>uri query {
-					replace X-Amz-Signature REDACTED
-					replace X-Amz-Credential REDACTED
-				}
-			}
-		}
-	}
+	site := fmt.Sprintf(`%s
 	s3gateway {
 		config %s
 		secret_key {env.E2E_S3_SECRET}
 		access_key %s
-	}`, s.accessLog, cfg, s.ak)
-	c := testproc.StartCaddy(t, bin, dir, "expected_underscore_headers x-amz-meta-build_id", site, []string{"E2E_S3_SECRET=" + s.sk})
+	}`, exampleLogBlock(t), cfg, s.ak)
+	c := testproc.StartCaddy(t, bin, dir, "expected_underscore_headers x-amz-meta-build_id", site,
+		[]string{"E2E_S3_SECRET=" + s.sk, "S3_ACCESS_LOG=" + s.accessLog})
 	s.proc, s.endpoint, s.caFile, s.pool, s.client, s.home = c.Proc, c.Endpoint, c.CAFile, c.Pool, c.Client, c.Home
 	return s
 }
@@ -332,7 +322,7 @@ func TestCaddyfileExample(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{`"handler":"s3gateway"`, `"secret_key":"{env.S3_SECRET_KEY}"`, `"expected_underscore_headers":["x-amz-meta-build_id"]`,
-		`"X-Amz-Signature"`, `"X-Amz-Credential"`} {
+		`"request\u003euri":{"filter":"regexp"`, `"value":"${1}REDACTED"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("adapted config lacks %s:\n%s", want, out)
 		}
