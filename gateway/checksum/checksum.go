@@ -9,9 +9,10 @@ import (
 	"encoding/base64"
 	"hash"
 	"hash/crc32"
-	"hash/crc64"
 	"strconv"
 	"strings"
+
+	"github.com/minio/crc64nvme"
 
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/store"
@@ -27,10 +28,7 @@ const (
 	polyCRC64NVME = 0x9a6c9329ac4bc9b5 // NVMe, reflected 0xad93d23594c93659
 )
 
-var (
-	crc32cTable    = crc32.MakeTable(crc32.Castagnoli)
-	crc64nvmeTable = crc64.MakeTable(polyCRC64NVME)
-)
+var crc32cTable = crc32.MakeTable(crc32.Castagnoli)
 
 // errUnsupported is returned for an algorithm name that is not one of S3's.
 var errUnsupported = s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
@@ -45,7 +43,10 @@ func New(alg string) (hash.Hash, error) {
 	case store.CRC32C:
 		return crc32.New(crc32cTable), nil
 	case store.CRC64NVME:
-		return crc64.New(crc64nvmeTable), nil
+		// minio/crc64nvme folds with carry-less multiplication
+		// (PCLMULQDQ/VPCLMULQDQ): several GB/s, where hash/crc64's
+		// tables run at ~0.5 GB/s.
+		return crc64nvme.New(), nil
 	case store.SHA1:
 		return sha1.New(), nil
 	case store.SHA256:
