@@ -1,10 +1,8 @@
 package gateway
 
 import (
-	"errors"
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/lambda/storagecli/gateway/s3err"
 )
@@ -114,27 +112,10 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.dl.afterRead(err)
 	c.n += int64(n)
 	if err != nil && err != io.EOF {
-		err = bodyReadError(err)
+		err = s3err.FromBodyRead(err)
 	}
 	return n, err
 }
 
-// bodyReadError maps an error reading the request body to an *s3err.Error.
-func bodyReadError(err error) error {
-	if e := s3err.As(err); e != nil {
-		return err
-	}
-	var mbe *http.MaxBytesError
-	var te interface{ Timeout() bool }
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return s3err.IncompleteBody
-	case errors.As(err, &mbe):
-		return s3err.EntityTooLarge
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &te) && te.Timeout():
-		return s3err.RequestTimeout
-	}
-	return s3err.IncompleteBody.WithMessage("The request body could not be read: %v.", err)
-}
 
 func (c *countingReader) Close() error { return c.r.Close() }

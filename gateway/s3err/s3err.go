@@ -7,7 +7,9 @@ package s3err
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 )
 
 // Error is an S3 error response: Code and Status are what AWS sends for the
@@ -115,3 +117,24 @@ var (
 	NotModified                               = def("NotModified", http.StatusNotModified, "Not Modified.")
 	QuotaExceeded                             = def("QuotaExceeded", http.StatusForbidden, "The order's storage capacity would be exceeded.")
 )
+
+// FromBodyRead maps an error reading a request body to the S3 error the
+// client gets: a body cut short is IncompleteBody, one beyond the server's
+// limit EntityTooLarge, one that stopped arriving RequestTimeout. S3 errors
+// pass through.
+func FromBodyRead(err error) error {
+	if e := As(err); e != nil {
+		return e
+	}
+	var mbe *http.MaxBytesError
+	var te interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return IncompleteBody
+	case errors.As(err, &mbe):
+		return EntityTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &te) && te.Timeout():
+		return RequestTimeout
+	}
+	return IncompleteBody.WithMessage("The request body could not be read: %v.", err)
+}

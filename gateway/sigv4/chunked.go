@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
-	"os"
 	"sync"
 
 	"github.com/lambda/storagecli/gateway/s3err"
@@ -435,21 +434,11 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// bodyErr maps an error from the underlying body to an *s3err.Error.
+// bodyErr maps an error from the underlying body to an *s3err.Error: its
+// end before the final chunk is an incomplete body.
 func bodyErr(err error) error {
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
 		return errIncomplete
 	}
-	if e := s3err.As(err); e != nil {
-		return e
-	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return s3err.EntityTooLarge
-	}
-	var te interface{ Timeout() bool }
-	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &te) && te.Timeout()) {
-		return s3err.RequestTimeout
-	}
-	return s3err.IncompleteBody.WithMessage("Error reading the request body: %v", err)
+	return s3err.FromBodyRead(err)
 }
