@@ -117,5 +117,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-
 func (c *countingReader) Close() error { return c.r.Close() }
