@@ -296,6 +296,27 @@ func TestAWSCLISyncAndList(t *testing.T) {
 		t.Errorf("list-objects-v2 with --max-items 4 --page-size 2, all pages:\n got %q\nwant %q", all, want)
 	}
 
+	// list-object-versions on the unversioned bucket (cleanup scripts call
+	// it): every object once, as version null, pages of 3 keys.
+	var versions struct {
+		Versions []struct {
+			Key, VersionId string
+			IsLatest       bool
+		}
+		DeleteMarkers []struct{ Key string }
+	}
+	s3api(t, env, g, &versions, "list-object-versions", "--bucket", bucket, "--page-size", "3")
+	var vkeys []string
+	for _, v := range versions.Versions {
+		if v.VersionId != "null" || !v.IsLatest {
+			t.Errorf("list-object-versions: %+v", v)
+		}
+		vkeys = append(vkeys, v.Key)
+	}
+	if !slices.Equal(vkeys, want) || len(versions.DeleteMarkers) != 0 {
+		t.Errorf("list-object-versions:\n got %q (delete markers %v)\nwant %q", vkeys, versions.DeleteMarkers, want)
+	}
+
 	// Sync back down and compare every file.
 	back := t.TempDir()
 	awsCLI(t, env, "s3", ep, "sync", "s3://"+bucket, back)
