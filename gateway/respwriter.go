@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/lambda/storagecli/gateway/s3err"
 )
@@ -125,13 +124,12 @@ func bodyReadError(err error) error {
 		return err
 	}
 	var mbe *http.MaxBytesError
-	var te interface{ Timeout() bool }
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return s3err.IncompleteBody
 	case errors.As(err, &mbe):
 		return s3err.EntityTooLarge
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &te) && te.Timeout():
+	case isTimeout(err):
 		return s3err.RequestTimeout
 	}
 	return s3err.IncompleteBody.WithMessage("The request body could not be read: %v.", err)
