@@ -37,6 +37,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		data       <directory>
 //		no_sync    [true|false]
 //		debug
+//		read_idle_timeout   <duration>
+//		write_idle_timeout  <duration>
+//		max_uploads         <n>
+//		max_uploads_per_key <n>
 //	}
 //
 // Every subdirective is optional and may be given once; the block may be
@@ -56,7 +60,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 		seen[sub] = true
 		switch sub {
-		case "config", "order", "access_key", "secret_key", "region", "domain", "data":
+		case "config", "order", "access_key", "secret_key", "region", "domain", "data",
+			"read_idle_timeout", "write_idle_timeout", "max_uploads", "max_uploads_per_key":
 			var v string
 			if !d.AllArgs(&v) {
 				return d.ArgErr()
@@ -82,6 +87,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Domain = v
 			case "data":
 				h.Data = v
+			default:
+				h.limit(sub, v)
 			}
 		case "no_sync":
 			v := true
@@ -127,6 +134,9 @@ func checkValue(sub, v string) error {
 		"region":     "gateway.region",
 		"domain":     "gateway.domain",
 	}[sub]
+	if limitKeys[sub] {
+		key = "gateway." + sub
+	}
 	if key == "" {
 		return nil
 	}

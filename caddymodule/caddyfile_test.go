@@ -44,6 +44,10 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{name: "no_sync false", input: "s3gateway {\n no_sync false\n}", want: Handler{NoSync: boolPtr(false)}},
 		{name: "placeholders are checked at load", input: "s3gateway {\n order {env.ORDER}\n region {env.REGION}\n}",
 			want: Handler{Order: "{env.ORDER}", Region: "{env.REGION}"}},
+		{name: "limits", input: "s3gateway {\n read_idle_timeout 5s\n write_idle_timeout 2m\n max_uploads 100\n max_uploads_per_key 8\n}",
+			want: Handler{Limits: map[string]string{"read_idle_timeout": "5s", "write_idle_timeout": "2m", "max_uploads": "100", "max_uploads_per_key": "8"}}},
+		{name: "bad duration", input: "s3gateway {\n read_idle_timeout soon\n}", wantErr: "read_idle_timeout: "},
+		{name: "bad count", input: "s3gateway {\n max_uploads many\n}", wantErr: "max_uploads: "},
 		{name: "quoted secret with spaces", input: "s3gateway {\n access_key ak\n secret_key \"s e c\"\n}",
 			want: Handler{AccessKey: "ak", SecretKey: "s e c"}},
 

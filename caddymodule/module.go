@@ -24,9 +24,11 @@ package caddymodule
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -99,6 +101,12 @@ type Handler struct {
 	// Caddy's log, in addition to the access log.
 	Debug bool `json:"debug,omitempty"`
 
+	// Limits, as the file's [gateway] keys of the same names (default:
+	// the file's values): read_idle_timeout and write_idle_timeout
+	// ("20s"), max_uploads and max_uploads_per_key ("100"). Caddy's own
+	// timeouts still apply: the shorter one wins.
+	Limits map[string]string `json:"limits,omitempty"`
+
 	logger   *zap.Logger
 	shared   *sharedStore // set once this instance holds a pool reference
 	released bool         // Cleanup gave the reference back
@@ -165,6 +173,17 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		zap.String("config", s.path), zap.String("region", s.cfg.Gateway.Region),
 		zap.String("domain", s.cfg.Gateway.Domain), zap.Bool("no_sync", shared.noSync))
 	return nil
+}
+
+// limitKeys are the limits a handler may set (the [gateway] keys).
+var limitKeys = map[string]bool{"read_idle_timeout": true, "write_idle_timeout": true, "max_uploads": true, "max_uploads_per_key": true}
+
+// limit records a limit set in the Caddyfile.
+func (h *Handler) limit(name, v string) {
+	if h.Limits == nil {
+		h.Limits = map[string]string{}
+	}
+	h.Limits[name] = v
 }
 
 // settings are a handler's resolved settings.
@@ -240,6 +259,15 @@ func (h *Handler) resolve(repl *caddy.Replacer) (*settings, error) {
 	}
 	if h.NoSync != nil {
 		set = append(set, struct{ key, val, name string }{"gateway.no_sync", strconv.FormatBool(*h.NoSync), "no_sync"})
+	}
+	for _, name := range slices.Sorted(maps.Keys(h.Limits)) {
+		if !limitKeys[name] {
+			return nil, fmt.Errorf("s3gateway: limits: unknown limit %q", name)
+		}
+		set = append(set, struct{ key, val, name string }{"gateway." + name, field(name, h.Limits[name]), name})
+	}
+	if err != nil {
+		return nil, err
 	}
 	for _, kv := range set {
 		if kv.val == "" {

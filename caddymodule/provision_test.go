@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
@@ -77,6 +78,15 @@ db_path = "stores"
 		t.Errorf("overrides: %+v %+v", s, g)
 	}
 
+	// Limits: the file's, overridden by the handler's.
+	s, err = resolveWith(t, home, Handler{Limits: map[string]string{"read_idle_timeout": "5s", "max_uploads_per_key": "3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := orderstore.Limits(s.cfg); l.ReadIdle != 5*time.Second || l.UploadsPerKey != 3 || l.Uploads != 1024 || l.WriteIdle != time.Minute {
+		t.Errorf("limits: %+v", l)
+	}
+
 	// "~" in data and config, as storagecli resolves it.
 	s, err = resolveWith(t, home, Handler{Data: "~/.lambda_storagecli/elsewhere", Config: "~/.lambda_storagecli/config/user.toml"})
 	if err != nil {
@@ -113,6 +123,8 @@ func TestResolveErrors(t *testing.T) {
 		{"keys not together", Handler{AccessKey: "ak"}, "access_key and secret_key must be given together"},
 		{"bad region", Handler{Region: "Nowhere"}, `s3gateway: region: "Nowhere" is not a region name`},
 		{"unknown placeholder", Handler{Domain: "{nope.x}"}, "s3gateway: domain:"},
+		{"unknown limit", Handler{Limits: map[string]string{"max_speed": "1"}}, `unknown limit "max_speed"`},
+		{"bad limit", Handler{Limits: map[string]string{"max_uploads": "lots"}}, "s3gateway: max_uploads:"},
 	}
 	t.Setenv("S3GW_TEST_BADORDER", "a/b")
 	for _, tt := range tests {

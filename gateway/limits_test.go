@@ -167,3 +167,51 @@ func TestStalledDownloadTimesOut(t *testing.T) {
 		t.Fatal("a GET whose client reads nothing is still being served")
 	}
 }
+
+// TestStalledUploadHTTP2: the read idle timeout also ends a stalled HTTP/2
+// stream (deadlines are per stream there), and the connection keeps
+// serving other streams.
+func TestStalledUploadHTTP2(t *testing.T) {
+	st, _ := openEmbedded(t)
+	h, err := gateway.New(gateway.Options{Store: st, Credentials: map[string]string{testAK: testSK}, Region: testRegion,
+		Limits: gateway.Limits{ReadIdle: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	cli := srv.Client()
+	do := func(method, path string, body io.Reader, size int64) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, body)
+		req.ContentLength = size
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		if err := newS3Signer().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK}, req,
+			"UNSIGNED-PAYLOAD", "s3", testRegion, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := cli.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		return resp
+	}
+	if resp := do("PUT", "/http2", nil, 0); resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("CreateBucket: %d over HTTP/%d: %q", resp.StatusCode, resp.ProtoMajor, b)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write(randBytes(100<<10, 4)) }() // then nothing
+	resp := do("PUT", "/http2/stalled", pr, 1<<20)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("<Code>RequestTimeout</Code>")) {
+		t.Fatalf("stalled HTTP/2 upload: %d %s", resp.StatusCode, body)
+	}
+	data := randBytes(200<<10, 5)
+	if resp := do("PUT", "/http2/next", bytes.NewReader(data), int64(len(data))); resp.StatusCode != 200 {
+		t.Fatalf("PUT after the stalled stream: %d", resp.StatusCode)
+	}
+}

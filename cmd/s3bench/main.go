@@ -81,6 +81,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 			return runNull(args[1:], stdout, stderr)
 		case "disk":
 			return runDisk(args[1:], stdout, stderr)
+		case "stall":
+			return runStall(args[1:], stdout, stderr)
 		}
 	}
 	cfg, jsonFile, err := parseFlags(args, stderr)

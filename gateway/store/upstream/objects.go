@@ -14,6 +14,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -197,6 +198,32 @@ func (b *streamBody) end() (done bool, failure error) {
 	return b.done, b.err
 }
 
+// maxBuffered is the most memory a store's PutObject bodies being read
+// whole may take together (at least one BufferSize).
+const maxBuffered = 64 << 20
+
+// byteBudget counts bytes taken from a fixed budget.
+type byteBudget struct {
+	used atomic.Int64
+	max  int64
+}
+
+// take takes n bytes if they fit.
+func (b *byteBudget) take(n int64) bool {
+	for {
+		u := b.used.Load()
+		if u+n > b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+// give gives back n bytes taken.
+func (b *byteBudget) give(n int64) { b.used.Add(-n) }
+
 // readSmall reads a body of at most limit bytes. It returns the data and
 // true if the body ended within limit, else the bytes read so far.
 func readSmall(r io.Reader, size, limit int64) ([]byte, bool, error) {
@@ -237,7 +264,15 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutI
 	if in.Cond, err = s.pinCond(ctx, bucket, key, in.Cond); err != nil {
 		return nil, err
 	}
-	if in.Size < 0 || in.Size <= s.bufSize {
+	buffer := in.Size < 0 || in.Size <= s.bufSize
+	if buffer && in.Size > 0 {
+		// Bodies of known size are buffered within the store's budget;
+		// beyond it they stream.
+		if buffer = s.buffered.take(in.Size); buffer {
+			defer s.buffered.give(in.Size)
+		}
+	}
+	if buffer {
 		data, whole, err := readSmall(in.Body, in.Size, s.bufSize)
 		if err != nil {
 			return nil, err

@@ -128,6 +128,11 @@ type Store struct {
 
 	bufSize int64
 	check   string // the transfer check: checkCRC32C, checkMD5 or checkNone
+	// buffered bounds the memory of the bodies being read whole (up to
+	// bufSize each) before they are sent: beyond it, bodies of known size
+	// stream instead, so a thousand uploads stalled mid-body do not hold
+	// a thousand buffers.
+	buffered byteBudget
 
 	bmu     sync.Mutex
 	buckets map[string]time.Time // bucket -> seen at
@@ -218,16 +223,17 @@ func New(cfg Config, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	s := &Store{
-		cfg:     cfg,
-		core:    minio.Core{Client: cl},
-		tr:      base,
-		rt:      tr,
-		bucket:  cfg.Bucket,
-		pfx:     cfg.Prefix,
-		bufSize: cfg.BufferSize,
-		check:   check,
-		buckets: map[string]time.Time{},
-		mpCache: newLRU(4096),
+		cfg:      cfg,
+		core:     minio.Core{Client: cl},
+		tr:       base,
+		rt:       tr,
+		bucket:   cfg.Bucket,
+		pfx:      cfg.Prefix,
+		bufSize:  cfg.BufferSize,
+		check:    check,
+		buffered: byteBudget{max: max(maxBuffered, cfg.BufferSize)},
+		buckets:  map[string]time.Time{},
+		mpCache:  newLRU(4096),
 	}
 	return s, nil
 }
