@@ -50,7 +50,7 @@ func testConfig(endpoint string) Config {
 	return Config{
 		Endpoint: endpoint, AccessKey: testAK, SecretKey: testSK, Region: "us-east-1",
 		Bucket: "bench", Prefix: "p/", Size: 3000, PartSize: 5 << 20, Concurrency: 4, Count: 20,
-		ChunkSize: 1 << 10, ListPage: 7, ListRounds: 2,
+		ChunkSize: 8 << 10, ListPage: 7, ListRounds: 2,
 		PID: os.Getpid(), Sample: 5 * time.Millisecond, Seed: 1, OpTimeout: time.Minute,
 	}
 }
