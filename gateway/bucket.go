@@ -90,6 +90,11 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 			return s3err.IllegalLocationConstraint.WithMessage("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", lc)
 		}
 	}
+	release, err := h.reserve(r.Context(), rc, store.BucketCost(rc.bucket), nil)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := h.opts.Store.CreateBucket(r.Context(), rc.bucket); err != nil {
 		return err
 	}

@@ -51,7 +51,10 @@ func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
 		if _, err := b.CreateBucket(keyUploads); err != nil {
 			return err
 		}
-		return b.Put(keyCreated, binary.AppendVarint(nil, time.Now().UnixNano()))
+		if err := b.Put(keyCreated, binary.AppendVarint(nil, time.Now().UnixNano())); err != nil {
+			return err
+		}
+		return addUsage(tx, store.BucketCost(bucket), 0)
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: create bucket: %w", err)
@@ -97,7 +100,10 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 			res = store.ErrBucketNotEmpty
 			return nil
 		}
-		return tx.Bucket(bktBuckets).DeleteBucket([]byte(bucket))
+		if err := tx.Bucket(bktBuckets).DeleteBucket([]byte(bucket)); err != nil {
+			return err
+		}
+		return addUsage(tx, -store.BucketCost(bucket), 0)
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: delete bucket: %w", err)

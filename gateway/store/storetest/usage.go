@@ -56,4 +56,30 @@ func testUsage(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	f.putIn("other", "x", Input(t, Data(9, 5), ""))
 	f.wantUsage(145, 3)
+
+	// Entries cost something even when empty: an empty object with
+	// metadata, an upload without parts, a bucket.
+	before := f.usage().Bytes
+	in := Input(t, nil, "")
+	in.Meta = store.Metadata{ContentType: "text/plain", User: map[string]string{"k": "v"}}
+	f.putIn("other", "empty", in)
+	if got := f.usage().Bytes - before; got < store.ObjectCost("empty", 0, nil) {
+		t.Errorf("an empty object costs %d bytes, want at least %d", got, store.ObjectCost("empty", 0, nil))
+	}
+	id = f.createUpload("u", store.UploadInput{Meta: in.Meta})
+	f.wantUsage(145, 4)
+	if err := f.s.CreateBucket(ctx, "third"); err != nil {
+		t.Fatal(err)
+	}
+	f.wantUsage(145, 4)
+	for _, err := range []error{f.s.AbortMultipartUpload(ctx, f.bucket, "u", id), f.s.DeleteBucket(ctx, "third"),
+		f.s.DeleteObject(ctx, "other", "empty")} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.usage().Bytes; got != before {
+		t.Errorf("usage %d after removing what was added, want %d", got, before)
+	}
+	f.wantUsage(145, 3)
 }

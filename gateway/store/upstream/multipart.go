@@ -60,6 +60,7 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, i
 		s.core.AbortMultipartUpload(context.Background(), s.bucket, name, id)
 		return "", s.mapErr(err)
 	}
+	s.account(effect{added: store.UploadCost(key, &in.Meta)})
 	return id, nil
 }
 
@@ -139,7 +140,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 			return 0, false, err
 		}
 		if len(res.ObjectParts) == 1 && res.ObjectParts[0].PartNumber == number {
-			return res.ObjectParts[0].Size, false, nil
+			return store.PartCost(res.ObjectParts[0].Size), false, nil
 		}
 		return 0, false, nil
 	}
@@ -178,9 +179,9 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		}
 		// The part is stored: it counts.
 		if !handed {
-			return effect{added: size}, errors.New("upstream: the upstream stored a part without reading its whole body")
+			return effect{added: store.PartCost(size)}, errors.New("upstream: the upstream stored a part without reading its whole body")
 		}
-		return effect{added: size}, nil
+		return effect{added: store.PartCost(size)}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -346,7 +347,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	var listed int64 // the parts' bytes, all gone from the upload once it completes
 	for _, p := range all {
 		byNum[p.Number] = p
-		listed += p.Size
+		listed += store.PartCost(p.Size)
 	}
 	mp := &mpRecord{}
 	etag := md5.New()
@@ -399,7 +400,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	name := s.dataName(bucket, key)
 	var info minio.UploadInfo
 	var retried *store.Object
-	err = s.replacing(ctx, name, func() (effect, error) {
+	err = s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		var err error
 		info, err = s.core.CompleteMultipartUpload(ctx, s.bucket, name, uploadID, cps, opts)
@@ -416,7 +417,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 			}
 			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
 		}
-		e := effect{added: size, freed: listed, objs: 1}
+		e := effect{added: size, freed: listed + store.UploadCost(key, &rec.Meta), objs: 1}
 		if got := trimETag(info.ETag); got != mp.ETag {
 			return e, fmt.Errorf("upstream: completed ETag %s, want %s", got, mp.ETag)
 		}
@@ -485,14 +486,14 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 	if s.usageLive() {
 		unlock := s.lockKey(s.uploadName(bucket, key, uploadID))
 		defer unlock()
-		parts, found, _ = s.partsSize(ctx, name, uploadID)
+		parts, found, _ = s.partsCost(ctx, name, uploadID)
 	}
 	err = s.core.AbortMultipartUpload(ctx, s.bucket, name, uploadID)
 	if err != nil && !isCode(err, "NoSuchUpload") {
 		return s.mapErr(err)
 	}
 	if err == nil && found {
-		s.account(effect{freed: parts})
+		s.account(effect{freed: parts + store.UploadCost(key, &rec.Meta)})
 	}
 	s.forgetUpload(bucket, key, uploadID, rec)
 	return nil

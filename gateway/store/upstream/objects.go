@@ -242,7 +242,7 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 		opts.UserMetadata[crc32cHeader] = crc32cValue(crc)
 	}
 	var etag string
-	err := s.replacing(ctx, name, func() (effect, error) {
+	err := s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		info, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
 			contentMD5, "", opts)
@@ -303,7 +303,7 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 	if s.check == checkCRC32C {
 		opts.Checksum = minio.ChecksumCRC32C // minio-go sends it as a trailer
 	}
-	err := s.replacing(ctx, name, func() (effect, error) {
+	err := s.replacing(ctx, name, key, func() (effect, error) {
 		info, err := s.core.PutObject(ctx, s.bucket, name, sent, in.Size, "", "", opts)
 		handed, ferr := body.end()
 		done()
@@ -425,7 +425,7 @@ func (s *Store) commitStaging(ctx context.Context, staging, bucket, key, etag st
 		return nil, err
 	}
 	name := s.dataName(bucket, key)
-	err := s.replacing(ctx, name, func() (effect, error) {
+	err := s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		_, err := s.copyServer(ctx, staging, "", name, b)
 		done()
@@ -720,7 +720,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	name := s.dataName(bucket, key)
-	return s.replacing(ctx, name, func() (effect, error) {
+	return s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		err := s.core.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
 		done()
@@ -765,7 +765,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 				return nil, err
 			}
 			dst := s.dataName(dstBucket, dstKey)
-			err = s.replacing(ctx, dst, func() (effect, error) {
+			err = s.replacing(ctx, dst, dstKey, func() (effect, error) {
 				done := s.gates.write(dst)
 				_, err := s.copyServer(ctx, s.dataName(srcBucket, srcKey), src.ETag, dst, b)
 				done()
