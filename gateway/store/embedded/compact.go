@@ -52,14 +52,16 @@ func openIndex(path string, noSync bool) (*bbolt.DB, error) {
 	})
 }
 
-// freeBytes returns the index file's size and the bytes of its free pages.
+// freeBytes returns the size of the index's pages in use or free (its
+// high-water mark: bbolt may have grown the file ahead of it) and the
+// bytes of its free pages.
 func freeBytes(db *bbolt.DB) (size, free int64, err error) {
-	fi, err := os.Stat(db.Path())
-	if err != nil {
-		return 0, 0, err
-	}
+	err = db.View(func(tx *bbolt.Tx) error {
+		size = tx.Size()
+		return nil
+	})
 	st := db.Stats()
-	return fi.Size(), int64(st.FreePageN+st.PendingPageN) * int64(db.Info().PageSize), nil
+	return size, int64(st.FreePageN+st.PendingPageN) * int64(db.Info().PageSize), err
 }
 
 // compactIfSparse compacts the index db (opened from dir) when enough of
