@@ -635,3 +635,33 @@ func testCapacitySetWhileWriting(t *testing.T, open storeOpener) {
 		t.Errorf("used %d, want %d", u, want)
 	}
 }
+
+// TestMetadataBytes: metadata values come back byte for byte as sent, a
+// raw Latin-1 byte (not UTF-8) included, and aws-chunked is taken out of
+// Content-Encoding with the rest kept as sent.
+func TestMetadataBytes(t *testing.T) { eachStore(t, testMetadataBytes) }
+
+func testMetadataBytes(t *testing.T, open storeOpener) {
+	e := newOrderEnv(t, open, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	hdr := map[string]string{
+		"x-amz-meta-name":     "caf\xe9 \xff",
+		"Content-Disposition": "attachment; filename=\"caf\xe9.txt\"",
+		"Content-Encoding":    "aws-chunked, deflate, gzip",
+	}
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt/k", []byte("x"), hdr); resp.StatusCode != 200 {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+	}
+	for _, method := range []string{"HEAD", "GET"} {
+		resp, _ := e.do(testAK, testSK, method, "/bkt/k", nil, nil)
+		if got := resp.Header.Get("x-amz-meta-name"); got != hdr["x-amz-meta-name"] {
+			t.Errorf("%s: x-amz-meta-name = %q, want %q", method, got, hdr["x-amz-meta-name"])
+		}
+		if got := resp.Header.Get("Content-Disposition"); got != hdr["Content-Disposition"] {
+			t.Errorf("%s: Content-Disposition = %q, want %q", method, got, hdr["Content-Disposition"])
+		}
+		if got := resp.Header.Get("Content-Encoding"); got != "deflate, gzip" {
+			t.Errorf("%s: Content-Encoding = %q, want %q", method, got, "deflate, gzip")
+		}
+	}
+}
