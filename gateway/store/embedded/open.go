@@ -108,22 +108,27 @@ func (s *Store) makeDirs() error {
 	return nil
 }
 
-// start creates the index's top-level buckets, collects leftovers unless
+// start creates the index's top-level buckets, recounts the usage of an
+// index older than the charges (charges.go), collects leftovers unless
 // the last shutdown was clean, and marks the index dirty (durably, even
 // with NoSync, before any data file can be written).
 func (s *Store) start() error {
-	clean := false
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	clean, migrated := false, false
+	err := s.db.Update(func(tx *bbolt.Tx) (err error) {
 		for _, name := range [][]byte{bktBuckets, bktParts, bktMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
 		clean = bytes.Equal(tx.Bucket(bktMeta).Get(keyState), stateClean)
-		return nil
+		migrated, err = migrateCharges(tx)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: init index: %w", err)
+	}
+	if migrated {
+		s.log.Info("embedded: usage recounted with the charges of names, metadata and entries")
 	}
 	if !clean {
 		if err := s.collectLeftovers(); err != nil {
