@@ -135,14 +135,31 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	name := s.dataName(bucket, key)
 	// A part replaces the upload's part of the same number, if any.
 	oldPart := func() (int64, bool, error) {
-		res, err := s.core.ListObjectParts(ctx, s.bucket, name, uploadID, number-1, 1)
-		if err != nil {
-			return 0, false, err
+		// MinIO answers nothing when the marker is not an uploaded part
+		// (parts sent out of order): then the parts are read from the
+		// start.
+		for marker, limit := number-1, 1; ; limit = 1000 {
+			res, err := s.core.ListObjectParts(ctx, s.bucket, name, uploadID, marker, limit)
+			if err != nil {
+				return 0, false, err
+			}
+			for _, p := range res.ObjectParts {
+				if p.PartNumber == number {
+					return store.PartCost(p.Size), false, nil
+				}
+				if p.PartNumber > number {
+					return 0, false, nil
+				}
+			}
+			switch {
+			case len(res.ObjectParts) == 0 && marker == number-1 && marker > 0:
+				marker = 0
+			case !res.IsTruncated || len(res.ObjectParts) == 0:
+				return 0, false, nil
+			default:
+				marker = res.NextPartNumberMarker
+			}
 		}
-		if len(res.ObjectParts) == 1 && res.ObjectParts[0].PartNumber == number {
-			return store.PartCost(res.ObjectParts[0].Size), false, nil
-		}
-		return 0, false, nil
 	}
 	popts := minio.PutObjectPartOptions{DisableContentSha256: true}
 	var sent *crcReader  // the CRC32C sent as a trailer, if one is
