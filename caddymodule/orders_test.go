@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 // TestOrderSettings: an order's capacity, expiry and keys come from
@@ -26,15 +28,19 @@ func TestOrderSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeCfg(`
+	// The capacity holds the bucket and "fits" exactly (each is charged
+	// with its name and an overhead: store.ObjectCost).
+	// The SDK sends Content-Type: application/octet-stream.
+	capacity := store.BucketCost("gamma") + store.ObjectCost("fits", 100, &store.Metadata{ContentType: "application/octet-stream"})
+	writeCfg(fmt.Sprintf(`
 [order.gamma]
-capacity = 100
+capacity = %d
 expires = 2099-01-01T00:00:00Z
 [[order.gamma.keys]]
 access_key = "gamma-ro"
 secret_key = "gamma-ro-secret"
 read_only = true
-`)
+`, capacity))
 	caddyfile := globalOptions(t) + fmt.Sprintf(`
 https://localhost:%d {
 	tls internal
@@ -67,17 +73,17 @@ https://localhost:%d {
 		t.Errorf("read-only key reads %d bytes", len(got))
 	}
 	m := scrapeMetrics(t)
-	if v, ok := metricValue(m, "caddy_s3gateway_capacity_bytes", `order="gamma"`); !sameNumber(v, 100) {
-		t.Errorf("caddy_s3gateway_capacity_bytes = %q (%v), want 100", v, ok)
+	if v, ok := metricValue(m, "caddy_s3gateway_capacity_bytes", `order="gamma"`); !sameNumber(v, int(capacity)) {
+		t.Errorf("caddy_s3gateway_capacity_bytes = %q (%v), want %d", v, ok, capacity)
 	}
-	if v, ok := metricValue(m, "caddy_s3gateway_store_bytes", `order="gamma"`); !sameNumber(v, 100) {
-		t.Errorf("caddy_s3gateway_store_bytes = %q (%v), want 100", v, ok)
+	if v, ok := metricValue(m, "caddy_s3gateway_store_bytes", `order="gamma"`); !sameNumber(v, int(capacity)) {
+		t.Errorf("caddy_s3gateway_store_bytes = %q (%v), want %d", v, ok, capacity)
 	}
 
 	// Reload with the read-only key removed and the capacity raised.
 	writeCfg(`
 [order.gamma]
-capacity = "1KiB"
+capacity = "3KiB"
 `)
 	// Caddy skips a reload to an identical config (the CLI needs
 	// `caddy reload --force` after editing only user.toml): change it.
@@ -88,7 +94,7 @@ capacity = "1KiB"
 	if _, err := ro.ListBuckets(ctxT(t), &s3.ListBucketsInput{}); !isCode(err, "InvalidAccessKeyId") {
 		t.Errorf("removed key after reload: %v, want InvalidAccessKeyId", err)
 	}
-	if v, ok := metricValue(scrapeMetrics(t), "caddy_s3gateway_capacity_bytes", `order="gamma"`); !sameNumber(v, 1024) {
-		t.Errorf("caddy_s3gateway_capacity_bytes after reload = %q (%v), want 1024", v, ok)
+	if v, ok := metricValue(scrapeMetrics(t), "caddy_s3gateway_capacity_bytes", `order="gamma"`); !sameNumber(v, 3072) {
+		t.Errorf("caddy_s3gateway_capacity_bytes after reload = %q (%v), want 3072", v, ok)
 	}
 }

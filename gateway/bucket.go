@@ -87,6 +87,11 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 			return s3err.IllegalLocationConstraint.WithMessage("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", lc)
 		}
 	}
+	release, err := h.reserve(r.Context(), rc, store.BucketCost(rc.bucket), nil)
+	if err != nil {
+		return err
+	}
+	defer release()
 	err = h.opts.Store.CreateBucket(r.Context(), rc.bucket)
 	if errors.Is(err, store.ErrBucketExists) && h.region() == "us-east-1" {
 		// S3's legacy rule: in us-east-1, creating a bucket the caller

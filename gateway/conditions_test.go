@@ -92,17 +92,3 @@ func TestConditionals(t *testing.T) {
 		}
 	}
 }
-
-func TestStripAWSChunked(t *testing.T) {
-	for in, want := range map[string]string{
-		"aws-chunked":       "",
-		"aws-chunked,gzip":  "gzip",
-		"gzip, aws-chunked": "gzip",
-		"gzip":              "gzip",
-		"":                  "",
-	} {
-		if got := stripAWSChunked([]string{in}); got != want {
-			t.Errorf("%q → %q, want %q", in, got, want)
-		}
-	}
-}

@@ -31,7 +31,7 @@ func metadataFromRequest(hdr http.Header) (store.Metadata, error) {
 			return m, s3err.InvalidStorageClass
 		}
 	}
-	size := 0
+	user := 0
 	for name, vals := range hdr {
 		lower := strings.ToLower(name)
 		k, ok := strings.CutPrefix(lower, metaPrefix)
@@ -43,27 +43,35 @@ func metadataFromRequest(hdr http.Header) (store.Metadata, error) {
 		}
 		v := strings.Join(vals, ",")
 		m.User[k] = v
-		size += len(k) + len(v)
+		user += len(k) + len(v)
 	}
-	if size > store.MaxUserMetaLen {
+	if user > store.MaxUserMetaLen {
 		return m, s3err.MetadataTooLarge.WithMessage("Your metadata headers exceed the maximum allowed metadata size of 2 KB.")
+	}
+	if n := m.Size(); n > store.MaxMetaLen {
+		return m, s3err.MetadataTooLarge.WithMessage("Your metadata headers exceed the maximum allowed metadata size: %d bytes of Content-Type, Content-Disposition, Content-Encoding, Content-Language, Cache-Control, Expires and user metadata, at most 8 KB.", n)
 	}
 	return m, nil
 }
 
 // stripAWSChunked removes the aws-chunked token, which describes the
-// transfer framing, from Content-Encoding and keeps any other encoding.
+// transfer framing, from Content-Encoding and keeps the rest as sent,
+// separators included ("aws-chunked, deflate, gzip" is "deflate, gzip").
+// Several header lines are one list, joined with ", ".
 func stripAWSChunked(vals []string) string {
 	var out []string
 	for _, v := range vals {
+		var kept []string
 		for tok := range strings.SplitSeq(v, ",") {
-			tok = strings.TrimSpace(tok)
-			if tok != "" && !strings.EqualFold(tok, "aws-chunked") {
-				out = append(out, tok)
+			if !strings.EqualFold(strings.TrimSpace(tok), "aws-chunked") {
+				kept = append(kept, tok)
 			}
 		}
+		if v := strings.TrimSpace(strings.Join(kept, ",")); v != "" {
+			out = append(out, v)
+		}
 	}
-	return strings.Join(out, ",")
+	return strings.Join(out, ", ")
 }
 
 // writeMetadata sets an object's metadata headers. User metadata names go

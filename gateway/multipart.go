@@ -24,6 +24,11 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
+	release, err := h.reserve(r.Context(), rc, store.UploadCost(rc.key, &in.Meta), nil)
+	if err != nil {
+		return err
+	}
+	defer release()
 	id, err := h.opts.Store.CreateMultipartUpload(r.Context(), rc.bucket, rc.key, in)
 	if err != nil {
 		return err
@@ -63,7 +68,7 @@ func (h *Handler) uploadPart(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if pr.Size() > store.MaxPartSize {
 		return s3err.EntityTooLarge.WithMessage("A part is limited to 5 GiB.")
 	}
-	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size(), nil)
+	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size(), store.PartOverhead, nil)
 	if err != nil {
 		return err
 	}
@@ -133,7 +138,7 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *req
 	if err != nil {
 		return err
 	}
-	release, err := h.reserve(r.Context(), rc, length, nil)
+	release, err := h.reserve(r.Context(), rc, store.PartCost(length), nil)
 	if err != nil {
 		return err
 	}

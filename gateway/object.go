@@ -35,7 +35,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if pr.Size() > store.MaxPartSize {
 		return s3err.EntityTooLarge.WithMessage("A single PUT is limited to 5 GiB; use a multipart upload.")
 	}
-	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size(), h.replacedSize(rc))
+	body, release, err := h.meterBody(r.Context(), rc, pr, pr.Size(), store.ObjectCost(rc.key, 0, h.chargedMeta(&meta)), h.replacedCost(rc))
 	if err != nil {
 		return err
 	}
@@ -337,7 +337,11 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 			// before a byte is copied.
 			release() // if the store checks the source again
 			release = func() {}
-			rel, err := h.reserve(r.Context(), rc, src.Size, h.replacedSize(rc))
+			m := &src.Meta
+			if meta != nil {
+				m = meta
+			}
+			rel, err := h.reserve(r.Context(), rc, store.ObjectCost(rc.key, src.Size, h.chargedMeta(m)), h.replacedCost(rc))
 			if err != nil {
 				return err
 			}

@@ -80,14 +80,15 @@ func quotaError(o *order.Order, n int64) error {
 	if n < 0 {
 		return s3err.QuotaExceeded.WithMessage("The upload was cut off: it does not fit in the remaining capacity of order %s (capacity %d bytes).", o.ID, o.Capacity)
 	}
-	return s3err.QuotaExceeded.WithMessage("Writing %d bytes would exceed the capacity of order %s (%d bytes).", n, o.ID, o.Capacity)
+	return s3err.QuotaExceeded.WithMessage("Writing %d bytes (data, name and metadata) would exceed the capacity of order %s (%d bytes).", n, o.ID, o.Capacity)
 }
 
-// reserve reserves n bytes (a write of known size) against the order's
-// capacity before anything is transferred. Writes reserve also when the
-// order is unlimited, so that a capacity set while they run (SIGHUP, Caddy
-// reload) counts them. When n does not fit and replaced is given (the write
-// replaces an object), the bytes of the object replaced are credited: an
+// reserve reserves n bytes (a write of known cost: its data plus the
+// charge for its entry, see store.ObjectCost) against the order's capacity
+// before anything is transferred. Writes reserve also when the order is
+// unlimited, so that a capacity set while they run (SIGHUP, Caddy reload)
+// counts them. When n does not fit and replaced is given (the write
+// replaces an object), what the object replaced costs is credited: an
 // overwrite in a full order that does not grow it succeeds. The returned
 // func gives the reservation back; call it once the write has settled.
 func (h *Handler) reserve(ctx context.Context, rc *reqContext, n int64, replaced order.UsageFunc) (func(), error) {
@@ -107,9 +108,9 @@ func (h *Handler) reserve(ctx context.Context, rc *reqContext, n int64, replaced
 	return func() { h.meter.Release(n) }, nil
 }
 
-// replacedSize returns the UsageFunc giving the size of the object a write
-// to rc's key replaces (0 when there is none).
-func (h *Handler) replacedSize(rc *reqContext) order.UsageFunc {
+// replacedCost returns the UsageFunc giving what the object a write to
+// rc's key replaces is charged (0 when there is none).
+func (h *Handler) replacedCost(rc *reqContext) order.UsageFunc {
 	return func(ctx context.Context) (int64, error) {
 		obj, err := h.opts.Store.HeadObject(ctx, rc.bucket, rc.key)
 		if errors.Is(err, store.ErrNoSuchKey) || errors.Is(err, store.ErrNoSuchBucket) {
@@ -118,19 +119,33 @@ func (h *Handler) replacedSize(rc *reqContext) order.UsageFunc {
 		if err != nil {
 			return 0, err
 		}
-		return obj.Size, nil
+		return store.ObjectCost(rc.key, obj.Size, h.chargedMeta(&obj.Meta)), nil
 	}
 }
 
+// chargedMeta returns m if the store charges object metadata, else nil
+// (see store.MetadataUncharged).
+func (h *Handler) chargedMeta(m *store.Metadata) *store.Metadata {
+	if store.ChargesObjectMetadata(h.opts.Store) {
+		return m
+	}
+	return nil
+}
+
 // meterBody reserves space for a request body of size bytes (-1: unknown)
-// and returns the reader to give the store: for an unknown size, a reader
-// that reserves as it goes and fails, making the store roll the write
-// back, when the capacity is reached. replaced is as for reserve.
-func (h *Handler) meterBody(ctx context.Context, rc *reqContext, body io.Reader, size int64, replaced order.UsageFunc) (io.Reader, func(), error) {
+// plus overhead, the charge for the entry it makes, and returns the
+// reader to give the store: for an unknown size, a reader that reserves as
+// it goes and fails, making the store roll the write back, when the
+// capacity is reached. replaced is as for reserve.
+func (h *Handler) meterBody(ctx context.Context, rc *reqContext, body io.Reader, size, overhead int64, replaced order.UsageFunc) (io.Reader, func(), error) {
 	if size >= 0 {
-		release, err := h.reserve(ctx, rc, size, replaced)
+		release, err := h.reserve(ctx, rc, size+overhead, replaced)
 		return body, release, err
 	}
+	release, err := h.reserve(ctx, rc, overhead, replaced)
+	if err != nil {
+		return nil, nil, err
+	}
 	mr := h.meter.NewReader(ctx, body, h.usedBytes, rc.ord.Capacity, quotaError(rc.ord, -1))
-	return mr, mr.Release, nil
+	return mr, func() { mr.Release(); release() }, nil
 }

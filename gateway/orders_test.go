@@ -231,12 +231,18 @@ func testOrderExpiry(t *testing.T, open storeOpener) {
 
 func TestCapacity(t *testing.T) { eachStore(t, testCapacity) }
 
+// objCost is what an object without metadata is charged.
+func objCost(key string, size int64) int64 { return store.ObjectCost(key, size, nil) }
+
+// bktCost is what the bucket "bkt" is charged.
+var bktCost = store.BucketCost("bkt")
+
 func testCapacity(t *testing.T, open storeOpener) {
-	const capacity = 1000
+	capacity := bktCost + objCost("a", 1600) + objCost("b", 400)
 	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	// Exact fit.
-	e.ok("PUT", "/bkt/a", randBytes(600, 1))
+	e.ok("PUT", "/bkt/a", randBytes(1600, 1))
 	e.ok("PUT", "/bkt/b", randBytes(400, 2))
 	if u := e.used(); u != capacity {
 		t.Fatalf("used %d", u)
@@ -253,7 +259,7 @@ func testCapacity(t *testing.T, open storeOpener) {
 	if resp, body := e.do(testAK, testSK, "PUT", "/bkt/copy", nil, map[string]string{"x-amz-copy-source": "/bkt/b"}); resp.StatusCode != 200 {
 		t.Fatalf("fitting copy: %d %s", resp.StatusCode, body)
 	}
-	e.ok("PUT", "/bkt/c", randBytes(200, 3))
+	e.ok("PUT", "/bkt/c", randBytes(int(capacity-e.used()-objCost("c", 0)), 3))
 	if u := e.used(); u != capacity {
 		t.Errorf("used %d after exact fill", u)
 	}
@@ -290,7 +296,7 @@ func (e *orderEnv) putUnknownLength(path string, data []byte) (*http.Response, [
 func TestCapacityUnknownLength(t *testing.T) { eachStore(t, testCapacityUnknownLength) }
 
 func testCapacityUnknownLength(t *testing.T, open storeOpener) {
-	const capacity = 3 << 20
+	capacity := bktCost + objCost("old", 1<<20) + objCost("fits", 1<<20) + objCost("rest", 1<<20)
 	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/old", randBytes(1<<20, 1))
@@ -304,8 +310,8 @@ func testCapacityUnknownLength(t *testing.T, open storeOpener) {
 	if !bytes.Equal(e.ok("GET", "/bkt/old", nil), randBytes(1<<20, 1)) {
 		t.Error("the cut-off write replaced the object")
 	}
-	if u := e.used(); u != 2<<20 {
-		t.Errorf("used %d after a cut-off write, want %d", u, 2<<20)
+	if u, want := e.used(), capacity-objCost("rest", 1<<20); u != want {
+		t.Errorf("used %d after a cut-off write, want %d", u, want)
 	}
 	if gu, _ := e.h.Usage(context.Background()); gu.Reserved != 0 {
 		t.Errorf("reservations left: %d", gu.Reserved)
@@ -325,16 +331,23 @@ func testCapacityRejectsBeforeBody(t *testing.T, open storeOpener) {
 	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/half", randBytes(capacity/2, 1))
+	fit := capacity - e.used() - objCost("big", 0) // the body that fills the order
+	metaOver := "403"                              // metadata counts, unless the store does not charge it
+	if !store.ChargesObjectMetadata(e.st) {
+		metaOver = "100"
+	}
 	for _, tt := range []struct {
 		name   string
 		hdr    map[string]string
 		length int64
 		status string
 	}{
-		{"Content-Length one byte over", nil, capacity/2 + 1, "403"},
-		{"decoded length one byte over", map[string]string{"X-Amz-Decoded-Content-Length": fmt.Sprint(capacity/2 + 1),
-			"Content-Encoding": "aws-chunked", "X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32"}, capacity/2 + 100, "403"},
-		{"exact fit asks for the body", nil, capacity / 2, "100"},
+		{"Content-Length one byte over", nil, fit + 1, "403"},
+		{"decoded length one byte over", map[string]string{"X-Amz-Decoded-Content-Length": fmt.Sprint(fit + 1),
+			"Content-Encoding": "aws-chunked", "X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32"}, fit + 100, "403"},
+		{"exact fit asks for the body", nil, fit, "100"},
+		{"metadata that does not fit", map[string]string{"x-amz-meta-k": strings.Repeat("v", 100)}, fit - 99, metaOver},
+		{"metadata that fits", map[string]string{"x-amz-meta-k": strings.Repeat("v", 100)}, fit - 101, "100"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest("PUT", e.srv.URL+"/bkt/big", nil)
@@ -381,9 +394,19 @@ func testCapacityRejectsBeforeBody(t *testing.T, open storeOpener) {
 				}
 			}
 		})
+		// A write asked for its body holds its reservation until the
+		// server sees the connection closed.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if gu, _ := e.h.Usage(context.Background()); gu.Reserved == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("a reservation was never released")
+			}
+		}
 	}
-	if u := e.used(); u != capacity/2 {
-		t.Errorf("used %d", u)
+	if u, want := e.used(), bktCost+objCost("half", capacity/2); u != want {
+		t.Errorf("used %d, want %d", u, want)
 	}
 }
 
@@ -391,10 +414,11 @@ func TestCapacityConcurrentUploads(t *testing.T) { eachStore(t, testCapacityConc
 
 func testCapacityConcurrentUploads(t *testing.T, open storeOpener) {
 	const (
-		size     = 10000
-		writers  = 32
-		capacity = 5*size + size/2 + 100 // 100 bytes already used: room for exactly 5
+		size    = 10000
+		writers = 32
 	)
+	base, per := bktCost+objCost("base", 100+size/2), objCost("k00", size)
+	capacity := base + 5*per // room for exactly 5
 	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/base", randBytes(100+size/2, 9))
@@ -406,7 +430,7 @@ func testCapacityConcurrentUploads(t *testing.T, open storeOpener) {
 		go func() {
 			defer wg.Done()
 			body := randBytes(size, uint64(i))
-			req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/bkt/k%d", e.srv.URL, i), bytes.NewReader(body))
+			req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/bkt/k%02d", e.srv.URL, i), bytes.NewReader(body))
 			sign(t, req, body, testAK, testSK, time.Now())
 			<-start
 			resp, err := http.DefaultClient.Do(req)
@@ -435,14 +459,14 @@ func testCapacityConcurrentUploads(t *testing.T, open storeOpener) {
 	if okN.Load() < 1 || okN.Load() > 5 || okN.Load()+quotaN.Load() != writers {
 		t.Errorf("%d stored, %d refused", okN.Load(), quotaN.Load())
 	}
-	if used != int64(100+size/2)+okN.Load()*size {
+	if used != base+okN.Load()*per {
 		t.Errorf("used %d for %d stored", used, okN.Load())
 	}
 	// With nothing in flight, the rest fills up exactly.
 	for i := okN.Load(); i < 5; i++ {
-		e.ok("PUT", fmt.Sprintf("/bkt/fill%d", i), randBytes(size, 100))
+		e.ok("PUT", fmt.Sprintf("/bkt/f%02d", i), randBytes(size, 100))
 	}
-	resp, body := e.do(testAK, testSK, "PUT", "/bkt/over", randBytes(size, 1), nil)
+	resp, body := e.do(testAK, testSK, "PUT", "/bkt/ovr", randBytes(size, 1), nil)
 	wantError(t, resp, body, http.StatusForbidden, "QuotaExceeded")
 }
 
@@ -450,19 +474,20 @@ func TestCapacityMultipart(t *testing.T) { eachStore(t, testCapacityMultipart) }
 
 func testCapacityMultipart(t *testing.T, open storeOpener) {
 	const part = 5 << 20
-	const capacity = 2*part + 10
+	slack := objCost("small", 10)
+	capacity := bktCost + store.UploadCost("m", nil) + 2*store.PartCost(part) + slack
 	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	up := e.createUpload("/bkt/m")
 	e.ok("PUT", "/bkt/m?uploadId="+up+"&partNumber=1", randBytes(part, 1))
 	e.ok("PUT", "/bkt/m?uploadId="+up+"&partNumber=2", randBytes(part, 2))
-	if u := e.used(); u != 2*part {
-		t.Errorf("used %d with two parts", u)
+	if u := e.used(); u != capacity-slack {
+		t.Errorf("used %d with two parts, want %d", u, capacity-slack)
 	}
 	// Parts count as they arrive: a third does not fit, nor does a put.
-	resp, body := e.do(testAK, testSK, "PUT", "/bkt/m?uploadId="+up+"&partNumber=3", randBytes(11, 3), nil)
+	resp, body := e.do(testAK, testSK, "PUT", "/bkt/m?uploadId="+up+"&partNumber=3", randBytes(600, 3), nil)
 	wantError(t, resp, body, http.StatusForbidden, "QuotaExceeded")
-	resp, body = e.do(testAK, testSK, "PUT", "/bkt/x", randBytes(11, 3), nil)
+	resp, body = e.do(testAK, testSK, "PUT", "/bkt/x", randBytes(600, 3), nil)
 	wantError(t, resp, body, http.StatusForbidden, "QuotaExceeded")
 	// A part copy counts too.
 	e.ok("PUT", "/bkt/small", randBytes(10, 4))
@@ -473,10 +498,10 @@ func testCapacityMultipart(t *testing.T, open storeOpener) {
 	e.ok("DELETE", "/bkt/small", nil)
 	// Aborting gives the space back.
 	e.ok("DELETE", "/bkt/m?uploadId="+up, nil)
-	if u := e.used(); u != 0 {
-		t.Errorf("used %d after abort", u)
+	if u := e.used(); u != bktCost {
+		t.Errorf("used %d after abort, want the bucket's %d", u, bktCost)
 	}
-	e.ok("PUT", "/bkt/x", randBytes(capacity, 5))
+	e.ok("PUT", "/bkt/x", randBytes(int(capacity-bktCost-objCost("x", 0)), 5))
 }
 
 func TestSetOrderRotatesKeys(t *testing.T) { eachStore(t, testSetOrderRotatesKeys) }
@@ -510,11 +535,15 @@ func md5b64(b []byte) string {
 func TestCapacityOverwrite(t *testing.T) { eachStore(t, testCapacityOverwrite) }
 
 func testCapacityOverwrite(t *testing.T, open storeOpener) {
-	const capacity = 1000
+	capacity := bktCost + objCost("a", 600) + objCost("b", 400)
 	e := newOrderEnv(t, open, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/a", randBytes(600, 1))
 	e.ok("PUT", "/bkt/b", randBytes(400, 2))
+	metaStatus := http.StatusForbidden // metadata counts, unless the store does not charge it
+	if !store.ChargesObjectMetadata(e.st) {
+		metaStatus = http.StatusOK
+	}
 	for _, tc := range []struct {
 		name   string
 		path   string
@@ -527,7 +556,10 @@ func testCapacityOverwrite(t *testing.T, open storeOpener) {
 		{"growing overwrite beyond capacity", "/bkt/a", randBytes(601, 5), nil, http.StatusForbidden},
 		{"new key", "/bkt/c", []byte("x"), nil, http.StatusForbidden},
 		{"metadata-only self copy", "/bkt/b", nil, map[string]string{"x-amz-copy-source": "/bkt/b",
-			"x-amz-metadata-directive": "REPLACE", "x-amz-meta-k": "v"}, http.StatusOK},
+			"x-amz-metadata-directive": "REPLACE", "Content-Type": ""}, http.StatusOK},
+		{"self copy adding metadata", "/bkt/b", nil, map[string]string{"x-amz-copy-source": "/bkt/b",
+			"x-amz-metadata-directive": "REPLACE", "x-amz-meta-k": "v"}, metaStatus},
+		{"empty object with metadata", "/bkt/c", nil, map[string]string{"Content-Type": strings.Repeat("t", 4000)}, http.StatusForbidden},
 		{"copy onto a smaller object", "/bkt/b", nil, map[string]string{"x-amz-copy-source": "/bkt/a"}, http.StatusForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -578,7 +610,7 @@ func testCapacitySetWhileWriting(t *testing.T, open storeOpener) {
 	}
 	// The first 100 bytes were taken by the server: the write is reserved.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if gu, _ := e.h.Usage(context.Background()); gu.Reserved == 900 {
+		if gu, _ := e.h.Usage(context.Background()); gu.Reserved == objCost("slow", 900) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -586,7 +618,7 @@ func testCapacitySetWhileWriting(t *testing.T, open storeOpener) {
 		}
 	}
 	o := *e.h.Order()
-	o.Capacity = 1000
+	o.Capacity = bktCost + objCost("slow", 900)
 	if err := e.h.SetOrder(&o); err != nil {
 		t.Fatal(err)
 	}
@@ -599,7 +631,37 @@ func testCapacitySetWhileWriting(t *testing.T, open storeOpener) {
 	if code := <-done; code != http.StatusOK {
 		t.Fatalf("slow write: %d", code)
 	}
-	if u := e.used(); u != 900 {
-		t.Errorf("used %d, want 900", u)
+	if u, want := e.used(), bktCost+objCost("slow", 900); u != want {
+		t.Errorf("used %d, want %d", u, want)
+	}
+}
+
+// TestMetadataBytes: metadata values come back byte for byte as sent, a
+// raw Latin-1 byte (not UTF-8) included, and aws-chunked is taken out of
+// Content-Encoding with the rest kept as sent.
+func TestMetadataBytes(t *testing.T) { eachStore(t, testMetadataBytes) }
+
+func testMetadataBytes(t *testing.T, open storeOpener) {
+	e := newOrderEnv(t, open, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	hdr := map[string]string{
+		"x-amz-meta-name":     "caf\xe9 \xff",
+		"Content-Disposition": "attachment; filename=\"caf\xe9.txt\"",
+		"Content-Encoding":    "aws-chunked, deflate, gzip",
+	}
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt/k", []byte("x"), hdr); resp.StatusCode != 200 {
+		t.Fatalf("PUT: %d %s", resp.StatusCode, body)
+	}
+	for _, method := range []string{"HEAD", "GET"} {
+		resp, _ := e.do(testAK, testSK, method, "/bkt/k", nil, nil)
+		if got := resp.Header.Get("x-amz-meta-name"); got != hdr["x-amz-meta-name"] {
+			t.Errorf("%s: x-amz-meta-name = %q, want %q", method, got, hdr["x-amz-meta-name"])
+		}
+		if got := resp.Header.Get("Content-Disposition"); got != hdr["Content-Disposition"] {
+			t.Errorf("%s: Content-Disposition = %q, want %q", method, got, hdr["Content-Disposition"])
+		}
+		if got := resp.Header.Get("Content-Encoding"); got != "deflate, gzip" {
+			t.Errorf("%s: Content-Encoding = %q, want %q", method, got, "deflate, gzip")
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/lambda/storagecli/config"
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 // The integration tests run the real binary, built once by TestMain.
@@ -245,18 +246,21 @@ func TestGatewayDaemonLifecycle(t *testing.T) {
 		}
 	}
 
-	// order list while it runs.
+	// order list while it runs. The bucket and the object are charged
+	// with their names and overheads (store.ObjectCost).
+	used := store.BucketCost("bucket1") + store.ObjectCost("hello.txt", int64(len("hello world")), nil)
+	usedText := humanBytes(used) + " / unlimited"
 	if r := cli(t, nil, args("config", "broker.extra_order_id", "o1")...); r.code != 0 {
 		t.Fatal("config broker.extra_order_id")
 	}
 	// The gateway publishes its usage every few seconds.
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		r = cli(t, nil, args("order", "list")...)
-		if strings.Contains(r.stdout, "11 B") || time.Now().After(end) {
+		if strings.Contains(r.stdout, usedText) || time.Now().After(end) {
 			break
 		}
 	}
-	mustContain(t, "order list (running)", r.stdout, "OrderId | Expire | Used/Total", fmt.Sprintf("active, served by pid %d", pid), "11 B / unlimited")
+	mustContain(t, "order list (running)", r.stdout, "OrderId | Expire | Used/Total", fmt.Sprintf("active, served by pid %d", pid), usedText)
 
 	// Stop.
 	r = cli(t, nil, args("gateway", "run", "--broker.extra_order_id", "o1", "--stop")...)
@@ -283,9 +287,9 @@ func TestGatewayDaemonLifecycle(t *testing.T) {
 
 	// Usage is readable once the gateway is gone.
 	r = cli(t, nil, args("order", "list")...)
-	mustContain(t, "order list (stopped)", r.stdout, "o1", "11 B / unlimited", "| active")
+	mustContain(t, "order list (stopped)", r.stdout, "o1", usedText, "| active")
 	r = cli(t, nil, args("order", "list", "--json")...)
-	mustContain(t, "order list --json", r.stdout, `"order_id": "o1"`, `"used_bytes": 11`, `"objects": 1`, `"total_bytes": null`, `"status": "active"`)
+	mustContain(t, "order list --json", r.stdout, `"order_id": "o1"`, fmt.Sprintf(`"used_bytes": %d`, used), `"objects": 1`, `"total_bytes": null`, `"status": "active"`)
 
 	logData, _ := os.ReadFile(config.GatewayLogFile(home))
 	mustContain(t, "log", string(logData), "gateway listening", `"op":"PutObject"`, "gateway stopped")

@@ -199,10 +199,12 @@ func newOrderUsageCmd(g *globalFlags) *cobra.Command {
 		Short: "Print an order's usage; --recount checks it against the order's contents",
 		Long: `Print the usage of an order (default broker.extra_order_id) from its local data.
 
---recount also adds up every object and every part of every multipart upload in
-progress and compares the sum with the stored counters (which the capacity is
-enforced with): a difference is reported as drift, with exit status 1. The
-order must not be served meanwhile (stop its gateway first).`,
+--recount also adds up what every bucket, object, multipart upload in progress
+and part is charged (its data, its name and metadata, and a fixed overhead: see
+the README's "What counts against the capacity") and compares the sum with the
+stored counters (which the capacity is enforced with): a difference is reported
+as drift, with exit status 1. The order must not be served meanwhile (stop its
+gateway first).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := g.load()

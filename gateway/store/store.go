@@ -61,6 +61,9 @@ const (
 	MaxListKeys    = 1000
 	MaxDeleteKeys  = 1000
 	MaxUserMetaLen = 2 << 10 // total bytes of x-amz-meta-* names and values
+	// MaxMetaLen bounds an object's or upload's whole Metadata.Size():
+	// what AWS allows in the 8 KB of a PUT's headers.
+	MaxMetaLen = 8 << 10
 )
 
 // Store holds one order's data. See the package comment for the rules.
@@ -150,8 +153,9 @@ type Store interface {
 	// initiation time, starting after (KeyMarker, UploadIDMarker).
 	ListMultipartUploads(ctx context.Context, bucket string, opts UploadsOptions) (*UploadsPage, error)
 
-	// Usage reports the bytes and objects stored (parts of in-progress
-	// uploads included in Bytes). It must be cheap (no scan).
+	// Usage reports the bytes charged (cost.go: data, parts of in-progress
+	// uploads, and each entry's overhead, name and metadata) and the
+	// objects stored. It must be cheap (no scan).
 	Usage(ctx context.Context) (Usage, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/internal/testproc"
 )
 
@@ -179,14 +181,18 @@ secret_key = "newsecret"
 	}
 
 	// --status and order list show the served order's usage.
-	used := int64(600<<10 + 100<<10 + 600<<10)
+	// (Each bucket and object is charged with its name and an overhead.)
+	// The SDK sends Content-Type: application/octet-stream.
+	sdk := &store.Metadata{ContentType: "application/octet-stream"}
+	used := store.BucketCost("orders") + store.ObjectCost("a", 600<<10, sdk) +
+		store.ObjectCost("inflight", 100<<10, nil) + store.ObjectCost("b", 600<<10, sdk)
 	var out string
 	for end := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		out, _, err = storagecli(home, 30*time.Second, "--home", home, "order", "list", "--json")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(out, `"used_bytes": 1331200`) || time.Now().After(end) {
+		if strings.Contains(out, fmt.Sprintf(`"used_bytes": %d`, used)) || time.Now().After(end) {
 			break
 		}
 	}

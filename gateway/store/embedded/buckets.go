@@ -51,7 +51,10 @@ func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
 		if _, err := b.CreateBucket(keyUploads); err != nil {
 			return err
 		}
-		return b.Put(keyCreated, binary.AppendVarint(nil, time.Now().UnixNano()))
+		if err := b.Put(keyCreated, binary.AppendVarint(nil, time.Now().UnixNano())); err != nil {
+			return err
+		}
+		return addUsage(tx, store.BucketCost(bucket), 0)
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: create bucket: %w", err)
@@ -101,7 +104,10 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 		if parts, err = dropUploads(tx, b.Bucket(keyUploads)); err != nil {
 			return err
 		}
-		return tx.Bucket(bktBuckets).DeleteBucket([]byte(bucket))
+		if err := tx.Bucket(bktBuckets).DeleteBucket([]byte(bucket)); err != nil {
+			return err
+		}
+		return addUsage(tx, -store.BucketCost(bucket), 0)
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: delete bucket: %w", err)
@@ -114,24 +120,30 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 }
 
 // dropUploads deletes the part records of every upload in ups (a bucket's
-// uploads index, deleted with the bucket), uncounts their bytes and
-// returns their files, to release after the commit.
+// uploads index, deleted with the bucket), uncounts their charges (as
+// AbortMultipartUpload does) and returns their files, to release after the
+// commit.
 func dropUploads(tx *bbolt.Tx, ups *bbolt.Bucket) ([]fileID, error) {
 	var files []fileID
 	var size int64
 	c := ups.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+	for k, v := c.First(); k != nil; k, v = c.Next() {
 		var id uploadID
 		if len(k) < len(id)+1 {
 			return nil, errCorrupt
 		}
 		copy(id[:], k[len(k)-len(id):])
+		up, err := decodeUpload(v)
+		if err != nil {
+			return nil, err
+		}
+		size += store.UploadCost(string(k[:len(k)-len(id)-1]), &up.meta)
 		all, err := partsOf(tx, id)
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range all {
-			size += p.rec.size
+			size += store.PartCost(p.rec.size)
 			files = append(files, p.rec.file)
 			if err := tx.Bucket(bktParts).Delete(p.key); err != nil {
 				return nil, err

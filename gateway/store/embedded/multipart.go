@@ -84,7 +84,10 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, i
 			res = store.ErrNoSuchBucket
 			return nil
 		}
-		return ups.Put(uploadKey(key, id), enc)
+		if err := ups.Put(uploadKey(key, id), enc); err != nil {
+			return err
+		}
+		return addUsage(tx, store.UploadCost(key, &rec.meta), 0)
 	})
 	if err != nil {
 		return "", fmt.Errorf("embedded: create upload: %w", err)
@@ -164,18 +167,18 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		}
 		parts := tx.Bucket(bktParts)
 		pk := partKey(id, number)
-		var oldSize int64
+		var oldCost int64
 		if v := parts.Get(pk); v != nil {
 			p, err := decodePart(v)
 			if err != nil {
 				return err
 			}
-			old, oldSize = []fileID{p.file}, p.size
+			old, oldCost = []fileID{p.file}, store.PartCost(p.size)
 		}
 		if err := parts.Put(pk, enc); err != nil {
 			return err
 		}
-		return addUsage(tx, rec.size-oldSize, 0)
+		return addUsage(tx, store.PartCost(rec.size)-oldCost, 0)
 	})
 	if err == nil {
 		err = res
@@ -283,21 +286,21 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		}
 		rec.upload = id
 		var replaced []fileID
-		replaced, res, err = replaceTx(tx, bucket, key, rec.encode(), rec.size, in.Cond)
+		replaced, res, err = replaceTx(tx, bucket, key, rec.encode(), rec.cost(key), in.Cond)
 		if err != nil || res != nil {
 			return err
 		}
 		if err := ups.Delete(uploadKey(key, id)); err != nil {
 			return err
 		}
-		var partBytes int64
+		freed := store.UploadCost(key, &up.meta)
 		for _, p := range all {
-			partBytes += p.rec.size
+			freed += store.PartCost(p.rec.size)
 			if err := tx.Bucket(bktParts).Delete(p.key); err != nil {
 				return err
 			}
 		}
-		if err := addUsage(tx, -partBytes, 0); err != nil {
+		if err := addUsage(tx, -freed, 0); err != nil {
 			return err
 		}
 		old = append(replaced, unlisted...)
@@ -418,7 +421,7 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 	var res error
 	err := s.update(func(tx *bbolt.Tx) error {
 		old, res = nil, nil
-		ups, _, err := getUpload(tx, bucket, key, id)
+		ups, up, err := getUpload(tx, bucket, key, id)
 		if err != nil {
 			if err == store.ErrNoSuchBucket || err == store.ErrNoSuchUpload {
 				res = err
@@ -433,9 +436,9 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 		if err := ups.Delete(uploadKey(key, id)); err != nil {
 			return err
 		}
-		var size int64
+		size := store.UploadCost(key, &up.meta)
 		for _, p := range all {
-			size += p.rec.size
+			size += store.PartCost(p.rec.size)
 			old = append(old, p.rec.file)
 			if err := tx.Bucket(bktParts).Delete(p.key); err != nil {
 				return err

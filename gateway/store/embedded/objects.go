@@ -58,7 +58,7 @@ func (s *Store) commitObject(bucket, key string, rec *objRecord, cond store.Cond
 	var old []fileID
 	var res error
 	err := s.update(func(tx *bbolt.Tx) (err error) {
-		old, res, err = replaceTx(tx, bucket, key, enc, rec.size, cond)
+		old, res, err = replaceTx(tx, bucket, key, enc, rec.cost(key), cond)
 		return err
 	})
 	if err != nil {
@@ -71,11 +71,12 @@ func (s *Store) commitObject(bucket, key string, rec *objRecord, cond store.Cond
 	return nil
 }
 
-// replaceTx writes the encoded record enc (of an object of size bytes) at
-// key if cond holds, keeping the usage counters exact. It returns the files
-// of the replaced version, to release after the commit; res is the
-// expected failure (ErrNoSuchBucket, ErrPreconditionFailed), if any.
-func replaceTx(tx *bbolt.Tx, bucket, key string, enc []byte, size int64, cond store.Conditions) (old []fileID, res, err error) {
+// replaceTx writes the encoded record enc (of an object that costs cost,
+// see store.ObjectCost) at key if cond holds, keeping the usage counters
+// exact. It returns the files of the replaced version, to release after
+// the commit; res is the expected failure (ErrNoSuchBucket,
+// ErrPreconditionFailed), if any.
+func replaceTx(tx *bbolt.Tx, bucket, key string, enc []byte, cost int64, cond store.Conditions) (old []fileID, res, err error) {
 	objs := objectsOf(tx, bucket)
 	if objs == nil {
 		return nil, store.ErrNoSuchBucket, nil
@@ -92,9 +93,9 @@ func replaceTx(tx *bbolt.Tx, bucket, key string, enc []byte, size int64, cond st
 	if err := objs.Put([]byte(key), enc); err != nil {
 		return nil, nil, err
 	}
-	dBytes, dObjects := size, int64(1)
+	dBytes, dObjects := cost, int64(1)
 	if cur != nil {
-		dBytes, dObjects = size-cur.size, 0
+		dBytes, dObjects = cost-cur.cost(key), 0
 		old = cur.files()
 	}
 	return old, nil, addUsage(tx, dBytes, dObjects)
@@ -218,7 +219,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
 			return err
 		}
 		old = cur.files()
-		return addUsage(tx, -cur.size, -1)
+		return addUsage(tx, -cur.cost(key), -1)
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: delete %s/%s: %w", bucket, key, err)

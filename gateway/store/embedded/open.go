@@ -27,7 +27,8 @@ import (
 // million objects. Close marks the index clean when nothing was in flight,
 // and Open skips the scan after a clean shutdown, so it runs only after a
 // crash (or a Close during writes). bbolt also rebuilds its free-page list
-// on every Open (NoFreelistSync), a pass over the index's pages.
+// on every Open (NoFreelistSync), a pass over the index's pages, and Open
+// compacts an index that is mostly free pages (compact.go).
 //
 // Only one process may open dir at a time (the index is locked; Open gives
 // up after a second).
@@ -53,22 +54,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.makeDirs(); err != nil {
 		return nil, err
 	}
-	db, err := bbolt.Open(filepath.Join(dir, "index.db"), 0o600, &bbolt.Options{
-		Timeout: time.Second,
-		// The freelist is rebuilt on open instead of written by every
-		// commit, which keeps commits small as the index grows.
-		NoFreelistSync: true,
-		FreelistType:   bbolt.FreelistMapType,
-		NoSync:         opts.NoSync,
-		// Address space, not memory: only the pages in use are resident.
-		// Mapping ahead spares the index its remaps while it grows, each of
-		// which waits for every reader and copies the writer's nodes.
-		InitialMmapSize: initialMmapSize,
-	})
+	db, err := openIndex(filepath.Join(dir, indexFile), opts.NoSync)
 	if errors.Is(err, bbolt.ErrTimeout) {
 		return nil, ErrInUse
 	}
 	if err != nil {
+		return nil, fmt.Errorf("embedded: open index: %w", err)
+	}
+	if db, err = s.compactIfSparse(db); errors.Is(err, bbolt.ErrTimeout) {
+		return nil, ErrInUse
+	} else if err != nil {
 		return nil, fmt.Errorf("embedded: open index: %w", err)
 	}
 	s.db = db
@@ -113,22 +108,27 @@ func (s *Store) makeDirs() error {
 	return nil
 }
 
-// start creates the index's top-level buckets, collects leftovers unless
+// start creates the index's top-level buckets, recounts the usage of an
+// index older than the charges (charges.go), collects leftovers unless
 // the last shutdown was clean, and marks the index dirty (durably, even
 // with NoSync, before any data file can be written).
 func (s *Store) start() error {
-	clean := false
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	clean, migrated := false, false
+	err := s.db.Update(func(tx *bbolt.Tx) (err error) {
 		for _, name := range [][]byte{bktBuckets, bktParts, bktMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
 		clean = bytes.Equal(tx.Bucket(bktMeta).Get(keyState), stateClean)
-		return nil
+		migrated, err = migrateCharges(tx)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: init index: %w", err)
+	}
+	if migrated {
+		s.log.Info("embedded: usage recounted with the charges of names, metadata and entries")
 	}
 	if !clean {
 		if err := s.collectLeftovers(); err != nil {

@@ -48,7 +48,9 @@ func populate(t *testing.T, s *Store) string {
 		}
 	}
 	put := func(b, k string, data []byte) {
-		if _, err := s.PutObject(ctx, b, k, storetest.Input(t, data, store.CRC32C)); err != nil {
+		in := storetest.Input(t, data, store.CRC32C)
+		in.Meta = populatedMeta[k]
+		if _, err := s.PutObject(ctx, b, k, in); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -82,6 +84,11 @@ func populate(t *testing.T, s *Store) string {
 		t.Fatal(err)
 	}
 	return open
+}
+
+// populatedMeta is the metadata populate gives some objects.
+var populatedMeta = map[string]store.Metadata{
+	"small": {ContentDisposition: "attachment", User: map[string]string{"name": "value"}},
 }
 
 // checkPopulated checks what populate stored.
@@ -128,7 +135,16 @@ func checkPopulated(t *testing.T, s *Store, upload string) {
 	if err != nil || len(bs) != 2 || bs[0].Name != "one" || bs[1].Name != "two" {
 		t.Errorf("ListBuckets = %v %v", bs, err)
 	}
-	want := int64(len("small object") + 200<<10 + 70<<10 + store.MinPartSize + 4 + len("part three"))
+	small := populatedMeta["small"]
+	want := store.BucketCost("one") + store.BucketCost("two") +
+		store.ObjectCost("small", int64(len("small object")), &small) +
+		store.ObjectCost("large", 200<<10, &store.Metadata{}) +
+		store.ObjectCost("a/b/c", 70<<10, &store.Metadata{}) +
+		store.ObjectCost("mp", store.MinPartSize+4, &store.Metadata{}) +
+		store.UploadCost("pending", &store.Metadata{ContentType: "x/y"}) + store.PartCost(int64(len("part three")))
+	if want != 2048+6+512*6+5+5+5+2+7+int64(len("attachmentnamevalue")+len("x/y"))+int64(len("small object")+200<<10+70<<10+store.MinPartSize+4+len("part three")) {
+		t.Fatalf("the charges changed: update README.md (Capacity) and this figure (%d)", want)
+	}
 	if u, err := s.Usage(ctx); err != nil || u.Bytes != want || u.Objects != 4 {
 		t.Errorf("Usage = %+v %v, want %d bytes, 4 objects", u, err, want)
 	}

@@ -58,6 +58,9 @@ func (r *objRecord) etag() string {
 	return formatETag(r.md5, r.etagParts)
 }
 
+// cost is what the object at key is charged (store.ObjectCost).
+func (r *objRecord) cost(key string) int64 { return store.ObjectCost(key, r.size, &r.meta) }
+
 // files returns the data files the record references.
 func (r *objRecord) files() []fileID {
 	ids := make([]fileID, len(r.segs))

@@ -283,10 +283,21 @@ func (f *fixture) usage() store.Usage {
 	return u
 }
 
+// wantUsage checks that the store holds bytes of object and part data
+// and objects objects, and that Usage is exactly what a recount of its
+// listings charges (store.Recount: data plus the cost of every entry).
 func (f *fixture) wantUsage(bytes, objects int64) {
 	f.t.Helper()
-	if u := f.usage(); u.Bytes != bytes || u.Objects != objects {
-		f.t.Errorf("Usage = %d bytes, %d objects; want %d bytes, %d objects", u.Bytes, u.Objects, bytes, objects)
+	u := f.usage()
+	c, err := store.Recount(f.t.Context(), f.s)
+	if err != nil {
+		f.t.Fatalf("Recount: %v", err)
+	}
+	if c.Data != bytes || u.Objects != objects {
+		f.t.Errorf("data = %d bytes, Usage = %d objects; want %d bytes, %d objects", c.Data, u.Objects, bytes, objects)
+	}
+	if u != c.Usage {
+		f.t.Errorf("Usage = %+v, a recount charges %+v", u, c.Usage)
 	}
 }
 

@@ -45,6 +45,7 @@ func (s *Store) CreateBucket(ctx context.Context, bucket string) error {
 		}
 		return s.mapErr(err)
 	}
+	s.account(effect{added: store.BucketCost(bucket)})
 	s.sawBucket(bucket)
 	return nil
 }
@@ -72,6 +73,10 @@ func (s *Store) HeadBucket(ctx context.Context, bucket string) (store.Bucket, er
 // an object in a deleted bucket (it reappears if the bucket is created
 // again).
 func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
+	// Deletes of one bucket through this Store are serialized, so that the
+	// bucket's charge is credited once.
+	unlock := s.lockKey(s.markerName(bucket))
+	defer unlock()
 	if _, err := s.HeadBucket(ctx, bucket); err != nil {
 		return err
 	}
@@ -89,6 +94,7 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := s.core.RemoveObject(ctx, s.bucket, s.markerName(bucket), minio.RemoveObjectOptions{}); err != nil {
 		return s.mapErr(err)
 	}
+	s.account(effect{freed: store.BucketCost(bucket)})
 	s.forgetBucket(bucket)
 	return nil
 }

@@ -51,6 +51,7 @@ func (s *Store) CreateMultipartUpload(ctx context.Context, bucket, key string, i
 		s.core.AbortMultipartUpload(context.Background(), s.bucket, name, id)
 		return "", s.mapErr(err)
 	}
+	s.account(effect{added: store.UploadCost(key, &in.Meta)})
 	return id, nil
 }
 
@@ -125,14 +126,31 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	name := s.dataName(bucket, key)
 	// A part replaces the upload's part of the same number, if any.
 	oldPart := func() (int64, bool, error) {
-		res, err := s.core.ListObjectParts(ctx, s.bucket, name, uploadID, number-1, 1)
-		if err != nil {
-			return 0, false, err
+		// MinIO answers nothing when the marker is not an uploaded part
+		// (parts sent out of order): then the parts are read from the
+		// start.
+		for marker, limit := number-1, 1; ; limit = 1000 {
+			res, err := s.core.ListObjectParts(ctx, s.bucket, name, uploadID, marker, limit)
+			if err != nil {
+				return 0, false, err
+			}
+			for _, p := range res.ObjectParts {
+				if p.PartNumber == number {
+					return store.PartCost(p.Size), false, nil
+				}
+				if p.PartNumber > number {
+					return 0, false, nil
+				}
+			}
+			switch {
+			case len(res.ObjectParts) == 0 && marker == number-1 && marker > 0:
+				marker = 0
+			case !res.IsTruncated || len(res.ObjectParts) == 0:
+				return 0, false, nil
+			default:
+				marker = res.NextPartNumberMarker
+			}
 		}
-		if len(res.ObjectParts) == 1 && res.ObjectParts[0].PartNumber == number {
-			return res.ObjectParts[0].Size, false, nil
-		}
-		return 0, false, nil
 	}
 	popts := minio.PutObjectPartOptions{DisableContentSha256: true}
 	var sent *crcReader  // the CRC32C sent as a trailer, if one is
@@ -169,9 +187,9 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		}
 		// The part is stored: it counts.
 		if !handed {
-			return effect{added: size}, errors.New("upstream: the upstream stored a part without reading its whole body")
+			return effect{added: store.PartCost(size)}, errors.New("upstream: the upstream stored a part without reading its whole body")
 		}
-		return effect{added: size}, nil
+		return effect{added: store.PartCost(size)}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -340,7 +358,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	var listed int64 // the parts' bytes, all gone from the upload once it completes
 	for _, p := range all {
 		byNum[p.Number] = p
-		listed += p.Size
+		listed += store.PartCost(p.Size)
 	}
 	mp := &mpRecord{UploadID: uploadID}
 	etag := md5.New()
@@ -397,7 +415,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	name := s.dataName(bucket, key)
 	var info minio.UploadInfo
 	var retried *store.Object
-	err = s.replacing(ctx, name, func() (effect, error) {
+	err = s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		var err error
 		info, err = s.core.CompleteMultipartUpload(ctx, s.bucket, name, uploadID, cps, opts)
@@ -414,7 +432,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 			}
 			return effect{}, s.condErr(ctx, err, cond, bucket, key)
 		}
-		e := effect{added: size, freed: listed, objs: 1}
+		e := effect{added: size, freed: listed + store.UploadCost(key, &rec.Meta), objs: 1}
 		if got := trimETag(info.ETag); got != mp.ETag {
 			return e, fmt.Errorf("upstream: completed ETag %s, want %s", got, mp.ETag)
 		}
@@ -517,14 +535,14 @@ func (s *Store) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID 
 	if s.usageLive() {
 		unlock := s.lockKey(s.uploadName(bucket, key, uploadID))
 		defer unlock()
-		parts, found, _ = s.partsSize(ctx, name, uploadID)
+		parts, found, _ = s.partsCost(ctx, name, uploadID)
 	}
 	err = s.core.AbortMultipartUpload(ctx, s.bucket, name, uploadID)
 	if err != nil && !isCode(err, "NoSuchUpload") {
 		return s.mapErr(err)
 	}
 	if err == nil && found {
-		s.account(effect{freed: parts})
+		s.account(effect{freed: parts + store.UploadCost(key, &rec.Meta)})
 	}
 	s.forgetUpload(bucket, key, uploadID, rec)
 	return nil

@@ -310,7 +310,7 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 		opts.UserMetadata[crc32cHeader] = crc32cValue(crc)
 	}
 	var etag string
-	err := s.replacing(ctx, name, func() (effect, error) {
+	err := s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		info, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
 			contentMD5, "", opts)
@@ -371,7 +371,7 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 	if s.check == checkCRC32C {
 		opts.Checksum = minio.ChecksumCRC32C // minio-go sends it as a trailer
 	}
-	err := s.replacing(ctx, name, func() (effect, error) {
+	err := s.replacing(ctx, name, key, func() (effect, error) {
 		info, err := s.core.PutObject(ctx, s.bucket, name, sent, in.Size, "", "", opts)
 		handed, ferr := body.end()
 		done()
@@ -493,7 +493,7 @@ func (s *Store) commitStaging(ctx context.Context, staging, bucket, key, etag st
 		return nil, err
 	}
 	name := s.dataName(bucket, key)
-	err := s.replacing(ctx, name, func() (effect, error) {
+	err := s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		_, err := s.copyServer(ctx, staging, "", name, b)
 		done()
@@ -785,7 +785,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	name := s.dataName(bucket, key)
-	return s.replacing(ctx, name, func() (effect, error) {
+	return s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		err := s.core.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
 		done()
@@ -835,7 +835,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 				return nil, err
 			}
 			dst := s.dataName(dstBucket, dstKey)
-			err = s.replacing(ctx, dst, func() (effect, error) {
+			err = s.replacing(ctx, dst, dstKey, func() (effect, error) {
 				done := s.gates.write(dst)
 				_, err := s.copyServer(ctx, s.dataName(srcBucket, srcKey), src.ETag, dst, b)
 				done()

@@ -203,8 +203,8 @@ func TestOrdersIsolated(t *testing.T) {
 	if p, err := b.ListMultipartUploads(ctx, "shared", store.UploadsOptions{}); err != nil || len(p.Uploads) != 0 {
 		t.Errorf("b lists uploads %+v, %v", p, err)
 	}
-	if u, err := b.Usage(ctx); err != nil || u != (store.Usage{}) {
-		t.Errorf("b usage %+v, %v", u, err)
+	if u, err := b.Usage(ctx); err != nil || u != (store.Usage{Bytes: store.BucketCost("shared")}) {
+		t.Errorf("b usage %+v, %v: want its bucket's charge only", u, err)
 	}
 	if err := b.DeleteBucket(ctx, "shared"); err != nil {
 		t.Errorf("b cannot delete its empty bucket: %v", err)

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -19,8 +20,11 @@ import (
 // adjusted by their effects, so that a gateway enforcing a capacity scans
 // once per TTL rather than once per write:
 //
-//   - a committed put, copy, part or completion adds its size (and one
-//     object, parts excepted);
+//   - a committed put, copy, part, completion, upload or bucket adds what
+//     it is charged (store.ObjectCost and the like, cost.go; and one
+//     object, parts excepted). Object metadata is not charged: a scan
+//     learns objects from listings, which carry none (the Store is a
+//     store.MetadataUncharged);
 //   - bytes are subtracted only when the Store knows for certain that they
 //     are gone: the parts listed by a completion (which turns them into the
 //     object) or an abort, and the object (or part) a delete, put, copy,
@@ -156,28 +160,40 @@ func (s *Store) lockName(name string, shared bool) func() {
 	}
 }
 
+// UnchargedObjectMetadata marks the Store as a store.MetadataUncharged.
+func (s *Store) UnchargedObjectMetadata() {}
+
 // replacing runs write, which replaces (or, for a delete, removes) the
-// object at upstream name, and accounts for its effect. While a cached
+// object key at upstream name, and accounts for its effect, to which it
+// adds the charge of key's entry for each object added. While a cached
 // figure is live, the object replaced is stat'ed first, with this Store's
-// other such writes of name held back until write has returned, and its
-// size is credited (and one object). write returns a zero effect when it
-// changed nothing; it may return an effect with its error when the
+// other such writes of name held back until write has returned, and what
+// it cost is credited (and one object). write returns a zero effect when
+// it changed nothing; it may return an effect with its error when the
 // upstream kept something anyway.
-func (s *Store) replacing(ctx context.Context, name string, write func() (effect, error)) error {
+func (s *Store) replacing(ctx context.Context, name, key string, write func() (effect, error)) error {
+	entry := store.ObjectCost(key, 0, nil)
 	return s.replacingWith(ctx, name, func() (int64, bool, error) {
 		info, err := s.core.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
 		switch {
 		case err == nil:
-			return info.Size, true, nil
+			return entry + info.Size, true, nil
 		case isNotFound(err):
 			return 0, false, nil
 		}
 		return 0, false, err
-	}, write)
+	}, func() (effect, error) {
+		e, err := write()
+		if e.objs > 0 {
+			e.added += e.objs * entry
+		}
+		return e, err
+	})
 }
 
 // replacingWith is replacing with old returning what the write replaces
-// (its size, whether there is one) and lock naming what it serializes on.
+// (what it costs, whether it is an object) and lock naming what it
+// serializes on; write's effect is taken as it is.
 func (s *Store) replacingWith(ctx context.Context, lock string, old func() (int64, bool, error), write func() (effect, error)) error {
 	var size int64
 	var had, known bool
@@ -202,9 +218,9 @@ func (s *Store) replacingWith(ctx context.Context, lock string, old func() (int6
 	return err
 }
 
-// partsSize returns the bytes of the parts of the upstream upload id of
-// name; found is false when the upload does not exist.
-func (s *Store) partsSize(ctx context.Context, name, id string) (n int64, found bool, err error) {
+// partsCost returns what the parts of the upstream upload id of name cost
+// (store.PartCost); found is false when the upload does not exist.
+func (s *Store) partsCost(ctx context.Context, name, id string) (n int64, found bool, err error) {
 	marker := 0
 	for {
 		res, err := s.core.ListObjectParts(ctx, s.bucket, name, id, marker, 1000)
@@ -215,7 +231,7 @@ func (s *Store) partsSize(ctx context.Context, name, id string) (n int64, found 
 			return n, false, s.mapErr(err)
 		}
 		for _, part := range res.ObjectParts {
-			n += part.Size
+			n += store.PartCost(part.Size)
 		}
 		if !res.IsTruncated || len(res.ObjectParts) == 0 {
 			return n, true, nil
@@ -231,10 +247,11 @@ func (s *Store) scanUsage(ctx context.Context) (store.Usage, error) {
 		return u, err
 	}
 	for _, b := range buckets {
+		u.Bytes += store.BucketCost(b.Name)
 		err := s.listAll(ctx, s.dataBase(b.Name), "", func(o minio.ObjectInfo) bool {
-			if _, ok := dec(o.Key[len(s.dataBase(b.Name)):]); ok {
+			if key, ok := dec(o.Key[len(s.dataBase(b.Name)):]); ok {
 				u.Objects++
-				u.Bytes += o.Size
+				u.Bytes += store.ObjectCost(key, o.Size, nil)
 			}
 			return true
 		})
@@ -262,11 +279,18 @@ func (s *Store) scanUsage(ctx context.Context) (store.Usage, error) {
 			return u, err
 		}
 		for _, p := range ups {
-			n, _, err := s.partsSize(ctx, s.dataName(b.Name, p.key), p.id)
+			rec, err := s.getUpload(ctx, b.Name, p.key, p.id)
+			if errors.Is(err, store.ErrNoSuchUpload) {
+				continue // completed or aborted meanwhile
+			}
 			if err != nil {
 				return u, err
 			}
-			u.Bytes += n
+			n, _, err := s.partsCost(ctx, s.dataName(b.Name, p.key), p.id)
+			if err != nil {
+				return u, err
+			}
+			u.Bytes += store.UploadCost(p.key, &rec.Meta) + n
 		}
 	}
 	return u, nil

@@ -37,24 +37,27 @@ func TestUsageAdjusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	var upload string
+	// What each entry is charged (store.ObjectCost and the like).
+	o := func(key string, n int64) int64 { return store.ObjectCost(key, n, nil) }
+	bkt := store.BucketCost("bkt")
 	for _, st := range []struct {
 		name      string
 		do        func() error
 		want      int64 // a's figure
 		wantTruth int64 // a recount
 	}{
-		{"first scan", func() error { return nil }, 0, 0},
-		{"small put", put(a, "k", 100), 100, 100},
-		{"small overwrite credits the old size", put(a, "k", 40), 40, 40},
-		{"streamed put", put(a, "s", 200), 240, 240},
-		{"streamed overwrite credits the old size", put(a, "s", 100), 140, 140},
+		{"first scan", func() error { return nil }, bkt, bkt},
+		{"small put", put(a, "k", 100), bkt + o("k", 100), bkt + o("k", 100)},
+		{"small overwrite credits the old size", put(a, "k", 40), bkt + o("k", 40), bkt + o("k", 40)},
+		{"streamed put", put(a, "s", 200), bkt + o("k", 40) + o("s", 200), bkt + o("k", 40) + o("s", 200)},
+		{"streamed overwrite credits the old size", put(a, "s", 100), bkt + o("k", 40) + o("s", 100), bkt + o("k", 40) + o("s", 100)},
 		{"copy onto an existing key credits it", func() error {
 			_, err := a.CopyObject(ctx, "bkt", "k", "bkt", "s", store.CopyInput{})
 			return err
-		}, 80, 80},
-		{"delete credits the object", func() error { return a.DeleteObject(ctx, "bkt", "k") }, 40, 40},
-		{"delete of a missing key", func() error { return a.DeleteObject(ctx, "bkt", "none") }, 40, 40},
-		{"another gateway's put is not seen", put(b, "x", 50), 40, 90},
+		}, bkt + o("k", 40) + o("s", 40), bkt + o("k", 40) + o("s", 40)},
+		{"delete credits the object", func() error { return a.DeleteObject(ctx, "bkt", "k") }, bkt + o("s", 40), bkt + o("s", 40)},
+		{"delete of a missing key", func() error { return a.DeleteObject(ctx, "bkt", "none") }, bkt + o("s", 40), bkt + o("s", 40)},
+		{"another gateway's put is not seen", put(b, "x", 50), bkt + o("s", 40), bkt + o("s", 40) + o("x", 50)},
 		{"part", func() error {
 			id, err := a.CreateMultipartUpload(ctx, "bkt", "m", store.UploadInput{})
 			if err != nil {
@@ -63,8 +66,9 @@ func TestUsageAdjusted(t *testing.T) {
 			upload = id
 			_, err = a.UploadPart(ctx, "bkt", "m", id, 1, storetest.Input(t, storetest.Data(1, 30), ""))
 			return err
-		}, 70, 120},
-		{"abort credits the parts", func() error { return a.AbortMultipartUpload(ctx, "bkt", "m", upload) }, 40, 90},
+		}, bkt + o("s", 40) + store.UploadCost("m", nil) + store.PartCost(30), bkt + o("s", 40) + o("x", 50) + store.UploadCost("m", nil) + store.PartCost(30)},
+		{"abort credits the upload and its parts", func() error { return a.AbortMultipartUpload(ctx, "bkt", "m", upload) },
+			bkt + o("s", 40), bkt + o("s", 40) + o("x", 50)},
 		{"completion replaces the parts and the old object", func() error {
 			id, err := a.CreateMultipartUpload(ctx, "bkt", "s", store.UploadInput{})
 			if err != nil {
@@ -76,7 +80,7 @@ func TestUsageAdjusted(t *testing.T) {
 			}
 			_, err = a.CompleteMultipartUpload(ctx, "bkt", "s", id, []store.CompletePart{{Number: 1, ETag: p.ETag}}, store.CompleteInput{})
 			return err
-		}, 10, 60},
+		}, bkt + o("s", 10), bkt + o("s", 10) + o("x", 50)},
 	} {
 		if err := st.do(); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
@@ -103,7 +107,7 @@ func TestUsageAdjusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * cfg.UsageCacheTTL)
-	if u, err := c.Usage(ctx); err != nil || u.Bytes != 65 {
-		t.Errorf("after the TTL: usage %+v, %v; want 65 bytes", u, err)
+	if u, err := c.Usage(ctx); err != nil || u.Bytes != bkt+o("s", 10)+o("x", 50)+o("y", 5) {
+		t.Errorf("after the TTL: usage %+v, %v; want %d bytes", u, err, bkt+o("s", 10)+o("x", 50)+o("y", 5))
 	}
 }
