@@ -1,0 +1,43 @@
+package gateway_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/lambda/storagecli/gateway/order"
+)
+
+// Review findings (h-review): each test fails on the reviewed commit.
+
+// TestReviewCreateExistingBucketInFullOrder: re-creating a bucket the order
+// already owns is answered before any capacity check (us-east-1: 200 OK,
+// elsewhere 409 BucketAlreadyOwnedByYou). createBucket reserves
+// BucketCost before it learns the bucket exists, so a full order answers
+// 403 QuotaExceeded to an idempotent CreateBucket (rclone, terraform,
+// `aws s3 mb`).
+func TestReviewCreateExistingBucketInFullOrder(t *testing.T) {
+	capacity := bktCost + objCost("a", 1000)
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1", Capacity: capacity})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt/a", randBytes(1000, 1))
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("CreateBucket of an owned bucket in a full us-east-1 order: %d %s, want 200", resp.StatusCode, body)
+	}
+}
+
+// TestReviewConditionalDeleteNotDropped: DeleteObject with If-Match (S3
+// conditional deletes, general purpose buckets since 2025) must delete only
+// when the ETag matches, or be refused; it must never delete
+// unconditionally ("refuse, never drop").
+func TestReviewConditionalDeleteNotDropped(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt/k", []byte("keep me"))
+	resp, body := e.do(testAK, testSK, "DELETE", "/bkt/k", nil, map[string]string{"If-Match": `"0123456789abcdef0123456789abcdef"`})
+	if resp.StatusCode == http.StatusNoContent {
+		t.Errorf("DeleteObject with a non-matching If-Match: 204 (deleted); want 412 PreconditionFailed or a refusal")
+	}
+	if resp, _ := e.do(testAK, testSK, "GET", "/bkt/k", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("the object was deleted despite If-Match not matching (delete answered %d %s)", resp.StatusCode, body)
+	}
+}
