@@ -1,6 +1,9 @@
 package gateway_test
 
 import (
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
 	"net/http"
 	"testing"
 
@@ -39,5 +42,26 @@ func TestReviewConditionalDeleteNotDropped(t *testing.T) {
 	}
 	if resp, _ := e.do(testAK, testSK, "GET", "/bkt/k", nil, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("the object was deleted despite If-Match not matching (delete answered %d %s)", resp.StatusCode, body)
+	}
+}
+
+// TestReviewPartChecksumOfAnotherAlgorithm: UploadPart with a checksum
+// header of another algorithm than its upload's (here: an upload created
+// without one) is refused at once by S3 (400 InvalidRequest "Checksum Type
+// mismatch occurred, expected checksum Type: null, actual checksum Type:
+// crc32"). The gateway accepts the part (200) without storing or returning
+// the checksum, and only the new checkPartChecksums refuses the Complete
+// that lists it, after every byte was sent.
+func TestReviewPartChecksumOfAnotherAlgorithm(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	id := e.createUpload("/bkt/k")
+	body := []byte("hello part")
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], crc32.ChecksumIEEE(body))
+	sum := base64.StdEncoding.EncodeToString(b[:])
+	resp, rb := e.do(testAK, testSK, "PUT", "/bkt/k?partNumber=1&uploadId="+id, body, map[string]string{"x-amz-checksum-crc32": sum})
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("UploadPart with a CRC32 checksum to an upload without one: %d %s, want 400 InvalidRequest", resp.StatusCode, rb)
 	}
 }
