@@ -1,8 +1,14 @@
 package gateway_test
 
 import (
+	"context"
+	"io"
+	"strings"
+	"time"
+
 	"encoding/base64"
 	"encoding/binary"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"hash/crc32"
 	"net/http"
 	"testing"
@@ -63,5 +69,37 @@ func TestReviewPartChecksumOfAnotherAlgorithm(t *testing.T) {
 	resp, rb := e.do(testAK, testSK, "PUT", "/bkt/k?partNumber=1&uploadId="+id, body, map[string]string{"x-amz-checksum-crc32": sum})
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("UploadPart with a CRC32 checksum to an upload without one: %d %s, want 400 InvalidRequest", resp.StatusCode, rb)
+	}
+}
+
+// TestReviewHoistedHeadersInPresignedURL: presigners hoist x-amz-*
+// headers into the query string (the AWS SDK for JavaScript v2 and the Ruby
+// SDK hoist all of them, SSE included; JavaScript v3 hoists x-amz-acl and
+// x-amz-meta-*, and SSE with hoistableHeaders), and S3 takes several of them
+// from the query. The refusal table (refuse.go) reads only request headers:
+// a presigned PUT with x-amz-server-side-encryption=AES256 (or
+// x-amz-acl=public-read, x-amz-tagging) in its signed query is answered 200
+// and stores plaintext: the silent downgrade issue 12 section 1b forbids.
+func TestReviewHoistedHeadersInPresignedURL(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	for _, q := range []string{"x-amz-server-side-encryption=AES256", "x-amz-acl=public-read", "x-amz-tagging=a%3Db"} {
+		req, _ := http.NewRequest("PUT", e.srv.URL+"/bkt/k?X-Amz-Expires=300&"+q, nil)
+		u, _, err := newS3Signer().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK},
+			req, "UNSIGNED-PAYLOAD", "s3", testRegion, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		put, _ := http.NewRequest("PUT", u, strings.NewReader("secret data"))
+		resp, err := http.DefaultClient.Do(put)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Logf("%s: %d %s", q, resp.StatusCode, body)
+		if resp.StatusCode == http.StatusOK {
+			t.Errorf("presigned PUT with %s in its query: 200 (accepted, not honoured); want it refused as the header is (%s)", q, body)
+		}
 	}
 }
