@@ -67,7 +67,7 @@ extra_order_id = "early"
 db_path = %q
 
 [order.early]
-capacity = 100
+capacity = 1100 # the bucket (1029 bytes charged), then nothing fits
 
 [[order.early.keys]]
 access_key = "early-ro"

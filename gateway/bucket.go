@@ -87,12 +87,19 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 			return s3err.IllegalLocationConstraint.WithMessage("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", lc)
 		}
 	}
-	release, err := h.reserve(r.Context(), rc, store.BucketCost(rc.bucket), nil)
-	if err != nil {
-		return err
+	// A bucket the order already owns costs nothing more: it is answered
+	// as such even in a full order.
+	_, err = h.opts.Store.HeadBucket(r.Context(), rc.bucket)
+	if err == nil {
+		err = store.ErrBucketExists
+	} else if errors.Is(err, store.ErrNoSuchBucket) {
+		var release func()
+		if release, err = h.reserve(r.Context(), rc, store.BucketCost(rc.bucket), nil); err != nil {
+			return err
+		}
+		defer release()
+		err = h.opts.Store.CreateBucket(r.Context(), rc.bucket)
 	}
-	defer release()
-	err = h.opts.Store.CreateBucket(r.Context(), rc.bucket)
 	if errors.Is(err, store.ErrBucketExists) && h.region() == "us-east-1" {
 		// S3's legacy rule: in us-east-1, creating a bucket the caller
 		// already owns succeeds (elsewhere: BucketAlreadyOwnedByYou).
@@ -167,6 +174,11 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 	}
 	if len(req.Objects) == 0 || len(req.Objects) > store.MaxDeleteKeys {
 		return s3err.MalformedXML.WithMessage("The Delete request must name 1 to 1000 objects.")
+	}
+	for _, o := range req.Objects {
+		if o.ETag != nil || o.LastModifiedTime != nil || o.Size != nil {
+			return errNoConditionalDelete
+		}
 	}
 	res := deleteResult{NS: s3NS}
 	for _, o := range req.Objects {

@@ -231,6 +231,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		return
 	}
 	rc.auth = auth
+	if auth.Presigned && hoistQueryHeaders(r) {
+		// What the URL asks for is what the request asks for.
+		rc.route = h.route(r, bucket, key)
+		rc.op = ""
+		if rc.route != nil {
+			rc.op = rc.route.op
+		}
+	}
 	if err := h.authorize(rc); err != nil {
 		h.writeError(w, r, rc, err)
 		return
@@ -256,6 +264,32 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 	if err := rc.route.fn(h, w, r, rc); err != nil {
 		h.writeError(w, r, rc, err)
 	}
+}
+
+// presignAuthParams are the query parameters of a presigned URL's own
+// authentication (lower case).
+var presignAuthParams = map[string]bool{"x-amz-algorithm": true, "x-amz-credential": true, "x-amz-date": true,
+	"x-amz-expires": true, "x-amz-signedheaders": true, "x-amz-signature": true, "x-amz-security-token": true}
+
+// hoistQueryHeaders makes the x-amz-* parameters of a presigned URL
+// (presigners hoist headers such as x-amz-acl, x-amz-meta-* or
+// x-amz-server-side-encryption into the signed query) request headers, so
+// that they are honoured or refused like the headers they stand for. A
+// header the request also carries wins. It reports whether it added any.
+func hoistQueryHeaders(r *http.Request) bool {
+	added := false
+	for k, vals := range r.URL.Query() {
+		lower := strings.ToLower(k)
+		if !strings.HasPrefix(lower, "x-amz-") || presignAuthParams[lower] {
+			continue
+		}
+		name := http.CanonicalHeaderKey(lower)
+		if _, ok := r.Header[name]; !ok {
+			r.Header[name] = vals
+			added = true
+		}
+	}
+	return added
 }
 
 // errInvalidURI answers a path that is not valid UTF-8, as S3 does.

@@ -103,6 +103,13 @@ func (h *Handler) reserve(ctx context.Context, rc *reqContext, n int64, replaced
 		return nil, err
 	}
 	if !ok {
+		// A write into a bucket that does not exist is refused as such,
+		// whether or not it would fit.
+		if rc.op != "CreateBucket" {
+			if _, err := h.opts.Store.HeadBucket(ctx, rc.bucket); errors.Is(err, store.ErrNoSuchBucket) {
+				return nil, err
+			}
+		}
 		return nil, quotaError(rc.ord, n)
 	}
 	return func() { h.meter.Release(n) }, nil

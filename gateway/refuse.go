@@ -27,6 +27,9 @@ var (
 	errNoTagging         = s3err.NotImplemented.WithMessage("Object tagging is not supported by this gateway.")
 	errNoWebsite         = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
 	errNoAppend          = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
+	// errNoConditionalDelete: deleting only if the object still matches is
+	// not done yet; deleting unconditionally would be the worse answer.
+	errNoConditionalDelete = s3err.NotImplemented.WithMessage("Conditional deletes are not supported by this gateway.")
 	// Buckets have S3's default object ownership, BucketOwnerEnforced:
 	// ACLs are disabled, and only the ACLs equal to it are accepted.
 	errObjectACL = &s3err.Error{Code: "AccessControlListNotSupported", Status: http.StatusBadRequest,
@@ -69,6 +72,9 @@ var refusedHeaders = []refusedHeader{
 	{"X-Amz-Tagging", objectWrites, oneOf(""), errNoTagging},
 	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
+	{"If-Match", []string{"DeleteObject"}, nil, errNoConditionalDelete},
+	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errNoConditionalDelete},
+	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-Acl", aclWrites, oneOf("private", "bucket-owner-full-control"), errObjectACL},
 	{"X-Amz-Acl", bucketCreate, oneOf("private", "bucket-owner-full-control"), errBucketACL},
 	{"X-Amz-Grant-Read", aclWrites, nil, errObjectACL},

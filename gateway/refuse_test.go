@@ -48,6 +48,7 @@ func TestRefusedHeaders(t *testing.T) {
 		"CreateBucket":            {"PUT", "/newbkt", nil, false, "/newbkt"},
 		"PutObjectAcl":            {"PUT", "/bkt/k?acl", nil, false, ""},
 		"PutBucketAcl":            {"PUT", "/bkt?acl", nil, false, ""},
+		"DeleteObject":            {"DELETE", "/bkt/k", nil, false, ""},
 	}
 	n := 0
 	for _, rh := range gateway.RefusedHeaders() {
@@ -83,6 +84,17 @@ func TestRefusedHeaders(t *testing.T) {
 	}
 	if n < 40 {
 		t.Errorf("only %d header × operation pairs walked", n)
+	}
+	// The refused conditional deletes deleted nothing.
+	if got := string(e.ok("GET", "/bkt/k", nil)); got != "data" {
+		t.Errorf("bkt/k after the refused conditional deletes: %q", got)
+	}
+	// Nor does DeleteObjects with a condition on an object.
+	doc := []byte(`<Delete><Object><Key>k</Key><ETag>"0123456789abcdef0123456789abcdef"</ETag></Object></Delete>`)
+	resp, body := e.do(testAK, testSK, "POST", "/bkt?delete", doc, map[string]string{"Content-MD5": md5b64(doc)})
+	wantError(t, resp, body, 501, "NotImplemented")
+	if got := string(e.ok("GET", "/bkt/k", nil)); got != "data" {
+		t.Errorf("bkt/k after a refused conditional DeleteObjects: %q", got)
 	}
 	// The refused CreateMultipartUpload requests created no upload.
 	var uploads struct{ Upload []struct{ Key string } }

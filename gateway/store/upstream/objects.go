@@ -40,13 +40,20 @@ func putOpts(b *blob, cond store.Conditions) minio.PutObjectOptions {
 	return o
 }
 
+// setCond sets the (pinned, see pinCond) conditions on an upstream write.
+// minio-go quotes the ETags itself: the client's quotes are removed first.
 func setCond(o *minio.PutObjectOptions, cond store.Conditions) {
 	if cond.IfMatch != "" {
-		o.SetMatchETag(cond.IfMatch)
+		o.SetMatchETag(bareETag(cond.IfMatch))
 	}
 	if cond.IfNoneMatch != "" {
-		o.SetMatchETagExcept(cond.IfNoneMatch)
+		o.SetMatchETagExcept(bareETag(cond.IfNoneMatch))
 	}
+}
+
+// bareETag is etag without a weak prefix and quotes.
+func bareETag(etag string) string {
+	return strings.Trim(strings.TrimPrefix(strings.TrimSpace(etag), "W/"), `"`)
 }
 
 // pinCond turns conditions the upstream cannot evaluate itself (an ETag

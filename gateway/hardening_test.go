@@ -2,29 +2,30 @@ package gateway_test
 
 import (
 	"context"
-	"io"
-	"strings"
-	"time"
-
 	"encoding/base64"
 	"encoding/binary"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"hash/crc32"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/lambda/storagecli/gateway/order"
 )
 
-// Review findings (h-review): each test fails on the reviewed commit.
+// Behaviours found by a review of the hardening change (each test failed
+// before its fix).
 
-// TestReviewCreateExistingBucketInFullOrder: re-creating a bucket the order
+// TestCreateOwnedBucketInFullOrder: re-creating a bucket the order
 // already owns is answered before any capacity check (us-east-1: 200 OK,
 // elsewhere 409 BucketAlreadyOwnedByYou). createBucket reserves
 // BucketCost before it learns the bucket exists, so a full order answers
 // 403 QuotaExceeded to an idempotent CreateBucket (rclone, terraform,
 // `aws s3 mb`).
-func TestReviewCreateExistingBucketInFullOrder(t *testing.T) {
+func TestCreateOwnedBucketInFullOrder(t *testing.T) {
 	capacity := bktCost + objCost("a", 1000)
 	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1", Capacity: capacity})
 	e.ok("PUT", "/bkt", nil)
@@ -32,13 +33,18 @@ func TestReviewCreateExistingBucketInFullOrder(t *testing.T) {
 	if resp, body := e.do(testAK, testSK, "PUT", "/bkt", nil, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("CreateBucket of an owned bucket in a full us-east-1 order: %d %s, want 200", resp.StatusCode, body)
 	}
+	// A write into a missing bucket is NoSuchBucket, not QuotaExceeded.
+	resp, body := e.do(testAK, testSK, "PUT", "/nobkt/k", []byte("x"), nil)
+	wantError(t, resp, body, http.StatusNotFound, "NoSuchBucket")
+	resp, body = e.do(testAK, testSK, "PUT", "/bkt2", nil, nil)
+	wantError(t, resp, body, http.StatusForbidden, "QuotaExceeded")
 }
 
-// TestReviewConditionalDeleteNotDropped: DeleteObject with If-Match (S3
+// TestConditionalDeleteNotDropped: DeleteObject with If-Match (S3
 // conditional deletes, general purpose buckets since 2025) must delete only
 // when the ETag matches, or be refused; it must never delete
 // unconditionally ("refuse, never drop").
-func TestReviewConditionalDeleteNotDropped(t *testing.T) {
+func TestConditionalDeleteNotDropped(t *testing.T) {
 	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/k", []byte("keep me"))
@@ -51,14 +57,14 @@ func TestReviewConditionalDeleteNotDropped(t *testing.T) {
 	}
 }
 
-// TestReviewPartChecksumOfAnotherAlgorithm: UploadPart with a checksum
+// TestPartChecksumOfAnotherAlgorithm: UploadPart with a checksum
 // header of another algorithm than its upload's (here: an upload created
 // without one) is refused at once by S3 (400 InvalidRequest "Checksum Type
 // mismatch occurred, expected checksum Type: null, actual checksum Type:
 // crc32"). The gateway accepts the part (200) without storing or returning
 // the checksum, and only the new checkPartChecksums refuses the Complete
 // that lists it, after every byte was sent.
-func TestReviewPartChecksumOfAnotherAlgorithm(t *testing.T) {
+func TestPartChecksumOfAnotherAlgorithm(t *testing.T) {
 	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
 	e.ok("PUT", "/bkt", nil)
 	id := e.createUpload("/bkt/k")
@@ -72,7 +78,7 @@ func TestReviewPartChecksumOfAnotherAlgorithm(t *testing.T) {
 	}
 }
 
-// TestReviewHoistedHeadersInPresignedURL: presigners hoist x-amz-*
+// TestPresignedHoistedHeaders: presigners hoist x-amz-*
 // headers into the query string (the AWS SDK for JavaScript v2 and the Ruby
 // SDK hoist all of them, SSE included; JavaScript v3 hoists x-amz-acl and
 // x-amz-meta-*, and SSE with hoistableHeaders), and S3 takes several of them
@@ -80,7 +86,7 @@ func TestReviewPartChecksumOfAnotherAlgorithm(t *testing.T) {
 // a presigned PUT with x-amz-server-side-encryption=AES256 (or
 // x-amz-acl=public-read, x-amz-tagging) in its signed query is answered 200
 // and stores plaintext: the silent downgrade issue 12 section 1b forbids.
-func TestReviewHoistedHeadersInPresignedURL(t *testing.T) {
+func TestPresignedHoistedHeaders(t *testing.T) {
 	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
 	e.ok("PUT", "/bkt", nil)
 	for _, q := range []string{"x-amz-server-side-encryption=AES256", "x-amz-acl=public-read", "x-amz-tagging=a%3Db"} {
@@ -101,5 +107,24 @@ func TestReviewHoistedHeadersInPresignedURL(t *testing.T) {
 		if resp.StatusCode == http.StatusOK {
 			t.Errorf("presigned PUT with %s in its query: 200 (accepted, not honoured); want it refused as the header is (%s)", q, body)
 		}
+	}
+	// Hoisted metadata and canned ACLs the gateway does are honoured.
+	req, _ := http.NewRequest("PUT", e.srv.URL+"/bkt/m?X-Amz-Expires=300&x-amz-meta-colour=blue&x-amz-acl=private", nil)
+	u, _, err := newS3Signer().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK},
+		req, "UNSIGNED-PAYLOAD", "s3", testRegion, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	put, _ := http.NewRequest("PUT", u, strings.NewReader("data"))
+	resp, err := http.DefaultClient.Do(put)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("presigned PUT with hoisted metadata: %d", resp.StatusCode)
+	}
+	if head, _ := e.do(testAK, testSK, "HEAD", "/bkt/m", nil, nil); head.Header.Get("x-amz-meta-colour") != "blue" {
+		t.Errorf("hoisted x-amz-meta-colour not stored: %v", head.Header)
 	}
 }

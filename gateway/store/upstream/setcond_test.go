@@ -8,7 +8,7 @@ import (
 	"github.com/lambda/storagecli/gateway/store"
 )
 
-// TestReviewIfMatchQuoting (h-review): the gateway now passes If-Match as
+// TestSetCondQuotes: the gateway passes If-Match as
 // the client sent it, quotes included (gateway/conditions.go
 // writeConditions; it used to trim them). A single ETag is "simple" for
 // pinCond and goes to minio-go's SetMatchETag, which adds its own quotes:
@@ -16,7 +16,7 @@ import (
 // an upstream comparing the value as RFC 9110 says (AWS S3, Ceph RGW, both
 // documented upstreams) answers 412 to a conditional PUT/Complete whose
 // ETag does match.
-func TestReviewIfMatchQuoting(t *testing.T) {
+func TestSetCondQuotes(t *testing.T) {
 	for _, sent := range []string{`"0123456789abcdef0123456789abcdef"`, `0123456789abcdef0123456789abcdef`} {
 		cond, err := (*Store)(nil).pinCond(t.Context(), "b", "k", store.Conditions{IfMatch: sent})
 		if err != nil {
