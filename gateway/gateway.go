@@ -255,6 +255,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		h.writeError(w, r, rc, err)
 		return
 	}
+	if err := h.checkExpectedOwner(r.Header); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
 	release, err := h.admit(rc)
 	if err != nil {
 		h.writeError(w, r, rc, err)

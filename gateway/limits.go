@@ -30,7 +30,7 @@ const (
 // writeChunk is the most one write to the client may carry under one
 // write deadline: a slow but steady download is never cut off, as long as
 // it reads writeChunk bytes per WriteIdle.
-const writeChunk = 256 << 10
+const writeChunk = 64 << 10
 
 // Limits bound what one request may hold. The zero value means the
 // defaults; a negative value turns a limit off.

@@ -110,3 +110,16 @@ func refuseUnsupported(hdr http.Header, op string) error {
 func oneOf(vals ...string) func(string) bool {
 	return func(v string) bool { return slices.Contains(vals, v) }
 }
+
+// checkExpectedOwner honours x-amz-expected-bucket-owner and
+// x-amz-source-expected-bucket-owner: a request naming an owner other than
+// the order's (the ID its ACLs and listings show) is refused, as S3
+// refuses it when the bucket belongs to another account.
+func (h *Handler) checkExpectedOwner(hdr http.Header) error {
+	for _, name := range []string{"X-Amz-Expected-Bucket-Owner", "X-Amz-Source-Expected-Bucket-Owner"} {
+		if vals, ok := hdr[name]; ok && (len(vals) != 1 || vals[0] != h.owner.ID) {
+			return s3err.AccessDenied.WithMessage("The bucket is not owned by the account named in %s.", name)
+		}
+	}
+	return nil
+}

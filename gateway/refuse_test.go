@@ -171,3 +171,38 @@ func TestPutACL(t *testing.T) {
 	resp, body := e.do(testAK, testSK, "PUT", "/bkt/nokey?acl", nil, map[string]string{"x-amz-acl": "private"})
 	wantError(t, resp, body, 404, "NoSuchKey")
 }
+
+// TestExpectedBucketOwner: x-amz-expected-bucket-owner is honoured: the
+// order's owner ID (as GetBucketAcl shows it) passes, any other is 403.
+func TestExpectedBucketOwner(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt/k", []byte("data"))
+	var acl struct{ Owner struct{ ID string } }
+	if err := xml.Unmarshal(e.ok("GET", "/bkt?acl", nil), &acl); err != nil || acl.Owner.ID == "" {
+		t.Fatalf("GetBucketAcl: %v", err)
+	}
+	for _, tt := range []struct {
+		method, path string
+		hdr          map[string]string
+		status       int
+	}{
+		{"GET", "/bkt/k", map[string]string{"x-amz-expected-bucket-owner": acl.Owner.ID}, 200},
+		{"GET", "/bkt/k", map[string]string{"x-amz-expected-bucket-owner": "123456789012"}, 403},
+		{"PUT", "/bkt/k2", map[string]string{"x-amz-expected-bucket-owner": "123456789012"}, 403},
+		{"PUT", "/bkt/k3", map[string]string{"x-amz-copy-source": "/bkt/k", "x-amz-source-expected-bucket-owner": "123456789012"}, 403},
+		{"PUT", "/bkt/k4", map[string]string{"x-amz-copy-source": "/bkt/k", "x-amz-source-expected-bucket-owner": acl.Owner.ID}, 200},
+	} {
+		var body []byte
+		if tt.method == "PUT" && tt.hdr["x-amz-copy-source"] == "" {
+			body = []byte("x")
+		}
+		resp, b := e.do(testAK, testSK, tt.method, tt.path, body, tt.hdr)
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s %s %v: %d %s, want %d", tt.method, tt.path, tt.hdr, resp.StatusCode, b, tt.status)
+		}
+	}
+	if resp, _ := e.do(testAK, testSK, "HEAD", "/bkt/k2", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("k2 written despite the refusal")
+	}
+}
