@@ -51,30 +51,23 @@ type Limits struct {
 // withDefaults returns l with zero values replaced by the defaults and
 // negative ones by 0 (no limit).
 func (l Limits) withDefaults() Limits {
-	pick := func(v, def time.Duration) time.Duration {
-		switch {
-		case v == 0:
-			return def
-		case v < 0:
-			return 0
-		}
-		return v
-	}
-	count := func(v, def int) int {
-		switch {
-		case v == 0:
-			return def
-		case v < 0:
-			return 0
-		}
-		return v
-	}
 	return Limits{
-		ReadIdle:      pick(l.ReadIdle, DefaultReadIdle),
-		WriteIdle:     pick(l.WriteIdle, DefaultWriteIdle),
-		Uploads:       count(l.Uploads, DefaultUploads),
-		UploadsPerKey: count(l.UploadsPerKey, DefaultUploadsPerKey),
+		ReadIdle:      orDefault(l.ReadIdle, DefaultReadIdle),
+		WriteIdle:     orDefault(l.WriteIdle, DefaultWriteIdle),
+		Uploads:       orDefault(l.Uploads, DefaultUploads),
+		UploadsPerKey: orDefault(l.UploadsPerKey, DefaultUploadsPerKey),
 	}
+}
+
+// orDefault is def for 0, 0 (no limit) for a negative v, else v.
+func orDefault[T int | time.Duration](v, def T) T {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // Uploads counts an order's uploads in flight. Handlers serving the same
