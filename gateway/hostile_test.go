@@ -165,7 +165,7 @@ func TestHostileBodies(t *testing.T) {
 		{"wrong crc32", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-checksum-crc32": "AAAAAA=="}, 400, "BadDigest"},
 		{"wrong sha256", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-checksum-sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, 400, "BadDigest"},
 		{"wrong crc64nvme", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-checksum-crc64nvme": "AAAAAAAAAAA="}, 400, "BadDigest"},
-		{"sdk algorithm differs", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-sdk-checksum-algorithm": "CRC32C", "x-amz-checksum-crc32": "AAAAAA=="}, 400, "BadDigest"},
+		{"sdk algorithm differs", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-sdk-checksum-algorithm": "CRC32C", "x-amz-checksum-crc32": "AAAAAA=="}, 400, "InvalidRequest"},
 		{"bad storage class", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-storage-class": "PLATINUM"}, 400, "InvalidStorageClass"},
 		{"put to missing bucket", "PUT", "/nobucket/k", []byte("data"), nil, 404, "NoSuchBucket"},
 		{"object lock requested", "PUT", "/lockbucket", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"}, 501, "NotImplemented"},

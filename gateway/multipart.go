@@ -65,11 +65,6 @@ func (h *Handler) uploadPart(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err != nil {
 		return err
 	}
-	if up.ChecksumAlgorithm == "" && pr.Algorithm() != "" {
-		// As S3: the part's checksum could not be part of the object's.
-		return s3err.InvalidRequest.WithMessage("Checksum Type mismatch occurred, expected checksum Type: null, actual checksum Type: %s",
-			strings.ToLower(pr.Algorithm()))
-	}
 	if pr.Size() > store.MaxPartSize {
 		return s3err.EntityTooLarge.WithMessage("A part is limited to 5 GiB.")
 	}

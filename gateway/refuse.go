@@ -36,8 +36,13 @@ var (
 		Message: "The bucket does not allow ACLs"}
 	errBucketACL = &s3err.Error{Code: "InvalidBucketAclWithObjectOwnership", Status: http.StatusBadRequest,
 		Message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"}
-	errOwnership = s3err.NotImplemented.WithMessage("Object ownership other than BucketOwnerEnforced (ACLs) is not supported by this gateway.")
+	errInvalidCannedACL = s3err.InvalidArgument.WithMessage("The x-amz-acl value is not a canned ACL.")
+	errOwnership        = s3err.NotImplemented.WithMessage("Object ownership other than BucketOwnerEnforced (ACLs) is not supported by this gateway.")
 )
+
+// cannedACLs are S3's canned ACLs.
+var cannedACLs = []string{"private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read",
+	"bucket-owner-read", "bucket-owner-full-control", "log-delivery-write"}
 
 // refusedHeader is a request header that asks for a guarantee or a stored
 // property the gateway does not provide. The operations in ops are refused
@@ -75,6 +80,7 @@ var refusedHeaders = []refusedHeader{
 	{"If-Match", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errNoConditionalDelete},
+	{"X-Amz-Acl", slices.Concat(aclWrites, bucketCreate), oneOf(cannedACLs...), errInvalidCannedACL},
 	{"X-Amz-Acl", aclWrites, oneOf("private", "bucket-owner-full-control"), errObjectACL},
 	{"X-Amz-Acl", bucketCreate, oneOf("private", "bucket-owner-full-control"), errBucketACL},
 	{"X-Amz-Grant-Read", aclWrites, nil, errObjectACL},

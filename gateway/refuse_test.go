@@ -62,6 +62,9 @@ func TestRefusedHeaders(t *testing.T) {
 			if v, ok := refusedValue[rh.Name]; ok {
 				hdr[rh.Name] = v
 			}
+			if rh.Code == "InvalidArgument" {
+				hdr[rh.Name] = "no-such-value" // the entry for invalid values
+			}
 			if req.copy {
 				hdr["x-amz-copy-source"] = copySrc
 			}
@@ -129,6 +132,18 @@ func TestAcceptedHeaderValues(t *testing.T) {
 		if resp, b := e.do(testAK, testSK, tt.method, tt.path, body, tt.hdr); resp.StatusCode != http.StatusOK {
 			t.Errorf("%s %s %v: %d %s", tt.method, tt.path, tt.hdr, resp.StatusCode, b)
 		}
+	}
+}
+
+// TestInvalidCannedACL: a value that is no canned ACL at all is
+// InvalidArgument (a valid one the gateway does not do is refused as in
+// TestRefusedHeaders).
+func TestInvalidCannedACL(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	for _, path := range []string{"/bkt2", "/bkt/k"} {
+		resp, body := e.do(testAK, testSK, "PUT", path, nil, map[string]string{"x-amz-acl": "no-such-acl"})
+		wantError(t, resp, body, 400, "InvalidArgument")
 	}
 }
 

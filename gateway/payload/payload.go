@@ -195,8 +195,9 @@ func (r *Reader) setChecksum(o Options) error {
 		case !checksum.Valid(sdk):
 			return unsupported()
 		case alg != "" && alg != sdk:
-			// S3 fails a value header of another algorithm with BadDigest.
-			return s3err.BadDigest.WithMessage("The x-amz-sdk-checksum-algorithm %s differs from the %s checksum sent.", sdk, alg)
+			// As S3: the request contradicts itself (BadDigest is for a
+			// value that does not match the body).
+			return s3err.InvalidRequest.WithMessage("Value for x-amz-sdk-checksum-algorithm header is invalid.")
 		}
 		alg = sdk
 	}

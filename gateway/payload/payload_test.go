@@ -195,7 +195,7 @@ func TestNewRefuses(t *testing.T) {
 		{"unknown checksum header", plain("x", hdr("x-amz-checksum-md5", md5Of9)), s3err.InvalidRequest, "unsupported"},
 		{"unknown trailer", chunked(hdr("x-amz-decoded-content-length", "9", "x-amz-trailer", "x-amz-checksum-xxhash64")), s3err.InvalidRequest, "unsupported"},
 		{"unknown sdk algorithm", plain("x", hdr("x-amz-sdk-checksum-algorithm", "MD5")), s3err.InvalidRequest, "unsupported"},
-		{"sdk algorithm differs", plain("x", hdr("x-amz-sdk-checksum-algorithm", "CRC32C", "x-amz-checksum-crc32", sumsOf9[store.CRC32])), s3err.BadDigest, "x-amz-sdk-checksum-algorithm"},
+		{"sdk algorithm differs", plain("x", hdr("x-amz-sdk-checksum-algorithm", "CRC32C", "x-amz-checksum-crc32", sumsOf9[store.CRC32])), s3err.InvalidRequest, "x-amz-sdk-checksum-algorithm"},
 		{"trailer without aws-chunked", plain("x", hdr("x-amz-trailer", "x-amz-checksum-crc32")), s3err.InvalidRequest, "aws-chunked"},
 		{"require other algorithm", Options{Header: hdr("x-amz-checksum-crc32", sumsOf9[store.CRC32]), ContentLength: 9, RequireAlgorithm: store.SHA256}, s3err.InvalidRequest, "expected checksum Type: sha256, actual checksum Type: crc32"},
 		{"require other sdk algorithm", Options{Header: hdr("x-amz-sdk-checksum-algorithm", "CRC32"), ContentLength: 9, RequireAlgorithm: store.CRC32C}, s3err.InvalidRequest, "Checksum Type mismatch"},
