@@ -27,6 +27,11 @@ const (
 	downCheck = time.Second
 )
 
+// connBufferSize is the size of each of the read and write buffers of a
+// connection to the upstream (net/http's default): a header larger than
+// that takes a few more system calls, and bodies go around the buffers.
+const connBufferSize = 4 << 10
+
 // transport is the HTTP transport to the upstream: connections are
 // bounded by DialTimeout; waiting for answers is the watchdog's business.
 func transport(cfg Config) (*http.Transport, error) {
@@ -52,9 +57,15 @@ func transport(cfg Config) (*http.Transport, error) {
 		TLSHandshakeTimeout:   cfg.DialTimeout,
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       tlsCfg,
-		// Large objects pass through: read and write in large pieces.
-		ReadBufferSize:  256 << 10,
-		WriteBufferSize: 256 << 10,
+		// Every connection (one per upload in flight, stalled ones
+		// included, and up to MaxIdleConns idle) holds both buffers, so
+		// they are small: they carry headers and small answers, and a
+		// body goes around them (net/http copies a request body to the
+		// connection with io.Copy once the header is flushed, and reads
+		// into a large enough buffer bypass the read buffer), so larger
+		// ones would not speed large transfers up.
+		ReadBufferSize:  connBufferSize,
+		WriteBufferSize: connBufferSize,
 		// Bodies are passed through as they are (no transparent gzip).
 		DisableCompression: true,
 	}, nil
