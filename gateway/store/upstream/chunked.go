@@ -54,6 +54,9 @@ func chunkedLength(size int64) int64 {
 	return n + int64(len("0\r\n")+len(trailerLine(0))+len("\r\n"))
 }
 
+// Read fills p while the body has bytes ready, and returns as soon as a
+// read of the body comes back short (it has no more at once): bytes read
+// are handed over, never held while more are waited for.
 func (e *crcChunked) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
@@ -64,38 +67,41 @@ func (e *crcChunked) Read(p []byte) (int, error) {
 		}
 		switch {
 		case e.chunk > 0:
-			// One read of the body per call: the bytes read are handed
-			// over at once, never held while more are waited for.
-			m, err := e.src.Read(p[n:min(int64(len(p)), int64(n)+e.chunk)])
+			want := int(min(int64(len(p)-n), e.chunk))
+			m, err := e.src.Read(p[n : n+want])
 			e.chunk, e.left, n = e.chunk-int64(m), e.left-int64(m), n+m
 			if e.chunk == 0 {
 				e.pend = append(e.buf[:0], "\r\n"...)
 			}
-			if err == io.EOF && e.chunk > 0 {
-				err = io.ErrUnexpectedEOF
-			}
 			if err == io.EOF {
+				if e.chunk > 0 {
+					return n, io.ErrUnexpectedEOF
+				}
 				err = nil
 			}
-			return n, err
+			if err != nil || m < want {
+				return n, err
+			}
 		case e.left > 0:
 			e.chunk = min(e.left, trailedChunk)
 			e.pend = append(strconv.AppendInt(e.buf[:0], e.chunk, 16), "\r\n"...)
+		case n > 0:
+			return n, nil // the bytes first, then the body's end
 		case !e.done:
 			// The body's end: src must report it (the gateway's reader
 			// returns its verification error there).
 			if m, err := e.src.Read(e.buf[:1]); m > 0 {
-				return n, errors.New("upstream: body longer than declared")
+				return 0, errors.New("upstream: body longer than declared")
 			} else if err != io.EOF {
 				if err == nil {
 					err = io.ErrNoProgress
 				}
-				return n, err
+				return 0, err
 			}
 			e.done = true
 			e.pend = append(append(append(e.buf[:0], "0\r\n"...), trailerLine(e.src.sum)...), "\r\n"...)
 		default:
-			return n, io.EOF
+			return 0, io.EOF
 		}
 	}
 	return n, nil
