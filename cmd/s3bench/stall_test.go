@@ -36,7 +36,8 @@ func TestStallRSS(t *testing.T) {
 
 // TestStallRSSUpstream is TestStallRSS in upstream mode (over a
 // single-node MinIO): 1,000 stalled uploads keep the gateway under
-// 200 MiB of RSS (before: 385–420 MiB; now about 150 MiB, see the README).
+// 200 MiB of RSS (before: 385–420 MiB; now 115–140 MiB, see
+// docs/upstream.md).
 func TestStallRSSUpstream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds storagecli, runs MinIO and holds 1,000 connections")
