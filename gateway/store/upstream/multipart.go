@@ -162,8 +162,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 			headerCRC = crc32.Checksum(buffered, castagnoli)
 			popts.CustomHeader = http.Header{crc32cHeader: {crc32cValue(headerCRC)}}
 		} else {
-			sent, popts.Trailer = withCRCTrailer(body)
-			body = sent
+			sent = &crcReader{r: body} // sent by putTrailed
 		}
 	}
 	var p minio.ObjectPart
@@ -174,7 +173,11 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	defer unlockUpload()
 	err = s.replacingWith(ctx, s.uploadName(bucket, key, uploadID)+"#"+strconv.Itoa(number), oldPart, func() (effect, error) {
 		var err error
-		p, err = s.core.PutObjectPart(ctx, s.bucket, name, uploadID, number, body, size, popts)
+		if sent != nil {
+			p, err = s.putTrailedPart(ctx, name, uploadID, number, sent, size)
+		} else {
+			p, err = s.core.PutObjectPart(ctx, s.bucket, name, uploadID, number, body, size, popts)
+		}
 		handed := true
 		if sb != nil {
 			var ferr error

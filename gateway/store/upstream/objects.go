@@ -206,8 +206,10 @@ func (b *streamBody) end() (done bool, failure error) {
 }
 
 // maxBuffered is the most memory a store's PutObject bodies being read
-// whole may take together (at least one BufferSize).
-const maxBuffered = 64 << 20
+// whole may take together (at least one BufferSize). Every upload beyond
+// it streams, so uploads stalled mid-body hold at most this much in
+// buffers between them.
+const maxBuffered = 16 << 20
 
 // byteBudget counts bytes taken from a fixed budget.
 type byteBudget struct {
@@ -232,21 +234,43 @@ func (b *byteBudget) take(n int64) bool {
 func (b *byteBudget) give(n int64) { b.used.Add(-n) }
 
 // readSmall reads a body of at most limit bytes. It returns the data and
-// true if the body ended within limit, else the bytes read so far.
+// true if the body ended within limit, else the bytes read so far. A body
+// of known size is read into a buffer of exactly that size (no growing,
+// no second copy).
 func readSmall(r io.Reader, size, limit int64) ([]byte, bool, error) {
-	want := limit + 1
-	if size >= 0 && size < limit {
-		want = size + 1
+	if size >= 0 && size <= limit {
+		return readExact(r, size)
 	}
+	want := limit + 1
 	buf := bytes.NewBuffer(make([]byte, 0, min(want, 1<<20)))
 	n, err := io.Copy(buf, io.LimitReader(r, want))
 	if err != nil {
 		return nil, false, err
 	}
-	if n < want {
-		return buf.Bytes(), true, nil
+	return buf.Bytes(), n < want, nil
+}
+
+// readExact reads a body declared to be size bytes: whole is true if it
+// ended at or before size (a short body is for the caller to refuse), false
+// if it has more (the bytes read so far are returned, one past size).
+func readExact(r io.Reader, size int64) (data []byte, whole bool, err error) {
+	buf := make([]byte, size)
+	n, err := io.ReadFull(r, buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return buf[:n], true, nil
 	}
-	return buf.Bytes(), false, nil
+	if err != nil {
+		return nil, false, err
+	}
+	var one [1]byte
+	switch m, err := io.ReadFull(r, one[:]); {
+	case m == 1:
+		return append(buf, one[0]), false, nil
+	case err == io.EOF:
+		return buf, true, nil
+	default:
+		return nil, false, err
+	}
 }
 
 // PutObject stores a body. Bodies up to BufferSize are read whole, then
@@ -375,11 +399,8 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 	var etag string
 	opts := putOpts(b, in.Cond)
 	sent := &crcReader{r: body} // the CRC32C of the bytes handed over
-	if s.check == checkCRC32C {
-		opts.Checksum = minio.ChecksumCRC32C // minio-go sends it as a trailer
-	}
 	err := s.replacing(ctx, name, key, func() (effect, error) {
-		info, err := s.core.PutObject(ctx, s.bucket, name, sent, in.Size, "", "", opts)
+		info, err := s.putStreamed(ctx, name, sent, in.Size, opts)
 		handed, ferr := body.end()
 		done()
 		if ferr != nil {
@@ -413,6 +434,19 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 	}
 	b.Sum = sums.Checksum
 	return s.written(ctx, bucket, key, etag, in.Size, b, in.ModTimeUnused)
+}
+
+// putStreamed sends a streamed body: with its CRC32C as a trailer (see
+// putTrailed) under the crc32c check, else as it is.
+func (s *Store) putStreamed(ctx context.Context, name string, body *crcReader, size int64, opts minio.PutObjectOptions) (minio.UploadInfo, error) {
+	if s.check != checkCRC32C {
+		return s.core.PutObject(ctx, s.bucket, name, body, size, "", "", opts)
+	}
+	h, err := s.putTrailed(ctx, name, nil, opts.Header(), body, size)
+	if err != nil {
+		return minio.UploadInfo{}, err
+	}
+	return minio.UploadInfo{ETag: strings.Trim(h.Get("ETag"), `"`), ChecksumCRC32C: h.Get(crc32cHeader)}, nil
 }
 
 // putRecord writes a completion record (P.mp/<token>) and caches it.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"net/http"
 
 	"github.com/lambda/storagecli/gateway/store"
 )
@@ -104,27 +103,14 @@ func confirmCRC(answered string, sent uint32, required bool) error {
 	return nil
 }
 
-// crcReader passes a body through, counting its CRC32C, and at its end
-// sets it in trailer (if not nil; the upstream request sends it after the
-// body).
+// crcReader passes a body through, counting its CRC32C.
 type crcReader struct {
-	r       io.Reader
-	sum     uint32
-	trailer http.Header
-}
-
-// withCRCTrailer returns r counted into a CRC32C and the trailer that will
-// carry it (set to a placeholder of the same length until r's end).
-func withCRCTrailer(r io.Reader) (*crcReader, http.Header) {
-	t := http.Header{crc32cHeader: {crc32cValue(0)}}
-	return &crcReader{r: r, trailer: t}, t
+	r   io.Reader
+	sum uint32
 }
 
 func (c *crcReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.sum = crc32.Update(c.sum, castagnoli, p[:n])
-	if err == io.EOF && c.trailer != nil {
-		c.trailer.Set(crc32cHeader, crc32cValue(c.sum))
-	}
 	return n, err
 }

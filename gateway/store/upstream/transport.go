@@ -27,6 +27,11 @@ const (
 	downCheck = time.Second
 )
 
+// connBufferSize is the size of each of the read and write buffers of a
+// connection to the upstream (net/http's default): a header larger than
+// that takes a few more system calls, and bodies go around the buffers.
+const connBufferSize = 4 << 10
+
 // transport is the HTTP transport to the upstream: connections are
 // bounded by DialTimeout; waiting for answers is the watchdog's business.
 func transport(cfg Config) (*http.Transport, error) {
@@ -52,9 +57,15 @@ func transport(cfg Config) (*http.Transport, error) {
 		TLSHandshakeTimeout:   cfg.DialTimeout,
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       tlsCfg,
-		// Large objects pass through: read and write in large pieces.
-		ReadBufferSize:  256 << 10,
-		WriteBufferSize: 256 << 10,
+		// Every connection (one per upload in flight, stalled ones
+		// included, and up to MaxIdleConns idle) holds both buffers, so
+		// they are small: they carry headers and small answers, and a
+		// body goes around them (net/http copies a request body to the
+		// connection with io.Copy once the header is flushed, and reads
+		// into a large enough buffer bypass the read buffer), so larger
+		// ones would not speed large transfers up.
+		ReadBufferSize:  connBufferSize,
+		WriteBufferSize: connBufferSize,
 		// Bodies are passed through as they are (no transparent gzip).
 		DisableCompression: true,
 	}, nil
@@ -118,58 +129,64 @@ func (errNoAnswer) Temporary() bool { return true }
 
 var _ net.Error = errNoAnswer{}
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. The request runs on the
+// caller's goroutine; a timer (which holds no goroutine while it waits)
+// probes the upstream when the answer is late, and cancels the request
+// if the upstream is dead.
 func (w *watchdog) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
-	type result struct {
-		resp *http.Response
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := w.base.RoundTrip(req.WithContext(ctx))
-		done <- result{resp, err}
-	}()
 	start := time.Now()
 	first := w.timeout
 	if w.down() {
 		first = min(first, downCheck)
 	}
-	timer := time.NewTimer(first)
-	defer timer.Stop()
-	for {
-		select {
-		case r := <-done:
-			if r.err != nil {
-				cancel()
-				return nil, r.err
-			}
-			w.answered()
-			if wt, ok := r.resp.Body.(io.WriterTo); ok {
-				r.resp.Body = &cancelWriterToBody{cancelBody{ReadCloser: r.resp.Body, cancel: cancel}, wt}
-			} else {
-				r.resp.Body = &cancelBody{ReadCloser: r.resp.Body, cancel: cancel}
-			}
-			return r.resp, nil
-		case <-timer.C:
-			waited := time.Since(start)
-			alive := waited < MaxWait && w.alive(req.Context()) == nil
-			if req.Context().Err() != nil {
-				// The caller gave up: the request ends with its error.
-				timer.Reset(time.Hour)
-				continue
-			}
-			if alive {
-				timer.Reset(w.timeout)
-				continue
-			}
+	var (
+		mu       sync.Mutex
+		answered bool          // base.RoundTrip has returned
+		gaveUp   bool          // the upstream failed a probe: the request was cancelled
+		waited   time.Duration // until it gave up
+		timer    *time.Timer
+	)
+	mu.Lock() // the timer's function waits until timer is set
+	timer = time.AfterFunc(first, func() {
+		elapsed := time.Since(start)
+		alive := elapsed < MaxWait && w.alive(req.Context()) == nil
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case answered || req.Context().Err() != nil:
+			// Answered meanwhile, or the caller gave up (the request
+			// ends with its error).
+		case alive:
+			timer.Reset(w.timeout)
+		default:
+			gaveUp, waited = true, elapsed
 			cancel()
-			if r := <-done; r.err == nil {
-				r.resp.Body.Close()
-			}
-			return nil, errNoAnswer{waited: waited}
 		}
+	})
+	mu.Unlock()
+	resp, err := w.base.RoundTrip(req.WithContext(ctx))
+	mu.Lock()
+	answered = true
+	timer.Stop()
+	mu.Unlock()
+	if gaveUp {
+		if err == nil {
+			resp.Body.Close()
+		}
+		return nil, errNoAnswer{waited: waited}
 	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	w.answered()
+	if wt, ok := resp.Body.(io.WriterTo); ok {
+		resp.Body = &cancelWriterToBody{cancelBody{ReadCloser: resp.Body, cancel: cancel}, wt}
+	} else {
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	}
+	return resp, nil
 }
 
 // alive probes the upstream, sharing one probe among concurrent callers
