@@ -350,6 +350,11 @@ type CopyInput struct {
 	// ChecksumAlgorithm is the copy's checksum algorithm ("": the
 	// source's), computed over the copied bytes.
 	ChecksumAlgorithm string
+	// Attrs, if set, returns the copy's attributes (Metadata.ACL, Tags,
+	// lock) from the source version being copied; only those fields of
+	// its result are used. nil: the attributes of the metadata copied
+	// (Meta's, or the source's).
+	Attrs func(src *Object) Metadata
 }
 
 // ListOptions select a page of ListObjects.

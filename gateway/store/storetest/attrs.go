@@ -25,6 +25,21 @@ func testAttrs(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Fatal(err)
 	}
 	wantAttrs(t, f, "copy", attrs)
+	other := store.Metadata{Tags: "only=tags"}
+	if _, err := f.s.CopyObject(ctx, f.bucket, "put", f.bucket, "copy2", store.CopyInput{
+		Attrs: func(src *store.Object) store.Metadata {
+			if src.Meta.Tags != attrs.Tags {
+				t.Errorf("CopyInput.Attrs got a source with tags %q", src.Meta.Tags)
+			}
+			return other
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantAttrs(t, f, "copy2", other)
+	if err := f.s.DeleteObject(ctx, f.bucket, "copy2"); err != nil {
+		t.Fatal(err)
+	}
 	id := f.createUpload("mp", store.UploadInput{Meta: attrs})
 	p := f.uploadPart("mp", id, 1, Data(2, 10), "")
 	if _, err := f.s.CompleteMultipartUpload(ctx, f.bucket, "mp", id, []store.CompletePart{{Number: 1, ETag: p.ETag}}, store.CompleteInput{}); err != nil {
