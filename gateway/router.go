@@ -80,7 +80,7 @@ var routes = append([]route{
 	{"PUT", object, "uploadId", hasCopySource, "UploadPartCopy", permWrite, (*Handler).uploadPartCopy},
 	{"PUT", object, "uploadId", nil, "UploadPart", permWrite, (*Handler).uploadPart},
 	{"PUT", object, "acl", nil, "PutObjectAcl", permWrite, (*Handler).putObjectACL},
-	{"PUT", object, "tagging", nil, "PutObjectTagging", permWrite, notImplemented},
+	{"PUT", object, "tagging", nil, "PutObjectTagging", permWrite, (*Handler).putObjectTagging},
 	{"PUT", object, "", hasCopySource, "CopyObject", permWrite, (*Handler).copyObject},
 	{"PUT", object, "", nil, "PutObject", permWrite, (*Handler).putObject},
 	{"DELETE", object, "uploadId", nil, "AbortMultipartUpload", permWrite, (*Handler).abortMultipartUpload},
