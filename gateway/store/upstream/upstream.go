@@ -35,11 +35,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -281,8 +283,7 @@ func (s *Store) mapErr(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || isConnErr(err) {
+	if isTransportErr(err) {
 		return fmt.Errorf("%w: %s", ErrUnavailable, scrub(err.Error()))
 	}
 	r := minio.ToErrorResponse(err)
@@ -317,16 +318,31 @@ func (s *Store) mapErr(err error) error {
 	return &upErr{op: "request failed", code: scrub(err.Error()), err: err}
 }
 
-func isConnErr(err error) bool {
-	msg := err.Error()
-	for _, s := range []string{"connection refused", "connection reset", "broken pipe", "EOF",
-		"no such host", "i/o timeout", "Server is offline", "server closed", "TLS handshake"} {
-		if strings.Contains(msg, s) {
+// isTransportErr reports whether err is a failure to get an answer from
+// the upstream: a timeout, a network error (net.Error covers the
+// *url.Error of every failed round trip, dial and TLS failures, and
+// *net.OpError), or a connection dropped while a body or an answer was in
+// transit (the io and syscall errors below, which reach us unwrapped when
+// a response body is read). It looks at error types and values only: an
+// S3 error whose message happens to say "EOF" is an answer, not a
+// transport failure.
+func isTransportErr(err error) bool {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) {
+		return true
+	}
+	for _, e := range connErrs {
+		if errors.Is(err, e) {
 			return true
 		}
 	}
 	return false
 }
+
+// connErrs are the errors of a connection that broke.
+var connErrs = []error{io.EOF, io.ErrUnexpectedEOF, net.ErrClosed, syscall.ECONNREFUSED,
+	syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, syscall.ETIMEDOUT,
+	syscall.EHOSTUNREACH, syscall.ENETUNREACH}
 
 // scrub removes URLs (which name upstream buckets and keys) from a
 // transport error message.
