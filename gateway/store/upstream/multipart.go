@@ -564,6 +564,9 @@ func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts st
 	if err := s.checkBucket(ctx, bucket); err != nil {
 		return nil, err
 	}
+	if noKeyUnder(opts.Prefix) {
+		return &store.UploadsPage{}, nil
+	}
 	limit := opts.Limit
 	if limit <= 0 || limit > store.MaxListKeys {
 		limit = store.MaxListKeys
