@@ -99,7 +99,8 @@ type Config struct {
 	BucketCacheTTL time.Duration `toml:"bucket_cache_ttl"`
 	// UsageCacheTTL is how long a Usage scan is reused (0: 30s; negative:
 	// never), adjusted meanwhile by the writes through this Store (see
-	// usageCache); writes through other gateways show after a new scan.
+	// usageCache); writes through other gateways show after a new scan,
+	// which runs in the background once the figure is older than this.
 	UsageCacheTTL time.Duration `toml:"usage_cache_ttl"`
 	// TransferCheck is how the gateway makes sure the upstream stored the
 	// bytes it verified: "crc32c" sends each body's CRC32C for the
@@ -143,6 +144,10 @@ type Store struct {
 
 	mpCache *lru
 	gates   gates
+
+	// life ends when the Store is closed (background work stops).
+	life     context.Context
+	lifeDone context.CancelFunc
 }
 
 var (
@@ -224,7 +229,10 @@ func New(cfg Config, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
+	life, lifeDone := context.WithCancel(context.Background())
 	s := &Store{
+		life:     life,
+		lifeDone: lifeDone,
 		cfg:      cfg,
 		core:     minio.Core{Client: cl},
 		tr:       base,
@@ -240,9 +248,11 @@ func New(cfg Config, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close releases the idle connections to the upstream. The Store holds
-// no other resources; requests still running finish normally.
+// Close releases the idle connections to the upstream and stops a
+// background usage scan. The Store holds no other resources; requests
+// still running finish normally.
 func (s *Store) Close() error {
+	s.lifeDone()
 	if t, ok := s.tr.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
 	}
