@@ -28,6 +28,9 @@ const (
 	UploadOverhead = 512
 	// BucketOverhead is charged per bucket, on top of its name.
 	BucketOverhead = 1024
+	// ConfigOverhead is charged per bucket configuration document, on top
+	// of its name and bytes.
+	ConfigOverhead = 256
 )
 
 // Size returns the bytes of m as it is stored and charged: every value,
@@ -74,3 +77,7 @@ func ChargesObjectMetadata(s Store) bool {
 	_, ok := s.(MetadataUncharged)
 	return !ok
 }
+
+// ConfigCost is the charge for a bucket configuration document name of n
+// bytes.
+func ConfigCost(name string, n int) int64 { return ConfigOverhead + int64(len(name)) + int64(n) }

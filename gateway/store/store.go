@@ -68,6 +68,8 @@ const (
 
 // Store holds one order's data. See the package comment for the rules.
 type Store interface {
+	BucketConfigs
+
 	// ListBuckets returns all buckets sorted by name.
 	ListBuckets(ctx context.Context) ([]Bucket, error)
 	// CreateBucket creates an empty bucket. ErrBucketExists if it exists,
