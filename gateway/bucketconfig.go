@@ -23,7 +23,6 @@ var bucketConfigs = []struct {
 	emptyRoot     string       // GET answers this empty document
 }{
 	{"policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy", s3err.NoSuchBucketPolicy, ""},
-	{"cors", "GetBucketCors", "PutBucketCors", "DeleteBucketCors", s3err.NoSuchCORSConfiguration, ""},
 	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, ""},
 	{"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", s3err.NoSuchTagSet, ""},
 	{"website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite", s3err.NoSuchWebsiteConfiguration, ""},

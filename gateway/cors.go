@@ -2,13 +2,19 @@ package gateway
 
 import (
 	"encoding/xml"
+	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 
+	"go.uber.org/zap"
+
+	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 // CORS: a bucket's CORSConfiguration (PutBucketCors) is validated here and
@@ -395,4 +401,212 @@ func (c *corsCache) get(bucket string, doc []byte) (*corsConfig, error) {
 	}
 	c.entries[bucket] = corsCacheEntry{doc: string(doc), cfg: cfg}
 	return cfg, nil
+}
+
+// putBucketCors serves PutBucketCors: the document is validated and stored
+// in its canonical form. As on S3, its integrity must be vouched for by a
+// Content-MD5 or an x-amz-checksum-* (the SDKs send a CRC32).
+func (h *Handler) putBucketCors(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
+		return err
+	}
+	if !hasBodyIntegrity(r.Header) {
+		return errMissingContentMD5
+	}
+	body, err := h.readXMLBody(r, rc, maxSmallXML, true)
+	if err != nil {
+		return err
+	}
+	_, canon, err := parseCORS(body)
+	if err != nil {
+		return err
+	}
+	if len(canon) > store.MaxConfigLen { // escaping can lengthen a document
+		return s3err.MaxMessageLengthExceeded
+	}
+	if err := h.putBucketConfig(r.Context(), rc, store.ConfigCORS, canon); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// getBucketCors serves GetBucketCors.
+func (h *Handler) getBucketCors(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	doc, err := h.corsDocument(r, rc)
+	if errors.Is(err, store.ErrNoSuchConfig) {
+		return s3err.NoSuchCORSConfiguration
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(xml.Header))
+	_, _ = w.Write(doc)
+	return nil
+}
+
+// deleteBucketCors serves DeleteBucketCors (204 also when none is set).
+func (h *Handler) deleteBucketCors(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	if err := h.opts.Store.DeleteBucketConfig(r.Context(), rc.bucket, store.ConfigCORS); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// errMissingContentMD5 is S3's answer to a PutBucketCors without a
+// checksum of its body.
+var errMissingContentMD5 = s3err.InvalidRequest.WithMessage("Missing required header for this request: Content-MD5")
+
+// hasBodyIntegrity reports whether the request carries a Content-MD5 or an
+// x-amz-checksum-* of its body (as a header, or announced as a trailer).
+func hasBodyIntegrity(hdr http.Header) bool {
+	if hdr.Get("Content-MD5") != "" || hdr.Get("X-Amz-Trailer") != "" {
+		return true
+	}
+	for k := range hdr {
+		if objectChecksumHeader(k) && !strings.EqualFold(k, "x-amz-sdk-checksum-algorithm") {
+			return true
+		}
+	}
+	return false
+}
+
+// corsDocument returns the bucket's stored CORS document, read from the
+// store at most once per request.
+func (h *Handler) corsDocument(r *http.Request, rc *reqContext) ([]byte, error) {
+	if !rc.corsRead {
+		rc.corsDoc, rc.corsErr = h.opts.Store.GetBucketConfig(r.Context(), rc.bucket, store.ConfigCORS)
+		rc.corsRead = true
+	}
+	return rc.corsDoc, rc.corsErr
+}
+
+// corsConfigFor returns the bucket's parsed CORS configuration.
+func (h *Handler) corsConfigFor(r *http.Request, rc *reqContext) (*corsConfig, error) {
+	doc, err := h.corsDocument(r, rc)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := h.cors.get(rc.bucket, doc)
+	if err != nil {
+		return nil, fmt.Errorf("stored CORS configuration of bucket %s: %w", rc.bucket, err)
+	}
+	return cfg, nil
+}
+
+// applyCORS sets the CORS headers of an actual (not preflight) request
+// with an Origin, before it is served, so that every answer to it carries
+// them, errors included. The rule is matched on the origin and the method
+// (Access-Control-Request-Method if the request has one, as S3); the
+// request's headers are not checked. Without a matching rule, nothing is
+// set.
+func (h *Handler) applyCORS(w http.ResponseWriter, r *http.Request, rc *reqContext) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !store.ValidBucketName(rc.bucket) {
+		return
+	}
+	cfg, err := h.corsConfigFor(r, rc)
+	if err != nil {
+		if !errors.Is(err, store.ErrNoSuchConfig) && !errors.Is(err, store.ErrNoSuchBucket) {
+			h.opts.Logger.Warn("CORS configuration unavailable", zap.String("request_id", rc.id), zap.String("bucket", rc.bucket), zap.Error(err))
+		}
+		return
+	}
+	method := r.Header.Get("Access-Control-Request-Method")
+	if method == "" {
+		method = r.Method
+	}
+	if m := cfg.match(origin, method, nil); m != nil {
+		m.setHeaders(w.Header(), origin, nil, false)
+	}
+}
+
+// The preflight errors, with S3's codes and messages.
+var (
+	errNoOrigin       = errCORSBadRequest.WithMessage("Insufficient information. Origin request header needed.")
+	errCORSNoBucket   = &s3err.Error{Code: "AccessForbidden", Status: http.StatusForbidden, Message: "CORSResponse: Bucket not found"}
+	errCORSNotEnabled = errCORSNoBucket.WithMessage("CORSResponse: CORS is not enabled for this bucket.")
+	errCORSNotAllowed = errCORSNoBucket.WithMessage("CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
+)
+
+// preflight answers a CORS preflight (OPTIONS) on any URL naming a bucket,
+// without authentication: the first rule allowing the Origin, the
+// Access-Control-Request-Method and every Access-Control-Request-Headers
+// name decides. It reads the bucket's CORS document and nothing else.
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
+	closeIfBodyUnasked(w, r, false)
+	origin, method := r.Header.Get("Origin"), r.Header.Get("Access-Control-Request-Method")
+	errMethod := method
+	if errMethod == "" {
+		errMethod = http.MethodOptions
+	}
+	if origin == "" {
+		h.writePreflightError(w, r, rc, errNoOrigin, "", "")
+		return nil
+	}
+	if ord := h.order.Load(); ord.State(h.opts.Now()) == order.Closed {
+		return s3err.AccessDenied.WithMessage("%s", ord.ClosedMessage())
+	}
+	if !store.ValidBucketName(rc.bucket) {
+		h.writePreflightError(w, r, rc, errCORSNoBucket, errMethod, "BUCKET")
+		return nil
+	}
+	cfg, err := h.corsConfigFor(r, rc)
+	switch {
+	case errors.Is(err, store.ErrNoSuchBucket):
+		h.writePreflightError(w, r, rc, errCORSNoBucket, errMethod, "BUCKET")
+		return nil
+	case errors.Is(err, store.ErrNoSuchConfig):
+		h.writePreflightError(w, r, rc, errCORSNotEnabled, errMethod, "BUCKET")
+		return nil
+	case err != nil:
+		return err
+	}
+	if corsMethodBit(method) == 0 {
+		if method == "" {
+			method = "null"
+		}
+		h.writePreflightError(w, r, rc, errCORSBadRequest.WithMessage("Invalid Access-Control-Request-Method: %s", method), "", "")
+		return nil
+	}
+	headers, err := preflightHeaders(r.Header.Values("Access-Control-Request-Headers"))
+	if err != nil {
+		h.writePreflightError(w, r, rc, s3err.As(err), "", "")
+		return nil
+	}
+	m := cfg.match(origin, method, headers)
+	if m == nil {
+		resource := "BUCKET"
+		if rc.key != "" {
+			resource = "OBJECT"
+		}
+		h.writePreflightError(w, r, rc, errCORSNotAllowed, method, resource)
+		return nil
+	}
+	m.setHeaders(w.Header(), origin, headers, true)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// preflightErrorResponse is S3's error document for a refused preflight:
+// it names the method and the kind of resource instead of the resource.
+type preflightErrorResponse struct {
+	XMLName      xml.Name `xml:"Error"`
+	Code         string   `xml:"Code"`
+	Message      string   `xml:"Message"`
+	Method       string   `xml:"Method,omitempty"`
+	ResourceType string   `xml:"ResourceType,omitempty"`
+	RequestID    string   `xml:"RequestId"`
+	HostID       string   `xml:"HostId"`
+}
+
+// writePreflightError answers a preflight with e.
+func (h *Handler) writePreflightError(w http.ResponseWriter, r *http.Request, rc *reqContext, e *s3err.Error, method, resourceType string) {
+	rc.err = e.Code
+	writeXML(w, e.Status, preflightErrorResponse{Code: e.Code, Message: e.Message, Method: method,
+		ResourceType: resourceType, RequestID: rc.id, HostID: rc.id})
 }
