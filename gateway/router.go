@@ -80,6 +80,7 @@ var routes = append([]route{
 	{"GET", object, "uploadId", nil, "ListParts", permRead, (*Handler).listParts},
 	{"GET", object, "acl", nil, "GetObjectAcl", permRead, (*Handler).getObjectACL},
 	{"GET", object, "tagging", nil, "GetObjectTagging", permRead, (*Handler).getObjectTagging},
+	{"GET", object, "attributes", nil, "GetObjectAttributes", permRead, (*Handler).getObjectAttributes},
 	{"GET", object, "", nil, "GetObject", permRead, (*Handler).getObject},
 	{"HEAD", object, "", nil, "HeadObject", permRead, (*Handler).getObject},
 	// uploadId alone still names a part upload (which then refuses the
