@@ -45,7 +45,11 @@ func (e *testEnv) multipartUpload(bucket, key string, data []byte, alg types.Che
 }
 
 func TestGetObjectAttributesSinglePart(t *testing.T) {
-	e := newEnv(t)
+	eachStore(t, testGetObjectAttributesSinglePart)
+}
+
+func testGetObjectAttributesSinglePart(t *testing.T, open storeOpener) {
+	e := envOn(t, open)
 	e.mkBucket("attrs")
 	ctx := context.Background()
 	data := []byte("hello attributes")
@@ -84,7 +88,11 @@ func TestGetObjectAttributesSinglePart(t *testing.T) {
 }
 
 func TestGetObjectAttributesMultipart(t *testing.T) {
-	e := newEnv(t)
+	eachStore(t, testGetObjectAttributesMultipart)
+}
+
+func testGetObjectAttributesMultipart(t *testing.T, open storeOpener) {
+	e := envOn(t, open)
 	e.mkBucket("attrs")
 	ctx := context.Background()
 	data := randBytes(3*(5<<20)+100, 7) // four parts, the last of 100 bytes

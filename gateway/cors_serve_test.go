@@ -19,10 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/cors"
+	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lambda/storagecli/gateway"
-	"github.com/lambda/storagecli/gateway/store/embedded"
 )
 
 const appOrigin = "https://app.example"
@@ -48,9 +49,15 @@ func (e *testEnv) putCORS(bucket string, rules []types.CORSRule) {
 // DeleteBucketCors with aws-sdk-go-v2 (a CRC32, no Content-MD5) and
 // minio-go (Content-MD5).
 func TestCORSConfigurationSDK(t *testing.T) {
-	e := newEnv(t)
-	e.mkBucket("web")
+	eachStore(t, testCORSConfigurationSDK)
+}
+
+func testCORSConfigurationSDK(t *testing.T, open storeOpener) {
+	e := corsEnv(t, open)
 	ctx := context.Background()
+	if _, err := e.s3.DeleteBucketCors(ctx, &s3.DeleteBucketCorsInput{Bucket: aws.String("web")}); err != nil {
+		t.Fatal(err)
+	}
 	_, err := e.s3.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("web")})
 	if apiCode(err) != "NoSuchCORSConfiguration" {
 		t.Fatalf("GetBucketCors before any: %v", err)
@@ -166,24 +173,13 @@ type preflightError struct {
 	RequestID                           string `xml:"RequestId"`
 }
 
-// corsEnv is an in-process gateway that also serves virtual-hosted
-// requests (<bucket>.s3.test), with bucket "web" holding corsRules and
-// bucket "plain" without a CORS configuration.
-func corsEnv(t *testing.T) *testEnv {
+// corsEnv is an in-process gateway on the store open gives that also
+// serves virtual-hosted requests (<bucket>.s3.test), with bucket "web"
+// holding corsRules (and object a.txt) and bucket "plain" without a CORS
+// configuration.
+func corsEnv(t *testing.T, open storeOpener) *testEnv {
 	t.Helper()
-	st, err := embedded.Open(t.TempDir(), embedded.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	h, err := gateway.New(gateway.Options{Store: st, Credentials: map[string]string{testAK: testSK}, Region: testRegion, Domain: "s3.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	e := &testEnv{t: t, h: h, srv: srv, s3: s3.New(s3.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider(testAK, testSK, "")})}
+	e := envOn(t, open)
 	e.mkBucket("web")
 	e.mkBucket("plain")
 	e.put("web", "a.txt", []byte("hello"))
@@ -191,10 +187,34 @@ func corsEnv(t *testing.T) *testEnv {
 	return e
 }
 
+// envOn is newEnv on the store open gives, also serving virtual-hosted
+// requests for the domain s3.test.
+func envOn(t *testing.T, open storeOpener) *testEnv {
+	t.Helper()
+	st, _ := open(t)
+	h, err := gateway.New(gateway.Options{Store: st, Credentials: map[string]string{testAK: testSK}, Region: testRegion, Domain: "s3.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	mc, err := minio.New(strings.TrimPrefix(srv.URL, "http://"), &minio.Options{Creds: miniocreds.NewStaticV4(testAK, testSK, ""), Region: testRegion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &testEnv{t: t, h: h, srv: srv, minio: mc, s3: s3.New(s3.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(testAK, testSK, "")})}
+	return e
+}
+
 // TestCORSPreflight: unauthenticated OPTIONS on bucket and object URLs,
 // path-style and virtual-hosted, answered from the bucket's rules.
 func TestCORSPreflight(t *testing.T) {
-	e := corsEnv(t)
+	eachStore(t, testCORSPreflight)
+}
+
+func testCORSPreflight(t *testing.T, open storeOpener) {
+	e := corsEnv(t, open)
 	allowed := http.Header{
 		"Access-Control-Allow-Origin":      {appOrigin},
 		"Access-Control-Allow-Credentials": {"true"},
@@ -303,7 +323,11 @@ func TestCORSPreflight(t *testing.T) {
 // headers on success and on every error (authentication included); others
 // get none.
 func TestCORSActualRequests(t *testing.T) {
-	e := corsEnv(t)
+	eachStore(t, testCORSActualRequests)
+}
+
+func testCORSActualRequests(t *testing.T, open storeOpener) {
+	e := corsEnv(t, open)
 	for _, c := range []struct {
 		name, method, path, origin string
 		signed                     bool
@@ -361,7 +385,7 @@ func TestCORSActualRequests(t *testing.T) {
 // lists and buckets, present and not) neither grows the heap nor blocks a
 // signed request served at the same time.
 func TestCORSPreflightFlood(t *testing.T) {
-	e := corsEnv(t)
+	e := corsEnv(t, openEmbedded)
 	// Every fourth is allowed; the others are refused for their origin, a
 	// bucket without rules, or a missing bucket.
 	preflight := func(i int) (got, want int) {
