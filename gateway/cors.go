@@ -360,8 +360,12 @@ func isToken(s string) bool {
 	return s != ""
 }
 
-// corsCacheSize bounds corsCache (buckets).
-const corsCacheSize = 256
+// corsCache bounds: buckets, and bytes of the documents held (the parsed
+// form takes about as much again).
+const (
+	corsCacheSize  = 256
+	corsCacheBytes = 8 << 20
+)
 
 // corsCache keeps the parsed configuration of recently used buckets, so that
 // a flood of preflights parses nothing: an entry is used while the stored
@@ -369,6 +373,7 @@ const corsCacheSize = 256
 type corsCache struct {
 	mu      sync.Mutex
 	entries map[string]corsCacheEntry
+	bytes   int // sum of the entries' len(doc)
 }
 
 type corsCacheEntry struct {
@@ -393,14 +398,24 @@ func (c *corsCache) get(bucket string, doc []byte) (*corsConfig, error) {
 	if c.entries == nil {
 		c.entries = make(map[string]corsCacheEntry)
 	}
-	if _, ok := c.entries[bucket]; !ok && len(c.entries) >= corsCacheSize {
-		for k := range c.entries { // evict one, any
-			delete(c.entries, k)
+	c.remove(bucket)
+	for k := range c.entries { // evict any, until the new entry fits
+		if len(c.entries) < corsCacheSize && c.bytes+len(doc) <= corsCacheBytes {
 			break
 		}
+		c.remove(k)
 	}
 	c.entries[bucket] = corsCacheEntry{doc: string(doc), cfg: cfg}
+	c.bytes += len(doc)
 	return cfg, nil
+}
+
+// remove drops bucket's entry, if any; c.mu is held.
+func (c *corsCache) remove(bucket string) {
+	if e, ok := c.entries[bucket]; ok {
+		c.bytes -= len(e.doc)
+		delete(c.entries, bucket)
+	}
 }
 
 // putBucketCors serves PutBucketCors: the document is validated and stored

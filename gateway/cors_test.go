@@ -272,6 +272,24 @@ func TestCORSCache(t *testing.T) {
 	if n := len(c.entries); n > corsCacheSize {
 		t.Fatalf("cache holds %d entries, more than %d", n, corsCacheSize)
 	}
+	// Large documents: bounded by bytes too.
+	big := make([]string, maxCORSRules)
+	for i := range big {
+		big[i] = `<AllowedOrigin>https://` + strings.Repeat("a", 600) + `.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod>`
+	}
+	bigDoc := corsXML(big...)
+	for i := range 2 * corsCacheBytes / len(bigDoc) {
+		if _, err := c.get(fmt.Sprint("big", i), bigDoc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := 0
+	for _, e := range c.entries {
+		sum += len(e.doc)
+	}
+	if sum != c.bytes || sum > corsCacheBytes {
+		t.Fatalf("cache holds %d document bytes (counted %d), bound %d", sum, c.bytes, corsCacheBytes)
+	}
 	if _, err := c.get("bad", []byte("<x/>")); err == nil {
 		t.Fatal("an invalid document was accepted")
 	}
