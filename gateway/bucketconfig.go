@@ -25,7 +25,6 @@ var bucketConfigs = []struct {
 	handlers      *configHandlers
 }{
 	{"policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy", s3err.NoSuchBucketPolicy, "", nil},
-	{"cors", "GetBucketCors", "PutBucketCors", "DeleteBucketCors", s3err.NoSuchCORSConfiguration, "", nil},
 	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, "", nil},
 	{"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", s3err.NoSuchTagSet, "",
 		&configHandlers{(*Handler).getBucketTagging, (*Handler).putBucketTagging, (*Handler).deleteBucketTagging}},
