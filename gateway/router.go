@@ -27,6 +27,10 @@ const (
 	permWrite
 	// permConfig changes a bucket's configuration: as permWrite.
 	permConfig
+	// permPostPolicy: as permWrite, for a browser upload, which is
+	// authenticated by the signed POST policy of its form instead of its
+	// headers or URL.
+	permPostPolicy
 )
 
 // writes reports whether p changes anything: read-only keys and expired
@@ -69,6 +73,7 @@ var routes = append([]route{
 	{"PUT", bucket, "", nil, "CreateBucket", permWrite, (*Handler).createBucket},
 	{"DELETE", bucket, "", nil, "DeleteBucket", permWrite, (*Handler).deleteBucket},
 	{"POST", bucket, "delete", nil, "DeleteObjects", permWrite, (*Handler).deleteObjects},
+	{"POST", bucket, "", isPostForm, "PostObject", permPostPolicy, (*Handler).postObject},
 
 	{"GET", object, "uploadId", nil, "ListParts", permRead, (*Handler).listParts},
 	{"GET", object, "acl", nil, "GetObjectAcl", permRead, (*Handler).getObjectACL},
