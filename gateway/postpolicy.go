@@ -133,6 +133,10 @@ func (p *postPolicy) addArrayCondition(raw json.RawMessage) error {
 		if !ok1 || !ok2 || lo > hi {
 			return policyError("Invalid content-length-range: %s", clipped(string(raw)))
 		}
+		if p.hasLen {
+			// Several ranges: the upload must satisfy each.
+			lo, hi = max(lo, p.minLen), min(hi, p.maxLen)
+		}
 		p.minLen, p.maxLen, p.hasLen = lo, hi, true
 		return nil
 	case "eq", "starts-with":

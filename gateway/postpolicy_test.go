@@ -136,6 +136,10 @@ func TestPostPolicyLengthRange(t *testing.T) {
 	if err != nil || !p.hasLen || p.minLen != 2 || p.maxLen != 4 {
 		t.Fatalf("%+v %v", p, err)
 	}
+	p2, err := parsePostPolicy(b64(`{"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", 0, 4], ["content-length-range", 2, 10]]}`))
+	if err != nil || p2.minLen != 2 || p2.maxLen != 4 {
+		t.Fatalf("two ranges do not intersect: %+v %v", p2, err)
+	}
 	for n, code := range map[int]string{0: "EntityTooSmall", 1: "EntityTooSmall", 2: "", 4: "", 5: "EntityTooLarge", 100000: "EntityTooLarge"} {
 		lr := &lengthRange{r: strings.NewReader(strings.Repeat("x", n)), min: p.minLen, max: p.maxLen}
 		_, err := io.ReadAll(lr)
@@ -153,4 +157,37 @@ func codeOf(err error) string {
 		return err.Error()
 	}
 	return ""
+}
+
+// The worked example of AWS's "Browser-Based Upload using HTTP POST (Using
+// AWS Signature Version 4)": its policy, form and signature.
+const (
+	awsExamplePolicy = "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6IFsNCiAgICB7ImJ1Y2tldCI6ICJzaWd2NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRrZXkiLCAidXNlci91c2VyMS8iXSwNCiAgICB7ImFjbCI6ICJwdWJsaWMtcmVhZCJ9LA0KICAgIHsic3VjY2Vzc19hY3Rpb25fcmVkaXJlY3QiOiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tldC5zMy5hbWF6b25hd3MuY29tL3N1Y2Nlc3NmdWxfdXBsb2FkLmh0bWwifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRDb250ZW50LVR5cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4LWFtei1tZXRhLXV1aWQiOiAiMTQzNjUxMjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZlci1zaWRlLWVuY3J5cHRpb24iOiAiQUVTMjU2In0sDQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoNCiAgICB7IngtYW16LWNyZWRlbnRpYWwiOiAiQUtJQUlPU0ZPRE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3czRfcmVxdWVzdCJ9LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1BQy1TSEEyNTYifSwNCiAgICB7IngtYW16LWRhdGUiOiAiMjAxNTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9"
+)
+
+// TestPostPolicyAWSExample: the example form of AWS's documentation
+// satisfies its policy until the policy's expiration, and only as sent.
+func TestPostPolicyAWSExample(t *testing.T) {
+	p, err := parsePostPolicy(awsExamplePolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{
+		"bucket": "sigv4examplebucket", "key": "user/user1/MyPhoto.jpg", "acl": "public-read",
+		"success_action_redirect": "http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html",
+		"content-type":            "image/jpeg", "x-amz-meta-uuid": "14365123651274", "x-amz-server-side-encryption": "AES256",
+		"x-amz-meta-tag": "", "x-amz-credential": "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request",
+		"x-amz-algorithm": "AWS4-HMAC-SHA256", "x-amz-date": "20151229T000000Z", "policy": awsExamplePolicy,
+		"x-amz-signature": "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e", "file": "",
+	}
+	if err := p.check(time.Date(2015, 12, 29, 12, 0, 0, 0, time.UTC), fields); err != nil {
+		t.Fatalf("the example form is refused: %v", err)
+	}
+	if err := p.check(time.Date(2015, 12, 30, 12, 0, 0, 0, time.UTC), fields); codeOf(err) != "AccessDenied" {
+		t.Errorf("after its expiration: %v", err)
+	}
+	fields["content-type"] = "text/html"
+	if err := p.check(time.Date(2015, 12, 29, 12, 0, 0, 0, time.UTC), fields); codeOf(err) != "AccessDenied" {
+		t.Errorf("another Content-Type: %v", err)
+	}
 }

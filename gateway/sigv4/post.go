@@ -65,10 +65,8 @@ func (v *Verifier) VerifyPost(f PostForm) (*Auth, error) {
 		return nil, s3err.InvalidAccessKeyID
 	}
 	key := deriveKey(secret, q.credDate, q.region, q.service)
-	mac := hmac.New(sha256.New, key[:])
-	mac.Write([]byte(f.Policy))
-	var got, want [32]byte
-	mac.Sum(got[:0])
+	got := postMAC(key, f.Policy)
+	var want [32]byte
 	if !decodeSig(&want, f.Signature) || !hmac.Equal(got[:], want[:]) {
 		return nil, errSignature
 	}
@@ -87,8 +85,15 @@ func (v *Verifier) VerifyPost(f PostForm) (*Auth, error) {
 // sent in the form) for a client holding secret: what browser-upload
 // presigners compute. The gateway only verifies; tests and tools sign.
 func PostSignature(secret, day, region, policy string) string {
-	key := deriveKey(secret, day, region, serviceS3)
+	sig := postMAC(deriveKey(secret, day, region, serviceS3), policy)
+	return hex.EncodeToString(sig[:])
+}
+
+// postMAC is the signature of a POST policy under a signing key.
+func postMAC(key [32]byte, policy string) [32]byte {
+	var sig [32]byte
 	mac := hmac.New(sha256.New, key[:])
 	mac.Write([]byte(policy))
-	return hex.EncodeToString(mac.Sum(nil))
+	mac.Sum(sig[:0])
+	return sig
 }
