@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
@@ -295,6 +296,27 @@ func TestPostObjectFields(t *testing.T) {
 		t.Errorf("HEAD: %v", head.Header)
 	}
 	e.absent("/bkt/other")
+
+	// Without a checksum field the object gets CRC64NVME, as a PUT; the
+	// file part's own Content-Type is not the object's (AWS takes only
+	// the field).
+	fields = e.signed(testAK, testSK, []string{`{"key": "plain"}`}, formField{"key", "plain"})
+	resp, body = e.post("/bkt", fields, "f.png", data)
+	if resp.StatusCode != 204 || resp.Header.Get("X-Amz-Checksum-Crc64nvme") == "" {
+		t.Errorf("POST without a checksum: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	head, _ = e.do(testAK, testSK, "HEAD", "/bkt/plain", nil, nil)
+	if ct := head.Header.Get("Content-Type"); ct != "binary/octet-stream" {
+		t.Errorf("Content-Type %q from the file part", ct)
+	}
+	// x-amz-checksum-algorithm asks for a checksum the gateway computes.
+	fields = e.signed(testAK, testSK, []string{`{"key": "sha"}`, `{"x-amz-checksum-algorithm": "SHA256"}`},
+		formField{"key", "sha"}, formField{"x-amz-checksum-algorithm", "SHA256"})
+	resp, body = e.post("/bkt", fields, "f", data)
+	sha := sha256.Sum256(data)
+	if want := base64.StdEncoding.EncodeToString(sha[:]); resp.StatusCode != 204 || resp.Header.Get("X-Amz-Checksum-Sha256") != want {
+		t.Errorf("x-amz-checksum-algorithm SHA256: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
 }
 
 // TestPostObjectHostile: oversize forms, a file before the policy,
