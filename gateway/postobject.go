@@ -94,6 +94,9 @@ func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier
 	if err := pol.check(h.opts.Now(), fields); err != nil {
 		return nil, err
 	}
+	if fields["key"] == "" {
+		return nil, s3err.InvalidArgument.WithMessage("User key must have a length greater than 0.")
+	}
 	rc.key = fields["key"]
 	lr := &lengthRange{r: file, max: store.MaxPartSize}
 	if pol.hasLen {

@@ -236,6 +236,8 @@ func TestPostObjectRefused(t *testing.T) {
 		{"bucket condition", e.signed(testAK, testSK, append(anyKey, `{"bucket": "other"}`), k), 403, "AccessDenied", "$bucket"},
 		{"bad policy", tamper(good, "policy", "%%%"), 403, "SignatureDoesNotMatch", ""},
 		{"no key", e.signed(testAK, testSK, anyKey), 400, "InvalidArgument", "field named 'key'"},
+		{"empty key", e.signed(testAK, testSK, anyKey, formField{"key", ""}), 400, "InvalidArgument", "length greater than 0"},
+		{"key too long", e.signed(testAK, testSK, anyKey, formField{"key", strings.Repeat("k", 1025)}), 400, "KeyTooLongError", ""},
 		{"duplicate field", append(e.signed(testAK, testSK, anyKey, k), k), 400, "InvalidArgument", "more than once"},
 		{"acl public-read", e.signed(testAK, testSK, append(anyKey, `{"acl": "public-read"}`), k, formField{"acl", "public-read"}), 400, "AccessControlListNotSupported", ""},
 		{"acl not canned", e.signed(testAK, testSK, append(anyKey, `{"acl": "everyone"}`), k, formField{"acl", "everyone"}), 400, "InvalidArgument", ""},
