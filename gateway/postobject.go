@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/xml"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -141,15 +140,14 @@ func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 	}
 }
 
-// postReadError is the answer to a form that could not be read.
+// postReadError is the answer to a form that could not be read: the
+// body's own error (a timeout, a bound) or, for what the multipart reader
+// could not parse, MalformedPOSTRequest.
 func postReadError(err error) error {
 	if e := s3err.As(err); e != nil {
 		return e
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.HasPrefix(err.Error(), "multipart:") {
-		return errMalformedPOST
-	}
-	return err
+	return errMalformedPOST
 }
 
 // verifyPostFields authenticates the form by its SigV4 fields.

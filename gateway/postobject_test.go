@@ -13,6 +13,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/sigv4"
 )
@@ -468,5 +470,44 @@ func TestPostObjectSDKs(t *testing.T) {
 	}
 	if string(e.ok("GET", "/bkt/aws", nil)) != "from aws" || string(e.ok("GET", "/bkt/minio", nil)) != "from minio" {
 		t.Error("stored data differs")
+	}
+}
+
+// TestPostObjectVirtualHost: a form posted to <bucket>.<domain>/ stores
+// into that bucket; Location names the object on that host.
+func TestPostObjectVirtualHost(t *testing.T) {
+	st, _ := openEmbedded(t)
+	h, err := gateway.New(gateway.Options{Store: st, Credentials: map[string]string{testAK: testSK}, Region: testRegion, Domain: "s3.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	if err := st.CreateBucket(context.Background(), "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	fields := append(signedPost(testAK, testSK, now, now.Add(time.Hour), `{"bucket": "bkt"}`, `{"key": "a/b"}`, `{"success_action_status": "201"}`),
+		formField{"key", "a/b"}, formField{"success_action_status", "201"})
+	ct, body := formBody(t, fields, "f", []byte("vhost"))
+	req, _ := http.NewRequest("POST", srv.URL+"/", bytes.NewReader(body))
+	req.Host = "bkt.s3.test"
+	req.Header.Set("Content-Type", ct)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 201 || resp.Header.Get("Location") != "http://bkt.s3.test/a%2Fb" || !bytes.Contains(b, []byte("<Bucket>bkt</Bucket>")) {
+		t.Fatalf("%d %v %s", resp.StatusCode, resp.Header, b)
+	}
+	obj, rc, err := st.GetObject(context.Background(), "bkt", "a/b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if got, _ := io.ReadAll(rc); string(got) != "vhost" || obj.Size != 5 {
+		t.Errorf("stored %q", got)
 	}
 }
