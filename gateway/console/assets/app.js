@@ -222,7 +222,7 @@ const ro = () => S.session.readOnly;
 function folderRow(prefix) {
   const tr = el('tr', { 'data-prefix': prefix },
     el('td', {}, ''),
-    el('td', {}, el('a', { href: '#' + q({ b: S.bucket, p: prefix }), class: 'open' }, '📁 ' + rel(prefix))),
+    el('td', {}, el('a', { href: '#' + q({ b: S.bucket, p: prefix }), class: 'open' }, rel(prefix))),
     el('td', {}, 'folder'), el('td', {}, ''), el('td', {}));
   if (!ro()) tr.cells[4].append(el('button', { type: 'button', class: 'delete-folder', onclick: () => deleteFolder(prefix),
     'aria-label': 'Delete folder ' + rel(prefix) }, 'Delete'));
