@@ -153,7 +153,7 @@ func CheckPath(p string) error {
 	if store.ValidBucketName(first) || first == "" {
 		return fmt.Errorf("console: path %q would hide the bucket %q: start it with a segment that is no bucket name, such as /_console/", p, first)
 	}
-	if u, err := url.Parse(p); err != nil || u.Path != p {
+	if (&url.URL{Path: p}).EscapedPath() != p {
 		return fmt.Errorf("console: path %q is not a plain URL path", p)
 	}
 	return nil
