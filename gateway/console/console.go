@@ -96,7 +96,7 @@ func New(opts Options) (*Console, error) {
 		opts.Path = DefaultPath
 	}
 	if err := CheckPath(opts.Path); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("console: %w", err)
 	}
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
@@ -147,14 +147,14 @@ func orDefault[T int | time.Duration](v, def T) T {
 // name, as "_console" is not).
 func CheckPath(p string) error {
 	if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || len(p) < 3 {
-		return fmt.Errorf("console: path %q must start and end with '/'", p)
+		return fmt.Errorf("path %q must start and end with '/'", p)
 	}
 	first, _, _ := strings.Cut(p[1:], "/")
 	if store.ValidBucketName(first) || first == "" {
-		return fmt.Errorf("console: path %q would hide the bucket %q: start it with a segment that is no bucket name, such as /_console/", p, first)
+		return fmt.Errorf("path %q would hide the bucket %q: start it with a segment that is no bucket name, such as /_console/", p, first)
 	}
 	if (&url.URL{Path: p}).EscapedPath() != p {
-		return fmt.Errorf("console: path %q is not a plain URL path", p)
+		return fmt.Errorf("path %q is not a plain URL path", p)
 	}
 	return nil
 }
