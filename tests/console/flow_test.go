@@ -120,6 +120,13 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 	p.do(chromedp.Click(css(`tr[data-prefix="batch/"] a.open`)))
 	p.waitJS("50 objects in batch/", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 50`)
 	p.shot("05-folder")
+	// The same page on a phone: nothing wider than the screen.
+	p.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	if w := eval[int](p, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("on a 390 px wide phone the page is %d px wide", w)
+	}
+	p.shot("05-folder-phone")
+	p.do(chromedp.ResetViewport())
 	p.do(chromedp.Click(css(`#crumbs a`)))
 	p.waitJS("the bucket's root", `!!document.querySelector('tr[data-key="big.bin"]')`)
 
