@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Copy", testCopy},
 		{"Multipart", testMultipart},
 		{"Usage", testUsage},
+		{"Versions", testVersions},
 	}
 	asGateway := func(t *testing.T) store.Store {
 		s := newStore(t)
