@@ -32,6 +32,10 @@ var storeErrors = []struct {
 	{store.ErrPreconditionFailed, s3err.PreconditionFailed},
 	{store.ErrIncompleteBody, s3err.IncompleteBody},
 	{store.ErrInvalidRange, s3err.InvalidRange},
+	{store.ErrNoSuchVersion, errNoSuchVersion},
+	{store.ErrInvalidVersionID, errInvalidVersionID},
+	{store.ErrMethodNotAllowed, s3err.MethodNotAllowed},
+	{store.ErrNotImplemented, s3err.NotImplemented},
 }
 
 // invalidKey is the answer for keys the gateway refuses (see store.ValidKey).
