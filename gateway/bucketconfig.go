@@ -1,10 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"encoding/xml"
+	"errors"
 	"net/http"
 
+	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/s3err"
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 // bucketConfigs are the bucket configurations the gateway does not (yet)
@@ -80,4 +84,39 @@ func bucketNoContent(h *Handler, w http.ResponseWriter, r *http.Request, rc *req
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// putBucketConfig stores the bucket's configuration document name,
+// charging it to the order (store.ConfigCost) like any other write.
+func (h *Handler) putBucketConfig(ctx context.Context, rc *reqContext, name string, doc []byte) error {
+	release, err := h.reserve(ctx, rc, store.ConfigCost(name, len(doc)), h.replacedConfigCost(rc.bucket, name))
+	if err != nil {
+		return err
+	}
+	defer release()
+	return h.opts.Store.PutBucketConfig(ctx, rc.bucket, name, doc)
+}
+
+// replacedConfigCost gives what the document a put replaces is charged.
+func (h *Handler) replacedConfigCost(bucket, name string) order.UsageFunc {
+	return func(ctx context.Context) (int64, error) {
+		doc, err := h.opts.Store.GetBucketConfig(ctx, bucket, name)
+		if errors.Is(err, store.ErrNoSuchConfig) || errors.Is(err, store.ErrNoSuchBucket) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		return store.ConfigCost(name, len(doc)), nil
+	}
+}
+
+// bucketConfig returns the bucket's configuration document name, or
+// missing (the S3 error of an unset configuration) when it has none.
+func (h *Handler) bucketConfig(ctx context.Context, bucket, name string, missing *s3err.Error) ([]byte, error) {
+	doc, err := h.opts.Store.GetBucketConfig(ctx, bucket, name)
+	if errors.Is(err, store.ErrNoSuchConfig) {
+		return nil, missing
+	}
+	return doc, err
 }
