@@ -99,6 +99,9 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 		}
 		defer release()
 		err = h.opts.Store.CreateBucket(r.Context(), rc.bucket)
+		if err == nil {
+			err = h.initBucketAccess(r, rc)
+		}
 	}
 	if errors.Is(err, store.ErrBucketExists) && h.region() == "us-east-1" {
 		// S3's legacy rule: in us-east-1, creating a bucket the caller
@@ -186,6 +189,8 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 		switch {
 		case !store.ValidKey(o.Key):
 			err = invalidKey
+		case rc.access.denies(o.Key):
+			err = s3err.AccessDenied
 		case o.VersionID != "" && o.VersionID != "null":
 			err = s3err.NoSuchKey.WithMessage("The specified version does not exist.")
 		default:

@@ -22,15 +22,12 @@ var bucketConfigs = []struct {
 	missing       *s3err.Error // GET answers this error, or
 	emptyRoot     string       // GET answers this empty document
 }{
-	{"policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy", s3err.NoSuchBucketPolicy, ""},
 	{"cors", "GetBucketCors", "PutBucketCors", "DeleteBucketCors", s3err.NoSuchCORSConfiguration, ""},
 	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, ""},
 	{"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", s3err.NoSuchTagSet, ""},
 	{"website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite", s3err.NoSuchWebsiteConfiguration, ""},
 	{"encryption", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption", s3err.ServerSideEncryptionConfigurationNotFound, ""},
-	{"ownershipControls", "GetBucketOwnershipControls", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls", s3err.OwnershipControlsNotFound, ""},
 	{"object-lock", "GetObjectLockConfiguration", "PutObjectLockConfiguration", "", s3err.ObjectLockConfigurationNotFound, ""},
-	{"publicAccessBlock", "GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublicAccessBlock", s3err.NoSuchPublicAccessBlockConfiguration, ""},
 	{"replication", "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication", s3err.ReplicationConfigurationNotFound, ""},
 	{"logging", "GetBucketLogging", "PutBucketLogging", "", nil, "BucketLoggingStatus"},
 	{"notification", "GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", "", nil, "NotificationConfiguration"},
@@ -38,9 +35,10 @@ var bucketConfigs = []struct {
 	{"requestPayment", "GetBucketRequestPayment", "PutBucketRequestPayment", "", nil, "RequestPaymentConfiguration"},
 }
 
-// bucketConfigRoutes are the routes of bucketConfigs.
+// bucketConfigRoutes are the routes of bucketConfigs and of the access
+// configurations (accessconfig.go).
 func bucketConfigRoutes() []route {
-	var rs []route
+	rs := accessConfigRoutes()
 	for _, c := range bucketConfigs {
 		get := bucketEmptyConfig(c.emptyRoot)
 		if c.missing != nil {

@@ -30,8 +30,8 @@ type Options struct {
 	// Store holds the order's data.
 	Store store.Store
 	// Order is the order served: its keys, capacity and expiry. Requests
-	// signed with a key not in it are refused; anonymous requests are always
-	// refused. SetOrder replaces it while serving.
+	// signed with a key not in it are refused; anonymous requests are
+	// refused unless a bucket's ACL or policy grants them (docs/access.md). SetOrder replaces it while serving.
 	Order *order.Order
 	// Credentials, when Order is nil, maps access keys to secret keys of an
 	// unnamed order without limits, every key read-write.
@@ -145,6 +145,7 @@ type reqContext struct {
 	ord    *order.Order // the order as it was when the request arrived
 	err    string
 	body   *countingReader // the request body; read it only through here
+	access accessState     // what authorization learnt (access.go)
 }
 
 // ServeHTTP implements http.Handler.
@@ -226,6 +227,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 	v := h.verifier
 	v.Lookup = func(ak string) (string, bool) { k, ok := rc.ord.Key(ak); return k.SecretKey, ok }
 	auth, err := v.Verify(r)
+	refusal := err
+	if err != nil && unsigned(r) {
+		// Anonymous: authorize decides by the route and the bucket.
+		auth, err = anonymousAuth(r, err)
+	}
 	if err != nil {
 		h.writeError(w, r, rc, err)
 		return
@@ -239,7 +245,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 			rc.op = rc.route.op
 		}
 	}
-	if err := h.authorize(rc); err != nil {
+	if err := h.authorize(r, rc, refusal); err != nil {
 		h.writeError(w, r, rc, err)
 		return
 	}
@@ -256,6 +262,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		return
 	}
 	if err := h.checkExpectedOwner(r.Header); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	if err := h.authorizeACL(r, rc); err != nil {
 		h.writeError(w, r, rc, err)
 		return
 	}

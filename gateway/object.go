@@ -24,6 +24,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if err != nil {
 		return err
 	}
+	meta.ACL = rc.access.reqACL.objectString()
 	cond, err := writeConditions(r.Header)
 	if err != nil {
 		return err
@@ -99,6 +100,9 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	)
 	check := func(o *store.Object) (int64, int64, error) {
 		obj = o
+		if err := rc.access.checkRead(o); err != nil {
+			return 0, 0, err
+		}
 		if err := cond.check(o, s3err.NotModified); err != nil {
 			return 0, 0, err
 		}
@@ -326,6 +330,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		Meta:              meta,
 		Cond:              cond,
 		ChecksumAlgorithm: alg,
+		Attrs:             rc.copyAttrs,
 		SrcCheck: func(src *store.Object) error {
 			if src.Size > store.MaxPartSize {
 				return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
