@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -9,6 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
@@ -560,4 +566,127 @@ func TestOrderBlocksPublicAccess(t *testing.T) {
 	e.want(testAK, testSK, "PUT", "/pub?policy", bucketPolicy("pub", publicPrefixPolicy), nil, 403, "AccessDenied")
 	e.want(testAK, testSK, "PUT", "/bk3", nil, map[string]string{"x-amz-acl": "public-read", "x-amz-object-ownership": "ObjectWriter"}, 403, "AccessDenied")
 	e.want(testAK, testSK, "GET", "/pub/p", nil, nil, 200, "")
+}
+
+// sdkClient is an AWS SDK client of e: signed with ak/sk, or anonymous
+// when ak is "".
+func (e *orderEnv) sdkClient(ak, sk string) *s3.Client {
+	o := s3.Options{Region: testRegion, BaseEndpoint: aws.String(e.srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")}
+	if ak == "" {
+		o.Credentials = aws.AnonymousCredentials{}
+	}
+	return s3.New(o)
+}
+
+// TestAccessSDK drives every access operation with the AWS SDK, signed
+// and anonymous, on both stores.
+func TestAccessSDK(t *testing.T) {
+	eachStore(t, func(t *testing.T, open storeOpener) {
+		e := newOrderEnv(t, open, &order.Order{ID: "o1"})
+		ctx := context.Background()
+		cli, anon := e.sdkClient(testAK, testSK), e.sdkClient("", "")
+		b := aws.String("media")
+		if _, err := cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: b, ACL: types.BucketCannedACLPublicReadWrite,
+			ObjectOwnership: types.ObjectOwnershipObjectWriter}); err != nil {
+			t.Fatal(err)
+		}
+		own, err := cli.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: b})
+		if err != nil || len(own.OwnershipControls.Rules) != 1 || own.OwnershipControls.Rules[0].ObjectOwnership != types.ObjectOwnershipObjectWriter {
+			t.Fatalf("GetBucketOwnershipControls: %+v %v", own, err)
+		}
+		bacl, err := cli.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: b})
+		if err != nil || len(bacl.Grants) != 3 || bacl.Owner == nil || aws.ToString(bacl.Owner.ID) == "" {
+			t.Fatalf("GetBucketAcl: %+v %v", bacl, err)
+		}
+		// Anonymous upload (the SDK streams it with an unsigned trailer)
+		// and listing.
+		if _, err := anon.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("anon.txt"), Body: strings.NewReader("from anyone")}); err != nil {
+			t.Fatalf("anonymous PutObject: %v", err)
+		}
+		if l, err := anon.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b}); err != nil || len(l.Contents) != 1 {
+			t.Fatalf("anonymous ListObjectsV2: %+v %v", l, err)
+		}
+		if _, err := anon.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("anon.txt")}); err == nil {
+			t.Error("anonymous GetObject of a private object succeeded")
+		}
+		// Object ACLs: canned, then a document.
+		if _, err := cli.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("cat.jpg"), Body: strings.NewReader("meow"), ACL: types.ObjectCannedACLPublicRead}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := anon.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("cat.jpg")})
+		if err != nil {
+			t.Fatalf("anonymous GetObject: %v", err)
+		}
+		data, _ := io.ReadAll(got.Body)
+		got.Body.Close()
+		if string(data) != "meow" {
+			t.Errorf("anonymous GetObject: %q", data)
+		}
+		oacl, err := cli.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: b, Key: aws.String("anon.txt")})
+		if err != nil || len(oacl.Grants) != 1 {
+			t.Fatalf("GetObjectAcl: %+v %v", oacl, err)
+		}
+		oacl.Grants = append(oacl.Grants, types.Grant{Grantee: &types.Grantee{Type: types.TypeGroup, URI: aws.String("http://acs.amazonaws.com/groups/global/AllUsers")}, Permission: types.PermissionRead})
+		if _, err := cli.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: b, Key: aws.String("anon.txt"),
+			AccessControlPolicy: &types.AccessControlPolicy{Owner: oacl.Owner, Grants: oacl.Grants}}); err != nil {
+			t.Fatalf("PutObjectAcl: %v", err)
+		}
+		if _, err := anon.HeadObject(ctx, &s3.HeadObjectInput{Bucket: b, Key: aws.String("anon.txt")}); err != nil {
+			t.Errorf("anonymous HeadObject after PutObjectAcl: %v", err)
+		}
+		// Policy.
+		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::media/cat.jpg"}]}`
+		if _, err := cli.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(doc)}); err != nil {
+			t.Fatalf("PutBucketPolicy: %v", err)
+		}
+		if p, err := cli.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: b}); err != nil || aws.ToString(p.Policy) != doc {
+			t.Fatalf("GetBucketPolicy: %+v %v", p, err)
+		}
+		if st, err := cli.GetBucketPolicyStatus(ctx, &s3.GetBucketPolicyStatusInput{Bucket: b}); err != nil || aws.ToBool(st.PolicyStatus.IsPublic) {
+			t.Fatalf("GetBucketPolicyStatus: %+v %v", st, err)
+		}
+		if _, err := anon.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("cat.jpg")}); err == nil {
+			t.Error("a Deny statement did not apply")
+		}
+		if _, err := cli.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(`{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::media/*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}}]}`)}); err == nil || !strings.Contains(err.Error(), "MalformedPolicy") {
+			t.Errorf("unsupported condition: %v", err)
+		}
+		if _, err := cli.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: b}); err != nil {
+			t.Fatal(err)
+		}
+		// PublicAccessBlock.
+		if _, err := cli.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: b, PublicAccessBlockConfiguration: &types.PublicAccessBlockConfiguration{
+			BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true)}}); err != nil {
+			t.Fatalf("PutPublicAccessBlock: %v", err)
+		}
+		pab, err := cli.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: b})
+		if err != nil || !aws.ToBool(pab.PublicAccessBlockConfiguration.BlockPublicAcls) || !aws.ToBool(pab.PublicAccessBlockConfiguration.IgnorePublicAcls) ||
+			aws.ToBool(pab.PublicAccessBlockConfiguration.BlockPublicPolicy) {
+			t.Fatalf("GetPublicAccessBlock: %+v %v", pab, err)
+		}
+		if _, err := anon.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("cat.jpg")}); err == nil {
+			t.Error("IgnorePublicAcls did not apply")
+		}
+		if _, err := cli.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("x"), Body: strings.NewReader("x"), ACL: types.ObjectCannedACLPublicRead}); err == nil {
+			t.Error("BlockPublicAcls did not apply")
+		}
+		if _, err := cli.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: b}); err != nil {
+			t.Fatal(err)
+		}
+		// Ownership controls back to enforced (the bucket ACL first).
+		if _, err := cli.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: b, ACL: types.BucketCannedACLPrivate}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cli.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: b, OwnershipControls: &types.OwnershipControls{
+			Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipBucketOwnerEnforced}}}}); err != nil {
+			t.Fatalf("PutBucketOwnershipControls: %v", err)
+		}
+		if _, err := anon.GetObject(ctx, &s3.GetObjectInput{Bucket: b, Key: aws.String("cat.jpg")}); err == nil {
+			t.Error("BucketOwnerEnforced did not disable the object's ACL")
+		}
+		if _, err := cli.DeleteBucketOwnershipControls(ctx, &s3.DeleteBucketOwnershipControlsInput{Bucket: b}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
