@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,20 +160,22 @@ type accessState struct {
 	// reqACL is the ACL the request's x-amz-acl or x-amz-grant-* headers
 	// ask for, nil if none (see authorizeACL).
 	reqACL acl
-	// readCheck, for an anonymous read granted by the object's ACL,
-	// re-checks the ACL of the version actually read.
-	readCheck func(*store.Object) error
+	// readChecks re-check what was decided from the object's ACL or tags
+	// on the version actually read.
+	readChecks []func(*store.Object) error
 	// keyDenied, for DeleteObjects, tells whether the policy denies
 	// deleting one key.
 	keyDenied func(key string) bool
 }
 
-// checkRead applies readCheck to the object about to be read.
+// checkRead applies readChecks to the object about to be read.
 func (a *accessState) checkRead(o *store.Object) error {
-	if a.readCheck == nil {
-		return nil
+	for _, check := range a.readChecks {
+		if err := check(o); err != nil {
+			return err
+		}
 	}
-	return a.readCheck(o)
+	return nil
 }
 
 // denies reports whether the policy denies deleting key (DeleteObjects).
@@ -238,7 +242,11 @@ func (h *Handler) authorizeAnonymous(r *http.Request, rc *reqContext, refusal er
 	if err != nil {
 		return anonStoreError(err)
 	}
-	switch p.Evaluate(h.policyRequest(r, rc, acc)) {
+	d, err := h.evaluate(r, rc, p)
+	if err != nil {
+		return anonStoreError(err)
+	}
+	switch d {
 	case policy.Deny:
 		return s3err.AccessDenied
 	case policy.Allow:
@@ -268,12 +276,12 @@ func (h *Handler) anonymousACLGrant(ctx context.Context, rc *reqContext, rule an
 		if err != nil || !parseStoredACL(obj.Meta.ACL).allows(granteeAll, perm) {
 			return anonStoreError(err)
 		}
-		rc.access.readCheck = func(o *store.Object) error {
+		rc.access.readChecks = append(rc.access.readChecks, func(o *store.Object) error {
 			if !parseStoredACL(o.Meta.ACL).allows(granteeAll, perm) {
 				return s3err.AccessDenied
 			}
 			return nil
-		}
+		})
 		return nil
 	}
 	a, err := h.loadBucketACL(ctx, rc)
@@ -326,11 +334,18 @@ func (h *Handler) authorizePolicy(r *http.Request, rc *reqContext) error {
 // applyPolicy refuses rc if p denies it; for DeleteObjects it keeps the
 // check of each key for the handler.
 func (h *Handler) applyPolicy(r *http.Request, rc *reqContext, p *policy.Policy) error {
-	req := h.policyRequest(r, rc, accessOf(rc.op))
-	if p.Evaluate(req) == policy.Deny {
+	d, err := h.evaluate(r, rc, p)
+	if errors.Is(err, store.ErrNoSuchBucket) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d == policy.Deny {
 		return s3err.AccessDenied
 	}
 	if rc.op == "DeleteObjects" {
+		req := h.policyRequest(r, rc, accessOf(rc.op))
 		rc.access.keyDenied = func(key string) bool {
 			kr := *req
 			kr.Resource = "arn:aws:s3:::" + rc.bucket + "/" + key
@@ -384,6 +399,47 @@ func (h *Handler) policyRequest(r *http.Request, rc *reqContext, acc opAccess) *
 	return &policy.Request{AccessKey: rc.auth.AccessKey, Actions: []string{acc.action, "s3:" + rc.op}, Resource: res, Context: c}
 }
 
+// tagConditionOps are the operations on an existing object whose policy
+// evaluation sees its tags (s3:ExistingObjectTag/<tag>), as on AWS.
+var tagConditionOps = map[string]bool{"GetObject": true, "HeadObject": true, "GetObjectAcl": true, "PutObjectAcl": true,
+	"GetObjectTagging": true, "PutObjectTagging": true, "DeleteObjectTagging": true}
+
+// evaluate applies p to rc. When p reads object tags, the object's are
+// looked up, and the version a read serves is judged by its own.
+func (h *Handler) evaluate(r *http.Request, rc *reqContext, p *policy.Policy) (policy.Decision, error) {
+	req := h.policyRequest(r, rc, accessOf(rc.op))
+	if !p.UsesObjectTags() || !tagConditionOps[rc.op] {
+		return p.Evaluate(req), nil
+	}
+	obj, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key)
+	if errors.Is(err, store.ErrNoSuchKey) {
+		return p.Evaluate(req), nil // no object, no tags
+	}
+	if err != nil {
+		return 0, err
+	}
+	d := p.Evaluate(withTags(req, obj.Meta.Tags))
+	rc.access.readChecks = append(rc.access.readChecks, func(o *store.Object) error {
+		if o.Meta.Tags != obj.Meta.Tags && p.Evaluate(withTags(req, o.Meta.Tags)) != d {
+			return s3err.AccessDenied
+		}
+		return nil
+	})
+	return d, nil
+}
+
+// withTags returns req with an object's tags (URL-encoded, as
+// store.Metadata.Tags keeps them) among its condition keys.
+func withTags(req *policy.Request, tags string) *policy.Request {
+	out := *req
+	out.Context = maps.Clone(req.Context)
+	q, _ := url.ParseQuery(tags)
+	for k, v := range q {
+		out.Context[policy.ObjectTagKey+strings.ToLower(k)] = v
+	}
+	return &out
+}
+
 // bucketDoc returns rc's bucket's configuration document name (nil when
 // not set), reading it at most once per request.
 func (h *Handler) bucketDoc(ctx context.Context, rc *reqContext, name string) ([]byte, error) {
@@ -422,7 +478,7 @@ func policyOptions(rc *reqContext, strict bool) policy.Options {
 	if strict {
 		isKey = func(ak string) bool { _, ok := rc.ord.Key(ak); return ok }
 	}
-	return policy.Options{Bucket: rc.bucket, OrderID: rc.ord.ID, IsKey: isKey, Aliases: policyAliases}
+	return policy.Options{Bucket: rc.bucket, OrderID: rc.ord.ID, IsKey: isKey, Aliases: policyAliases, ObjectTags: true}
 }
 
 // bucketPolicy returns rc's bucket's policy, nil when it has none. A

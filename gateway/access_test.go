@@ -18,6 +18,7 @@ import (
 
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
+	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/gateway/store/upstream"
 )
 
@@ -439,7 +440,7 @@ func TestMalformedPolicy(t *testing.T) {
 		{string(bucketPolicy("bkt", `{"Effect":"Allow","Principal":{"AWS":"nosuchkey"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bkt/*"}`)), "nosuchkey"},
 		{string(bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}`)), "invalid resource"},
 		{string(bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bkt/*","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}`)), "DateLessThan"},
-		{string(bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bkt/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/public":"yes"}}}`)), "ExistingObjectTag"},
+		{string(bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bkt/*","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"}}}`)), "aws:SourceVpc"},
 		{`{"Statement":"` + strings.Repeat("x", 21<<10) + `"}`, "at most"},
 	} {
 		body := e.want(testAK, testSK, "PUT", "/bkt?policy", []byte(tt.doc), nil, 400, "MalformedPolicy")
@@ -689,4 +690,34 @@ func TestAccessSDK(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestPolicyObjectTags: s3:ExistingObjectTag conditions read the tags of
+// the object (set here through the store: the gateway has no tagging
+// operations yet).
+func TestPolicyObjectTags(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt/tagged", []byte("t"))
+	e.ok("PUT", "/bkt/plain", []byte("p"))
+	e.ok("PUT", "/bkt/secret", []byte("s"))
+	setTags := func(key, tags string) {
+		if _, err := e.st.UpdateObject(context.Background(), "bkt", key, func(o *store.Object) error { o.Meta.Tags = tags; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setTags("tagged", "public=yes&team=a")
+	setTags("secret", "class=secret")
+	doc := bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::BKT/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/public":"yes"}}},
+		{"Effect":"Deny","Principal":"*","Action":["s3:GetObject","s3:GetObjectAcl"],"Resource":"arn:aws:s3:::BKT/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/class":"secret"}}}`)
+	e.want(testAK, testSK, "PUT", "/bkt?policy", doc, nil, 204, "")
+	e.wantAnon("GET", "/bkt/tagged", nil, nil, 200, "")
+	e.wantAnon("HEAD", "/bkt/tagged", nil, nil, 200, "")
+	e.wantAnon("GET", "/bkt/plain", nil, nil, 403, "AccessDenied")
+	e.wantAnon("GET", "/bkt/secret", nil, nil, 403, "AccessDenied")
+	e.want(testAK, testSK, "GET", "/bkt/secret", nil, nil, 403, "AccessDenied")
+	e.want(testAK, testSK, "GET", "/bkt/secret?acl", nil, nil, 403, "AccessDenied")
+	e.want(testAK, testSK, "GET", "/bkt/plain", nil, nil, 200, "")
+	setTags("tagged", "public=no")
+	e.wantAnon("GET", "/bkt/tagged", nil, nil, 403, "AccessDenied")
 }

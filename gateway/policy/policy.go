@@ -112,6 +112,26 @@ func (p *Policy) IsPublic() bool {
 	return false
 }
 
+// UsesObjectTags reports whether a condition of the policy reads the
+// object's tags (s3:ExistingObjectTag/<tag>): the request's Context must
+// then carry them.
+func (p *Policy) UsesObjectTags() bool {
+	if p == nil {
+		return false
+	}
+	for _, s := range p.statements {
+		for _, c := range s.conditions {
+			if strings.HasPrefix(c.key, ObjectTagKey) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ObjectTagKey prefixes the condition key of an object tag in Context.
+const ObjectTagKey = "s3:existingobjecttag/"
+
 // statementFields are the elements a statement may have.
 var statementFields = []string{"Sid", "Effect", "Principal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
 

@@ -87,6 +87,9 @@ func TestObjectTagsAllowedWhenEvaluable(t *testing.T) {
 	if d := p.Evaluate(get); d != Allow {
 		t.Fatalf("tagged object: %v", d)
 	}
+	if !p.UsesObjectTags() || mustParse(t, stmt(`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}`)).UsesObjectTags() {
+		t.Fatal("UsesObjectTags is wrong")
+	}
 }
 
 func TestEvaluate(t *testing.T) {
