@@ -88,6 +88,8 @@ var accessTable = map[string]opAccess{
 	"DeleteObject":            {"s3:DeleteObject", anonPolicy},
 	"CreateMultipartUpload":   {"s3:PutObject", anonBucketWrite},
 	"CompleteMultipartUpload": {"s3:PutObject", anonBucketWrite},
+	"PostObject":              {"s3:PutObject", anonNever}, // signed by its form
+	"GetObjectAttributes":     {"s3:GetObjectAttributes", anonPolicy},
 
 	"GetBucketPolicy":                    {"s3:GetBucketPolicy", anonNever},
 	"PutBucketPolicy":                    {"s3:PutBucketPolicy", anonNever},

@@ -324,7 +324,13 @@ func (h *Handler) authorizeACL(r *http.Request, rc *reqContext) error {
 	if !slices.Contains(aclOps, rc.op) {
 		return nil
 	}
-	a, ok, err := h.headerACL(r.Header)
+	return h.authorizeACLHeaders(r, rc, r.Header)
+}
+
+// authorizeACLHeaders is authorizeACL for the headers hdr (a browser
+// upload's form fields).
+func (h *Handler) authorizeACLHeaders(r *http.Request, rc *reqContext, hdr http.Header) error {
+	a, ok, err := h.headerACL(hdr)
 	if err != nil || !ok {
 		return err
 	}

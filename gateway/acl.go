@@ -399,13 +399,3 @@ func sameVersion(src, want *store.Object) error {
 	}
 	return nil
 }
-
-// copyAttrs gives a copy the ACL its request asks for (private by
-// default), never its source's, as on AWS; its other attributes are the
-// source's.
-func (rc *reqContext) copyAttrs(src *store.Object) store.Metadata {
-	var m store.Metadata
-	m.CopyAttrs(&src.Meta)
-	m.ACL = rc.access.reqACL.objectString()
-	return m
-}

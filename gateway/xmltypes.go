@@ -217,12 +217,6 @@ type listMultipartUploadsResult struct {
 	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
 }
 
-type tagging struct {
-	XMLName xml.Name `xml:"Tagging"`
-	NS      string   `xml:"xmlns,attr"`
-	TagSet  struct{} `xml:"TagSet"`
-}
-
 // emptyConfig is a configuration document with no settings, e.g. an
 // unconfigured BucketLoggingStatus.
 type emptyConfig struct {
