@@ -124,7 +124,14 @@ func testAnonymousEveryRoute(t *testing.T, open storeOpener) {
 				for k := range rt.Header {
 					hdr[k] = rt.Header.Get(k)
 				}
-				resp, body := e.anon(rt.Method, rt.Path, nil, hdr)
+				send := func(path string) (*http.Response, []byte) {
+					if rt.Form {
+						// A browser upload: a form without a signature.
+						return e.post(path, []formField{{"key", "k"}}, "f.txt", []byte("data"))
+					}
+					return e.anon(rt.Method, path, nil, hdr)
+				}
+				resp, body := send(rt.Path)
 				if resp.StatusCode != 403 || rt.Method != "HEAD" && !bytes.Contains(body, []byte("<Code>AccessDenied</Code>")) {
 					t.Errorf("private: %s (%s %s): %d %s", rt.Op, rt.Method, rt.Path, resp.StatusCode, body)
 				}
@@ -132,7 +139,7 @@ func testAnonymousEveryRoute(t *testing.T, open storeOpener) {
 				if strings.Contains(path, "uploadId") {
 					path = strings.Replace(path, "uploadId", "uploadId=none&partNumber=1", 1)
 				}
-				resp, body = e.anon(rt.Method, path, nil, hdr)
+				resp, body = send(path)
 				denied := resp.StatusCode == 403
 				if denied == (anonymousOK[rt.Op] && !blocked) {
 					t.Errorf("public: %s (%s %s): %d %s", rt.Op, rt.Method, path, resp.StatusCode, body)
@@ -720,4 +727,22 @@ func TestPolicyObjectTags(t *testing.T) {
 	e.want(testAK, testSK, "GET", "/bkt/plain", nil, nil, 200, "")
 	setTags("tagged", "public=no")
 	e.wantAnon("GET", "/bkt/tagged", nil, nil, 403, "AccessDenied")
+}
+
+// TestPostObjectACL: a browser upload's acl field is an object ACL like
+// x-amz-acl, with the same checks.
+func TestPostObjectACL(t *testing.T) {
+	e := publicEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	conds := []string{`["starts-with", "$key", ""]`, `{"acl": "public-read"}`}
+	resp, body := e.post("/pub", e.signed(testAK, testSK, conds, formField{"key", "form.txt"}, formField{"acl", "public-read"}), "f.txt", []byte("form"))
+	if resp.StatusCode != 204 {
+		t.Fatalf("POST: %d %s", resp.StatusCode, body)
+	}
+	if got := string(e.wantAnon("GET", "/pub/form.txt", nil, nil, 200, "")); got != "form" {
+		t.Errorf("public POST upload: %q", got)
+	}
+	e.want(testAK, testSK, "PUT", "/pub?publicAccessBlock", pabXML(true, false, false, false), nil, 200, "")
+	resp, body = e.post("/pub", e.signed(testAK, testSK, conds, formField{"key", "form2.txt"}, formField{"acl", "public-read"}), "f.txt", []byte("form"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	e.want(testAK, testSK, "HEAD", "/pub/form2.txt", nil, nil, 404, "")
 }
