@@ -365,7 +365,7 @@ func (h *Handler) Cleanup() error {
 	}
 	h.released = true
 	if err := releaseStore(h.shared); err != nil {
-		h.logger.Error("closing the store", zap.String("data", h.shared.dir), zap.Error(err))
+		h.logger.Error("closing the store", zap.String("data", h.shared.label), zap.Error(err))
 		return err
 	}
 	return nil

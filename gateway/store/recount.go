@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Count is an order's usage recomputed from its listings (see Recount).
 type Count struct {
@@ -24,6 +27,9 @@ func Recount(ctx context.Context, st Store) (Count, error) {
 	}
 	for _, b := range buckets {
 		c.Bytes += BucketCost(b.Name)
+		if err := c.configs(ctx, st, b.Name); err != nil {
+			return c, err
+		}
 		if err := c.objects(ctx, st, b.Name); err != nil {
 			return c, err
 		}
@@ -32,6 +38,20 @@ func Recount(ctx context.Context, st Store) (Count, error) {
 		}
 	}
 	return c, nil
+}
+
+func (c *Count) configs(ctx context.Context, st Store, bucket string) error {
+	for _, name := range ConfigNames {
+		doc, err := st.GetBucketConfig(ctx, bucket, name)
+		if errors.Is(err, ErrNoSuchConfig) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		c.Bytes += ConfigCost(name, len(doc))
+	}
+	return nil
 }
 
 func (c *Count) objects(ctx context.Context, st Store, bucket string) error {

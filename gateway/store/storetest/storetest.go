@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Copy", testCopy},
 		{"Multipart", testMultipart},
 		{"Usage", testUsage},
+		{"Configs", testConfigs},
+		{"Attrs", testAttrs},
 	}
 	asGateway := func(t *testing.T) store.Store {
 		s := newStore(t)
