@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"io"
@@ -9,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lambda/storagecli/gateway/order"
 )
@@ -235,9 +240,15 @@ func TestAPIFlow(t *testing.T) {
 	if len(l.Objects) != 1 || l.Next != "" {
 		t.Fatalf("second page %+v", l)
 	}
+	tag := types.Tag{Key: aws.String("project"), Value: aws.String("console")}
+	if _, err := newClient(e.gw, "us-east-1", rwKey, rwSecret).PutObjectTagging(context.Background(), &s3.PutObjectTaggingInput{
+		Bucket: aws.String("data"), Key: aws.String("docs/big.bin"), Tagging: &types.Tagging{TagSet: []types.Tag{tag}}}); err != nil {
+		t.Fatal(err)
+	}
 	var d map[string]any
 	c.getJSON("/_console/api/object?bucket=data&key=docs/big.bin", &d)
-	if d["contentType"] != "application/x-test" || !strings.HasSuffix(d["etag"].(string), `-2"`) || d["size"].(float64) != 6<<20 {
+	if d["contentType"] != "application/x-test" || !strings.HasSuffix(d["etag"].(string), `-2"`) || d["size"].(float64) != 6<<20 ||
+		fmt.Sprint(d["tags"]) != "map[project:console]" {
 		t.Errorf("details %v", d)
 	}
 

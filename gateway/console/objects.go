@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // Bounds of the object endpoints.
@@ -120,9 +122,21 @@ func (cl *call) headObject() (any, error) {
 			sums[name] = *v
 		}
 	}
+	tags := map[string]string{}
+	tt, err := cl.s3.GetObjectTagging(cl.ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(q.Get("bucket")), Key: aws.String(q.Get("key"))})
+	var se smithy.APIError
+	switch {
+	case err == nil:
+		for _, t := range tt.TagSet {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	case errors.As(err, &se) && se.ErrorCode() == "NotImplemented":
+	default:
+		return nil, err
+	}
 	return map[string]any{"key": q.Get("key"), "size": aws.ToInt64(out.ContentLength), "modified": aws.ToTime(out.LastModified),
 		"etag": aws.ToString(out.ETag), "contentType": aws.ToString(out.ContentType), "metadata": out.Metadata,
-		"checksums": sums, "versionId": aws.ToString(out.VersionId)}, nil
+		"checksums": sums, "tags": tags, "versionId": aws.ToString(out.VersionId)}, nil
 }
 
 // countPrefix counts the objects under a prefix (up to maxCount):

@@ -137,13 +137,21 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 		t.Fatal("the downloaded file differs from the uploaded one")
 	}
 
+	// Its details.
+	p.do(chromedp.Click(css(`tr[data-key="big.bin"] button.details`)), chromedp.WaitVisible(css("#dialog-body dl")))
+	if d := p.text("#dialog-body"); !strings.Contains(d, "20,000,000 bytes") || !strings.Contains(d, "ETag") {
+		t.Errorf("details: %q", d)
+	}
+	p.shot("06-details")
+	p.do(chromedp.Click(css("#dialog-ok")))
+
 	// A share link, fetched with a plain HTTP client.
 	p.do(chromedp.Click(css(`tr[data-key="big.bin"] button.share`)),
 		chromedp.WaitVisible(css("#share-make")),
 		chromedp.SetValue(css("#share-life"), "3600"),
 		chromedp.Click(css("#share-make")))
 	p.waitJS("the share link", `document.getElementById('share-url').value !== ''`)
-	p.shot("06-share")
+	p.shot("07-share")
 	link := eval[string](p, `document.getElementById('share-url').value`)
 	if !strings.Contains(link, "X-Amz-Expires=3600") {
 		t.Errorf("share link %q does not live an hour", link)
@@ -160,7 +168,7 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 	if msg := p.text("#confirm-count"); msg != "This deletes 50 objects." {
 		t.Errorf("confirmation = %q", msg)
 	}
-	p.shot("07-confirm-delete")
+	p.shot("08-confirm-delete")
 	p.do(chromedp.Click(css("#dialog-ok")))
 	p.waitJS("batch/ gone", `!document.querySelector('tr[data-prefix="batch/"]')`)
 	p.waitJS("1 object left", `document.getElementById('order-objects').textContent === '1'`)

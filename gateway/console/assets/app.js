@@ -254,6 +254,7 @@ async function details(key) {
     add('Content type', d.contentType); add('ETag', d.etag); add('Version', d.versionId);
     for (const [k, v] of Object.entries(d.checksums || {})) add('Checksum ' + k, v);
     for (const [k, v] of Object.entries(d.metadata || {})) add('x-amz-meta-' + k, v);
+    for (const [k, v] of Object.entries(d.tags || {})) add('Tag ' + k, v);
     await ask('Object details', [dl], 'Close', false);
   } catch (e) { say(e.message, true); }
 }
