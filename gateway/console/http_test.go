@@ -499,3 +499,36 @@ func TestPageWeight(t *testing.T) {
 	}
 	t.Logf("assets: %d bytes", total)
 }
+
+// TestPresignedOddKeys checks that presigned uploads and downloads work
+// for keys that need escaping in a URL.
+func TestPresignedOddKeys(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.signedIn(rwKey, rwSecret)
+	c.post("bucket/create", target{Bucket: "data"})
+	for _, key := range []string{"a b.txt", "plus+and&amp=.txt", "q?x=1#frag", "ünïcødé/文件.txt", "percent%20.txt", "semi;colon,(paren)!*'~.txt", "dir//double"} {
+		t.Run(key, func(t *testing.T) {
+			e.t = t
+			status, up := c.post("upload", uploadRequest{Bucket: "data", Key: key, Size: int64(len(key))})
+			if status != 200 {
+				t.Fatalf("upload: %d %v", status, up)
+			}
+			if status, body, _ := put(t, e.srv.Client(), up["url"].(string), []byte(key)); status != 200 {
+				t.Fatalf("presigned PUT: %d %s", status, body)
+			}
+			status, dl := c.post("link", linkRequest{Bucket: "data", Key: key})
+			if status != 200 {
+				t.Fatalf("link: %d %v", status, dl)
+			}
+			resp, err := e.srv.Client().Get(dl["url"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(b) != key {
+				t.Errorf("download: %d %q", resp.StatusCode, b)
+			}
+		})
+	}
+}
