@@ -116,10 +116,32 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 		}
 	}
 
+	// An empty folder.
+	p.do(chromedp.Click(css("#new-folder")), chromedp.WaitVisible(css("#folder-name")),
+		chromedp.SetValue(css("#folder-name"), "empty"), chromedp.Click(css("#dialog-ok")))
+	p.waitJS("the new folder", `location.hash.includes('p=empty%2F') && document.querySelector('#objects tbody').textContent === 'This folder is empty.'`)
+	p.do(chromedp.Click(css(`#crumbs a`)))
+	p.waitJS("the folder listed", `!!document.querySelector('tr[data-prefix="empty/"]')`)
+
 	// Browse into the folder.
 	p.do(chromedp.Click(css(`tr[data-prefix="batch/"] a.open`)))
 	p.waitJS("50 objects in batch/", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 50`)
 	p.shot("05-folder")
+	// Search by prefix within the folder.
+	p.do(chromedp.SetValue(css("#search"), "file-1"), chromedp.Click(css("#search-form button")))
+	p.waitJS("10 matches", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 10`)
+	eval[bool](p, `document.getElementById('search').value = ''; document.querySelector('#search-form button').click(); true`)
+	p.waitJS("50 objects again", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 50`)
+	// Delete two selected objects.
+	p.do(chromedp.Click(css(`tr[data-key="batch/file-00.txt"] input.select`)),
+		chromedp.Click(css(`tr[data-key="batch/file-01.txt"] input.select`)),
+		chromedp.Click(css("#delete-selected")),
+		chromedp.WaitVisible(css("#dialog-body p")))
+	if msg := p.text("#dialog-body"); msg != "This deletes 2 objects." {
+		t.Errorf("confirmation = %q", msg)
+	}
+	p.do(chromedp.Click(css("#dialog-ok")))
+	p.waitJS("48 objects left", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 48`)
 	// The same page on a phone: nothing wider than the screen.
 	p.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	if w := eval[int](p, `document.documentElement.scrollWidth`); w > 390 {
@@ -165,13 +187,13 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 	// Delete the folder, after a confirmation that counts its objects.
 	p.do(chromedp.Click(css(`tr[data-prefix="batch/"] button.delete-folder`)),
 		chromedp.WaitVisible(css("#confirm-count")))
-	if msg := p.text("#confirm-count"); msg != "This deletes 50 objects." {
+	if msg := p.text("#confirm-count"); msg != "This deletes 48 objects." {
 		t.Errorf("confirmation = %q", msg)
 	}
 	p.shot("08-confirm-delete")
 	p.do(chromedp.Click(css("#dialog-ok")))
 	p.waitJS("batch/ gone", `!document.querySelector('tr[data-prefix="batch/"]')`)
-	p.waitJS("1 object left", `document.getElementById('order-objects').textContent === '1'`)
+	p.waitJS("2 objects left (big.bin, empty/)", `document.getElementById('order-objects').textContent === '2'`)
 
 	// A forged write without the CSRF token is refused.
 	old := p.cookie()
