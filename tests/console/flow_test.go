@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // site is a served console as the flows see it.
@@ -72,9 +73,8 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 		t.Errorf("cookie: HttpOnly %v SameSite %v Path %q Secure %v (TLS %v)", c.HTTPOnly, c.SameSite, c.Path, c.Secure, s.tls)
 	}
 
-	// A bucket.
-	p.do(chromedp.SetValue(css("#new-bucket"), "photos"),
-		chromedp.Click(css("#create-bucket")),
+	// A bucket, made with the keyboard only (Enter submits the form).
+	p.do(chromedp.SendKeys(css("#new-bucket"), "photos"+kb.Enter),
 		chromedp.WaitVisible(css(`li[data-bucket="photos"]`)),
 		chromedp.Click(css(`li[data-bucket="photos"] a.bucket`)),
 		chromedp.WaitVisible(css("#browser")))
@@ -182,7 +182,9 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 	if status != http.StatusOK || !bytes.Equal(body, big) {
 		t.Fatalf("share link: %d, %d bytes", status, len(body))
 	}
-	p.do(chromedp.Click(css("#dialog-ok")))
+	// Escape closes the dialog.
+	p.do(chromedp.KeyEvent(kb.Escape))
+	p.waitJS("the dialog closed", `!document.getElementById('dialog').open`)
 
 	// Delete the folder, after a confirmation that counts its objects.
 	p.do(chromedp.Click(css(`tr[data-prefix="batch/"] button.delete-folder`)),
