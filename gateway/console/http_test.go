@@ -532,3 +532,37 @@ func TestPresignedOddKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestAssets(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.client()
+	for _, tt := range []struct {
+		path, contentType string
+		status            int
+	}{
+		{"/_console/assets/app.js", "text/javascript; charset=utf-8", 200},
+		{"/_console/assets/app.css", "text/css; charset=utf-8", 200},
+		{"/_console/assets/", "", 404},
+		{"/_console/assets/signin.html", "", 404},
+		{"/_console/assets/index.html", "", 404},
+		{"/_console/nope", "", 404},
+		{"/_console", "", http.StatusMovedPermanently},
+	} {
+		status, _, hdr := c.do("GET", tt.path, "", "", nil)
+		if status != tt.status || (tt.contentType != "" && hdr.Get("Content-Type") != tt.contentType) {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, status, hdr.Get("Content-Type"), tt.status, tt.contentType)
+		}
+		if tt.status != 200 {
+			continue
+		}
+		if hdr.Get("ETag") == "" || hdr.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: headers %v", tt.path, hdr)
+		}
+		if status, _, _ := c.do("GET", tt.path, "", "", map[string]string{"If-None-Match": hdr.Get("ETag")}); status != http.StatusNotModified {
+			t.Errorf("%s revalidated: %d, want 304", tt.path, status)
+		}
+	}
+	if status, _, _ := c.do("POST", "/_console/assets/app.js", "", "", nil); status != http.StatusMethodNotAllowed {
+		t.Errorf("POST of an asset: %d", status)
+	}
+}
