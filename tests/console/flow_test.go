@@ -148,7 +148,7 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 		t.Errorf("on a 390 px wide phone the page is %d px wide", w)
 	}
 	p.shot("05-folder-phone")
-	p.do(chromedp.ResetViewport())
+	p.do(chromedp.EmulateViewport(1280, 900))
 	p.do(chromedp.Click(css(`#crumbs a`)))
 	p.waitJS("the bucket's root", `!!document.querySelector('tr[data-key="big.bin"]')`)
 
