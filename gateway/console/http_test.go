@@ -566,3 +566,48 @@ func TestAssets(t *testing.T) {
 		t.Errorf("POST of an asset: %d", status)
 	}
 }
+
+// TestVersions checks that an object's details list its versions in a
+// versioned bucket and that an older version can be downloaded.
+func TestVersions(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.signedIn(rwKey, rwSecret)
+	c.post("bucket/create", target{Bucket: "data"})
+	c.post("bucket/create", target{Bucket: "plain"})
+	if _, err := newClient(e.gw, "us-east-1", rwKey, rwSecret).PutBucketVersioning(context.Background(), &s3.PutBucketVersioningInput{
+		Bucket: aws.String("data"), VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"data", "plain"} {
+		for _, body := range []string{"first", "second"} {
+			_, up := c.post("upload", uploadRequest{Bucket: b, Key: "k", Size: int64(len(body))})
+			if status, msg, _ := put(t, e.srv.Client(), up["url"].(string), []byte(body)); status != 200 {
+				t.Fatalf("PUT: %d %s", status, msg)
+			}
+		}
+	}
+	var d struct {
+		Versions []versionInfo
+	}
+	c.getJSON("/_console/api/object?bucket=plain&key=k", &d)
+	if len(d.Versions) != 0 {
+		t.Errorf("an unversioned bucket lists versions: %+v", d.Versions)
+	}
+	c.getJSON("/_console/api/object?bucket=data&key=k", &d)
+	if len(d.Versions) != 2 || !d.Versions[0].Latest || d.Versions[1].Latest || d.Versions[1].Size != 5 {
+		t.Fatalf("versions %+v", d.Versions)
+	}
+	status, l := c.post("link", linkRequest{Bucket: "data", Key: "k", VersionID: d.Versions[1].ID})
+	if status != 200 {
+		t.Fatalf("link: %d %v", status, l)
+	}
+	resp, err := http.Get(l["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "first" {
+		t.Errorf("the older version reads %q", b)
+	}
+}
