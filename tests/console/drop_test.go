@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 )
@@ -22,13 +24,18 @@ func TestConsoleDragAndDrop(t *testing.T) {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("drops")}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("drops"),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	tree := filepath.Join(dir, "tree")
 	if err := os.MkdirAll(filepath.Join(tree, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	var first []byte
 	for _, name := range []string{"tree/a.txt", "tree/sub/b.txt", "loose.txt"} {
-		writeRandom(t, filepath.Join(dir, name), 100)
+		first = writeRandom(t, filepath.Join(dir, name), 100)
 	}
 
 	p := newBrowser(t, s.URL+"/_console/", false)
@@ -49,5 +56,20 @@ func TestConsoleDragAndDrop(t *testing.T) {
 		if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("drops"), Key: aws.String(key)}); err != nil {
 			t.Errorf("%s: %v", key, err)
 		}
+	}
+
+	// The bucket is versioned: a second upload of loose.txt makes a second
+	// version; the details list both and the first one downloads.
+	writeRandom(t, filepath.Join(dir, "loose.txt"), 200)
+	p.do(chromedp.SetUploadFiles(css("#file-input"), []string{filepath.Join(dir, "loose.txt")}))
+	p.waitJS("the second upload", `document.getElementById('total-text').textContent.startsWith('100% · 1 of 1 files ·')`)
+	p.do(chromedp.Click(css(`tr[data-key="loose.txt"] button.details`)), chromedp.WaitVisible(css("#versions")))
+	if n := eval[int](p, `document.querySelectorAll('#versions li').length`); n != 2 {
+		t.Fatalf("%d versions listed, want 2", n)
+	}
+	p.shot("02-versions")
+	p.do(chromedp.Click(css(`#versions li:last-child button.download-version`)))
+	if got := waitFile(t, filepath.Join(p.download, "loose.txt"), len(first)); !bytes.Equal(got, first) {
+		t.Error("the first version downloads other bytes")
 	}
 }
