@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/lambda/storagecli/gateway/payload"
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/sigv4"
 	"github.com/lambda/storagecli/gateway/store"
@@ -251,39 +250,24 @@ type postResponse struct {
 	ETag     string
 }
 
-// postObject serves POST Object: the form's file is stored as PutObject
-// stores a body (streamed, verified, charged to the order), with the
-// form's fields as its headers.
+// postObject serves POST Object: the form's fields become the headers of
+// a PutObject of the file, served by putObject itself (the one upload
+// path: refusals, metadata, checksums, capacity, the store), whose answer
+// is then given the form's success action.
 func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	f := rc.post
-	hdr := f.header()
-	if err := refuseUnsupported(hdr, "PutObject"); err != nil {
+	put := r.Clone(r.Context())
+	put.Header, put.ContentLength, put.Body = f.header(), -1, http.NoBody
+	if err := refuseUnsupported(put.Header, "PutObject"); err != nil {
 		return err
 	}
-	meta, err := metadataFromRequest(hdr)
-	if err != nil {
+	rc.body = &countingReader{r: io.NopCloser(f.file)}
+	if err := h.putObject(heldStatus{w}, put, rc); err != nil {
 		return err
 	}
-	pr, err := payload.New(f.file, payload.Options{Header: hdr, ContentLength: -1, PayloadHash: payload.UnsignedPayload,
-		RequireAlgorithm: defaultChecksum(hdr), SkipMD5: store.MakesETags(h.opts.Store)})
-	if err != nil {
-		return err
-	}
-	body, release, err := h.meterBody(r.Context(), rc, pr, -1, store.ObjectCost(rc.key, 0, h.chargedMeta(&meta)), h.replacedCost(rc))
-	if err != nil {
-		return err
-	}
-	defer release()
-	obj, err := h.opts.Store.PutObject(r.Context(), rc.bucket, rc.key,
-		store.PutInput{Body: body, Size: -1, Sums: pr.Sums, Meta: meta, ModTimeUnused: true})
-	if err != nil {
-		return err
-	}
-	etag := quoteETag(obj.ETag)
+	etag := w.Header().Get("ETag")
 	loc := h.objectURL(r, rc)
-	w.Header().Set("ETag", etag)
 	w.Header().Set("Location", loc)
-	setChecksumHeaders(w.Header(), obj.Checksum)
 	if to := postRedirect(f.fields, rc.bucket, rc.key, etag); to != "" {
 		w.Header().Set("Location", to)
 		w.WriteHeader(http.StatusSeeOther)
@@ -299,6 +283,13 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	}
 	return nil
 }
+
+// heldStatus lets a handler set the answer's headers but keeps back its
+// status, which the caller writes (putObject's 200 for a POST's 204, 201
+// or 303). The handler must not write a body.
+type heldStatus struct{ http.ResponseWriter }
+
+func (heldStatus) WriteHeader(int) {}
 
 // postRedirect returns where success_action_redirect (or the older
 // redirect) sends the browser, with the bucket, key and ETag appended to
