@@ -36,14 +36,8 @@ var (
 		Message: "Your POST request fields preceding the upload file were too large."}
 	errPostFileCount = s3err.InvalidArgument.WithMessage("POST requires exactly one file upload per request.")
 	errPostAnonymous = s3err.AccessDenied.WithMessage("Anonymous POST uploads are not allowed; the form must carry a policy signed with AWS Signature Version 4.")
+	errPostNotForm   = s3err.PreconditionFailed.WithMessage("At least one of the pre-conditions you specified did not hold (Bucket POST must be of the enclosure-type multipart/form-data).")
 )
-
-// isPostForm selects POST Object: a POST to a bucket whose body is an HTML
-// form (multipart/form-data).
-func isPostForm(r *http.Request) bool {
-	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	return strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data")
-}
 
 // postForm is a browser upload's form, read up to its file, authenticated
 // and checked against its policy.
@@ -65,7 +59,11 @@ func postFieldError(name string) error {
 // route table calls it (routes whose perm is permPostPolicy), in place of
 // the header or query authentication.
 func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier) (*sigv4.Auth, error) {
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data") {
+		return nil, errPostNotForm
+	}
+	_, params, err := mime.ParseMediaType(ct)
 	if err != nil || params["boundary"] == "" {
 		return nil, errMalformedPOST
 	}
@@ -87,7 +85,9 @@ func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier
 	if err != nil {
 		return nil, err
 	}
-	fields["key"] = strings.ReplaceAll(key, "${filename}", file.FileName())
+	if name, ok := uploadName(file); ok {
+		fields["key"] = strings.ReplaceAll(key, "${filename}", name)
+	}
 	fields["bucket"] = rc.bucket
 	if err := pol.check(h.opts.Now(), fields); err != nil {
 		return nil, err
@@ -125,9 +125,6 @@ func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 		case len(fields) == maxPostFields:
 			return nil, nil, errPostPreDataTooLarge
 		}
-		if _, dup := fields[name]; dup {
-			return nil, nil, s3err.InvalidArgument.WithMessage("The form field %s appears more than once.", clipped(name))
-		}
 		val, err := io.ReadAll(io.LimitReader(part, int64(maxPostFieldBytes-size+1)))
 		if err != nil {
 			return nil, nil, postReadError(err)
@@ -135,8 +132,27 @@ func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 		if size += len(name) + len(val); size > maxPostFieldBytes {
 			return nil, nil, errPostPreDataTooLarge
 		}
+		if prev, dup := fields[name]; dup {
+			// Fields of the same name are one, their values separated by
+			// commas (as AWS documents for policies).
+			fields[name] = prev + "," + string(val)
+			continue
+		}
 		fields[name] = string(val)
 	}
+}
+
+// uploadName returns the name of the uploaded file for ${filename}: the
+// file part's filename without any directory (after the last / or \), and
+// false when the part has no filename parameter (S3 then keeps
+// ${filename} as written).
+func uploadName(file *multipart.Part) (string, bool) {
+	_, params, err := mime.ParseMediaType(file.Header.Get("Content-Disposition"))
+	name, ok := params["filename"]
+	if err != nil || !ok {
+		return "", false
+	}
+	return name[strings.LastIndexAny(name, `/\`)+1:], true
 }
 
 // postReadError is the answer to a form that could not be read: the
@@ -149,7 +165,12 @@ func postReadError(err error) error {
 	return errMalformedPOST
 }
 
-// verifyPostFields authenticates the form by its SigV4 fields.
+// postSigFields are the fields of a SigV4 form signature, as AWS names
+// them when one is missing, in the order it checks them.
+var postSigFields = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Signature", "Policy"}
+
+// verifyPostFields authenticates the form by its SigV4 fields: all of them
+// or, for an anonymous form, none.
 func verifyPostFields(v sigv4.Verifier, fields map[string]string) (*sigv4.Auth, error) {
 	if _, ok := fields["awsaccesskeyid"]; ok {
 		return nil, sigv4.ErrSignatureV2
@@ -157,13 +178,17 @@ func verifyPostFields(v sigv4.Verifier, fields map[string]string) (*sigv4.Auth, 
 	if _, ok := fields["signature"]; ok {
 		return nil, sigv4.ErrSignatureV2
 	}
-	_, hasPolicy := fields["policy"]
-	_, hasSig := fields["x-amz-signature"]
-	if !hasPolicy && !hasSig {
+	signed := false
+	for _, name := range postSigFields[:4] {
+		_, ok := fields[strings.ToLower(name)]
+		signed = signed || ok
+	}
+	if !signed {
+		// No signature (a policy alone signs nothing): anonymous.
 		return nil, errPostAnonymous
 	}
-	for _, name := range []string{"policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"} {
-		if _, ok := fields[name]; !ok {
+	for _, name := range postSigFields {
+		if _, ok := fields[strings.ToLower(name)]; !ok {
 			return nil, postFieldError(name)
 		}
 	}
@@ -304,7 +329,7 @@ func postRedirect(fields map[string]string, bucket, key, etag string) string {
 	if raw == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ""
 	}
-	q := url.Values{"bucket": {bucket}, "key": {key}, "etag": {etag}}.Encode()
+	q := "bucket=" + url.QueryEscape(bucket) + "&key=" + url.QueryEscape(key) + "&etag=" + url.QueryEscape(etag)
 	if u.RawQuery != "" {
 		q = u.RawQuery + "&" + q
 	}

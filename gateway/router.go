@@ -73,7 +73,7 @@ var routes = append([]route{
 	{"PUT", bucket, "", nil, "CreateBucket", permWrite, (*Handler).createBucket},
 	{"DELETE", bucket, "", nil, "DeleteBucket", permWrite, (*Handler).deleteBucket},
 	{"POST", bucket, "delete", nil, "DeleteObjects", permWrite, (*Handler).deleteObjects},
-	{"POST", bucket, "", isPostForm, "PostObject", permPostPolicy, (*Handler).postObject},
+	{"POST", bucket, "", nil, "PostObject", permPostPolicy, (*Handler).postObject},
 
 	{"GET", object, "uploadId", nil, "ListParts", permRead, (*Handler).listParts},
 	{"GET", object, "acl", nil, "GetObjectAcl", permRead, (*Handler).getObjectACL},
