@@ -108,7 +108,7 @@ func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier
 func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, error) {
 	fields := make(map[string]string)
 	size := 0
-	for {
+	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			return nil, nil, errPostFileCount
@@ -122,7 +122,7 @@ func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 			return fields, part, nil
 		case name == "":
 			return nil, nil, errMalformedPOST
-		case len(fields) == maxPostFields:
+		case n == maxPostFields:
 			return nil, nil, errPostPreDataTooLarge
 		}
 		val, err := io.ReadAll(io.LimitReader(part, int64(maxPostFieldBytes-size+1)))

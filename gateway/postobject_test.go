@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -391,6 +392,7 @@ func TestPostObjectHostile(t *testing.T) {
 	}{
 		{"field over 20 KB", e.signed(testAK, testSK, anyKey, k, formField{"x-ignore-pad", strings.Repeat("a", 21<<10)}), 400, "MaxPostPreDataLengthExceeded"},
 		{"too many fields", e.signed(testAK, testSK, anyKey, append(many, k)...), 400, "MaxPostPreDataLengthExceeded"},
+		{"too many fields of one name", e.signed(testAK, testSK, anyKey, append(slices.Repeat([]formField{{"x-ignore-a", ""}}, 200), k)...), 400, "MaxPostPreDataLengthExceeded"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
