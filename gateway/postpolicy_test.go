@@ -210,3 +210,24 @@ func TestPostPolicyAWSExample(t *testing.T) {
 		t.Errorf("another Content-Type: %v", err)
 	}
 }
+
+// FuzzPostPolicy: any policy document is parsed and checked without a
+// panic, and every refusal is an S3 error.
+func FuzzPostPolicy(f *testing.F) {
+	f.Add(`{"expiration": "2030-01-01T00:00:00Z", "conditions": [{"bucket": "b"}, ["starts-with", "$key", ""], ["content-length-range", 0, 10]]}`, "k")
+	f.Add(`{"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq"], [], {}, [1, 2, 3], null, "x"]}`, "")
+	f.Add(`{"conditions": [["starts-with", "$Content-Type", "image/"]], "expiration": null}`, "image/a,text/b")
+	f.Fuzz(func(t *testing.T, doc, value string) {
+		p, err := parsePostPolicy(b64(doc))
+		if err != nil {
+			if s3err.As(err) == nil {
+				t.Fatalf("not an S3 error: %v", err)
+			}
+			return
+		}
+		err = p.check(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), map[string]string{"key": value, "content-type": value, "bucket": "b"})
+		if err != nil && s3err.As(err) == nil {
+			t.Fatalf("not an S3 error: %v", err)
+		}
+	})
+}
