@@ -566,3 +566,27 @@ func TestPostObjectVirtualHost(t *testing.T) {
 		t.Errorf("stored %q", got)
 	}
 }
+
+// TestPostObjectVersioned: in a versioned bucket each POST makes a new
+// version and answers its id, as PutObject does.
+func TestPostObjectVersioned(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt?versioning", []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`))
+	var ids []string
+	for _, data := range []string{"one", "two"} {
+		fields := e.signed(testAK, testSK, []string{`{"key": "v"}`}, formField{"key", "v"})
+		resp, body := e.post("/bkt", fields, "f", []byte(data))
+		id := resp.Header.Get("X-Amz-Version-Id")
+		if resp.StatusCode != 204 || id == "" {
+			t.Fatalf("POST %s: %d %v %s", data, resp.StatusCode, resp.Header, body)
+		}
+		ids = append(ids, id)
+	}
+	if ids[0] == ids[1] {
+		t.Fatalf("one version id for two uploads: %s", ids[0])
+	}
+	if got := string(e.ok("GET", "/bkt/v?versionId="+url.QueryEscape(ids[0]), nil)); got != "one" {
+		t.Errorf("first version: %q", got)
+	}
+}
