@@ -144,7 +144,9 @@ func objectParts(obj *store.Object, marker, maxParts int) *attributesParts {
 	truncated := false
 	next := 0
 	for _, part := range obj.Parts {
-		if part.Number <= marker {
+		if part.Number <= marker || maxParts == 0 {
+			// max-parts=0 asks for no parts: an empty, complete page
+			// (a truncated one would loop a paginator on one marker).
 			continue
 		}
 		if len(p.Parts) == maxParts {

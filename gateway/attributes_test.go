@@ -143,6 +143,18 @@ func testGetObjectAttributesMultipart(t *testing.T, open storeOpener) {
 		}
 	}
 
+	// max-parts=0: no parts, not truncated; a marker past the end: the same.
+	for _, in := range []*s3.GetObjectAttributesInput{{MaxParts: aws.Int32(0)}, {PartNumberMarker: aws.String("4")}} {
+		in.Bucket, in.Key, in.ObjectAttributes = aws.String("attrs"), aws.String("crc"), allAttributes
+		out, err := e.s3.GetObjectAttributes(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if op := out.ObjectParts; op == nil || aws.ToInt32(op.TotalPartsCount) != 4 || len(op.Parts) != 0 || aws.ToBool(op.IsTruncated) {
+			t.Errorf("max-parts %v, marker %v: ObjectParts %+v", aws.ToInt32(in.MaxParts), aws.ToString(in.PartNumberMarker), out.ObjectParts)
+		}
+	}
+
 	// An upload without a checksum: its parts are counted, not listed.
 	e.multipartUpload("attrs", "nosum", data[:(5<<20)+1], "")
 	out, err := e.s3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("nosum"), ObjectAttributes: allAttributes})
