@@ -150,6 +150,7 @@ type reqContext struct {
 	corsDoc  []byte
 	corsErr  error
 	corsRead bool
+	post   *postForm       // a browser upload's form (permPostPolicy routes)
 }
 
 // ServeHTTP implements http.Handler.
@@ -237,7 +238,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 	rc.ord = h.order.Load()
 	v := h.verifier
 	v.Lookup = func(ak string) (string, bool) { k, ok := rc.ord.Key(ak); return k.SecretKey, ok }
-	auth, err := v.Verify(r)
+	var auth *sigv4.Auth
+	var err error
+	if rc.route != nil && rc.route.perm == permPostPolicy {
+		// A browser upload is signed by its form's policy, not its headers.
+		auth, err = h.readPostForm(r, rc, v)
+	} else {
+		auth, err = v.Verify(r)
+	}
 	if err != nil {
 		h.writeError(w, r, rc, err)
 		return

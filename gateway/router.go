@@ -31,6 +31,10 @@ const (
 	// rules without authentication (browsers send none); it reads nothing
 	// else and changes nothing.
 	permPreflight
+	// permPostPolicy: as permWrite, for a browser upload, which is
+	// authenticated by the signed POST policy of its form instead of its
+	// headers or URL.
+	permPostPolicy
 )
 
 // writes reports whether p changes anything: read-only keys and expired
@@ -76,6 +80,7 @@ var routes = append([]route{
 	{"GET", bucket, "cors", nil, "GetBucketCors", permRead, (*Handler).getBucketCors},
 	{"PUT", bucket, "cors", nil, "PutBucketCors", permConfig, (*Handler).putBucketCors},
 	{"DELETE", bucket, "cors", nil, "DeleteBucketCors", permConfig, (*Handler).deleteBucketCors},
+	{"POST", bucket, "", isPostForm, "PostObject", permPostPolicy, (*Handler).postObject},
 
 	{"GET", object, "uploadId", nil, "ListParts", permRead, (*Handler).listParts},
 	{"GET", object, "acl", nil, "GetObjectAcl", permRead, (*Handler).getObjectACL},
@@ -88,7 +93,7 @@ var routes = append([]route{
 	{"PUT", object, "uploadId", hasCopySource, "UploadPartCopy", permWrite, (*Handler).uploadPartCopy},
 	{"PUT", object, "uploadId", nil, "UploadPart", permWrite, (*Handler).uploadPart},
 	{"PUT", object, "acl", nil, "PutObjectAcl", permWrite, (*Handler).putObjectACL},
-	{"PUT", object, "tagging", nil, "PutObjectTagging", permWrite, notImplemented},
+	{"PUT", object, "tagging", nil, "PutObjectTagging", permWrite, (*Handler).putObjectTagging},
 	{"PUT", object, "", hasCopySource, "CopyObject", permWrite, (*Handler).copyObject},
 	{"PUT", object, "", nil, "PutObject", permWrite, (*Handler).putObject},
 	{"DELETE", object, "uploadId", nil, "AbortMultipartUpload", permWrite, (*Handler).abortMultipartUpload},

@@ -33,8 +33,9 @@ const (
 	ConfigOverhead = 256
 )
 
-// Size returns the bytes of m as it is stored and charged: every value,
-// and the name and value of each user metadata entry (0 for nil).
+// Size returns the bytes of m as it is stored and charged: every value
+// (attributes too), and the name and value of each user metadata entry
+// (0 for nil).
 func (m *Metadata) Size() int64 {
 	if m == nil {
 		return 0
@@ -43,6 +44,9 @@ func (m *Metadata) Size() int64 {
 		len(m.ContentLanguage) + len(m.CacheControl) + len(m.Expires) + len(m.StorageClass)
 	for k, v := range m.User {
 		n += len(k) + len(v)
+	}
+	for _, a := range m.Attrs() {
+		n += len(*a)
 	}
 	return int64(n)
 }

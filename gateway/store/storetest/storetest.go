@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Multipart", testMultipart},
 		{"Usage", testUsage},
 		{"Configs", testConfigs},
+		{"Attrs", testAttrs},
 	}
 	asGateway := func(t *testing.T) store.Store {
 		s := newStore(t)
