@@ -150,7 +150,7 @@ type reqContext struct {
 	corsDoc  []byte
 	corsErr  error
 	corsRead bool
-	post   *postForm       // a browser upload's form (permPostPolicy routes)
+	post     *postForm // a browser upload's form (permPostPolicy routes)
 }
 
 // ServeHTTP implements http.Handler.
