@@ -219,14 +219,24 @@ func (l *lengthRange) Read(b []byte) (int, error) {
 var postHeaderFields = map[string]string{
 	"cache-control": "Cache-Control", "content-type": "Content-Type", "content-disposition": "Content-Disposition",
 	"content-encoding": "Content-Encoding", "content-language": "Content-Language", "expires": "Expires",
-	"content-md5": "Content-Md5", "acl": "X-Amz-Acl", "tagging": "X-Amz-Tagging",
+	"content-md5": "Content-Md5", "acl": "X-Amz-Acl",
 	"x-amz-checksum-algorithm": "X-Amz-Sdk-Checksum-Algorithm",
 }
 
 // header returns the form's fields as the PutObject request headers they
-// stand for, so that they are honoured or refused exactly as those.
-func (f *postForm) header() http.Header {
+// stand for, so that they are honoured or refused exactly as those. The
+// tagging field is a Tagging document; it becomes x-amz-tagging.
+func (f *postForm) header() (http.Header, error) {
 	hdr := make(http.Header)
+	if doc, ok := f.fields["tagging"]; ok {
+		tags, err := parseTagging([]byte(doc), maxObjectTags, "Object")
+		if err != nil {
+			return nil, err
+		}
+		if len(tags) > 0 {
+			hdr.Set("X-Amz-Tagging", encodeTags(tags))
+		}
+	}
 	for name, v := range f.fields {
 		switch {
 		case postHeaderFields[name] != "":
@@ -235,7 +245,7 @@ func (f *postForm) header() http.Header {
 			hdr[textproto.CanonicalMIMEHeaderKey(name)] = []string{v}
 		}
 	}
-	return hdr
+	return hdr, nil
 }
 
 // postAuthFields are the signature's own fields.
@@ -256,7 +266,10 @@ type postResponse struct {
 // form's fields as its headers.
 func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	f := rc.post
-	hdr := f.header()
+	hdr, err := f.header()
+	if err != nil {
+		return err
+	}
 	if err := refuseUnsupported(hdr, "PutObject"); err != nil {
 		return err
 	}

@@ -243,7 +243,8 @@ func TestPostObjectRefused(t *testing.T) {
 		{"duplicate field", append(e.signed(testAK, testSK, anyKey, k), k), 400, "InvalidArgument", "more than once"},
 		{"acl public-read", e.signed(testAK, testSK, append(anyKey, `{"acl": "public-read"}`), k, formField{"acl", "public-read"}), 400, "AccessControlListNotSupported", ""},
 		{"acl not canned", e.signed(testAK, testSK, append(anyKey, `{"acl": "everyone"}`), k, formField{"acl", "everyone"}), 400, "InvalidArgument", ""},
-		{"tagging", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$tagging", ""]`), k, formField{"tagging", "<Tagging/>"}), 501, "NotImplemented", "tagging"},
+		{"tagging not a document", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$tagging", ""]`), k, formField{"tagging", "a=b"}), 400, "MalformedXML", ""},
+		{"tagging invalid", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$tagging", ""]`), k, formField{"tagging", "<Tagging><TagSet><Tag><Key>aws:x</Key><Value>1</Value></Tag></TagSet></Tagging>"}), 400, "InvalidTag", ""},
 		{"server-side encryption", e.signed(testAK, testSK, append(anyKey, `{"x-amz-server-side-encryption": "AES256"}`), k, formField{"x-amz-server-side-encryption", "AES256"}), 501, "NotImplemented", ""},
 		{"storage class", e.signed(testAK, testSK, append(anyKey, `{"x-amz-storage-class": "COLD"}`), k, formField{"x-amz-storage-class", "COLD"}), 400, "InvalidStorageClass", ""},
 		{"read-only key", e.signed(roAK, roSK, anyKey, k), 403, "AccessDenied", "read-only"},
@@ -320,6 +321,15 @@ func TestPostObjectFields(t *testing.T) {
 	sha := sha256.Sum256(data)
 	if want := base64.StdEncoding.EncodeToString(sha[:]); resp.StatusCode != 204 || resp.Header.Get("X-Amz-Checksum-Sha256") != want {
 		t.Errorf("x-amz-checksum-algorithm SHA256: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	// The tagging field is a Tagging document.
+	fields = e.signed(testAK, testSK, []string{`{"key": "tagged"}`, `["starts-with", "$tagging", ""]`}, formField{"key", "tagged"},
+		formField{"tagging", "<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key><Value>two words</Value></Tag></TagSet></Tagging>"})
+	if resp, body = e.post("/bkt", fields, "f", data); resp.StatusCode != 204 {
+		t.Fatalf("POST with tagging: %d %s", resp.StatusCode, body)
+	}
+	if tags := string(e.ok("GET", "/bkt/tagged?tagging", nil)); !strings.Contains(tags, "<Key>b</Key><Value>two words</Value>") {
+		t.Errorf("tags of a POST upload: %s", tags)
 	}
 }
 

@@ -155,6 +155,12 @@ func (h *Handler) readTagging(r *http.Request, rc *reqContext, max int, what str
 	if err != nil {
 		return nil, err
 	}
+	return parseTagging(body, max, what)
+}
+
+// parseTagging parses and validates a Tagging document (a request body, or
+// a browser upload's tagging field).
+func parseTagging(body []byte, max int, what string) ([]tag, error) {
 	var doc taggingDoc
 	if err := xml.Unmarshal(body, &doc); err != nil {
 		return nil, s3err.MalformedXML
