@@ -24,7 +24,9 @@ import (
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/gateway/store/embedded"
+	"github.com/lambda/storagecli/gateway/store/upstream"
 )
 
 const appOrigin = "https://app.example"
@@ -488,5 +490,50 @@ func BenchmarkCORSPreflight(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
 		}
+	}
+}
+
+// TestCORSSharedUpstream: in upstream mode the rules live upstream, in the
+// order's namespace: rules set through one gateway answer the preflights
+// of another serving the same order, and their deletion too (here without
+// a cache: BucketCacheTTL < 0).
+func TestCORSSharedUpstream(t *testing.T) {
+	srv := sharedMinIO(t)
+	cfg := upstream.Config{Endpoint: "http://" + srv.Endpoint, Bucket: ordersUpstreamBucket,
+		Prefix:    fmt.Sprintf("cors%d-%d/", time.Now().UnixNano()%1e9, minioPrefix.Add(1)),
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, BucketCacheTTL: -1}
+	gateways := make([]*testEnv, 2)
+	for i := range gateways {
+		gateways[i] = envOn(t, func(t *testing.T) (store.Store, func(context.Context) (store.Usage, error)) {
+			st, err := upstream.New(cfg, upstream.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, nil
+		})
+	}
+	a, b := gateways[0], gateways[1]
+	a.mkBucket("web")
+	preflight := func(e *testEnv) int {
+		req := httptest.NewRequest(http.MethodOptions, "/web/x", nil)
+		req.Header.Set("Origin", appOrigin)
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if code := preflight(b); code != http.StatusForbidden {
+		t.Fatalf("preflight before any rule: %d", code)
+	}
+	a.putCORS("web", corsRules)
+	if code := preflight(b); code != http.StatusOK {
+		t.Errorf("preflight through the other gateway after PutBucketCors: %d, want 200", code)
+	}
+	if _, err := a.s3.DeleteBucketCors(context.Background(), &s3.DeleteBucketCorsInput{Bucket: aws.String("web")}); err != nil {
+		t.Fatal(err)
+	}
+	if code := preflight(b); code != http.StatusForbidden {
+		t.Errorf("preflight through the other gateway after DeleteBucketCors: %d, want 403", code)
 	}
 }
