@@ -235,6 +235,9 @@ func (h *Handler) authorizeAnonymous(r *http.Request, rc *reqContext, refusal er
 	case !store.ValidBucketName(rc.bucket) || !utf8.ValidString(rc.key) || rc.key != "" && !store.ValidKey(rc.key):
 		return s3err.AccessDenied
 	}
+	if err := anonymousOverrides(r, rc); err != nil {
+		return err
+	}
 	ctx := r.Context()
 	pab, err := h.publicAccessBlock(ctx, rc)
 	if err != nil {
@@ -267,6 +270,24 @@ func (h *Handler) authorizeAnonymous(r *http.Request, rc *reqContext, refusal er
 		return s3err.AccessDenied
 	}
 	return h.anonymousACLGrant(ctx, rc, acc.anon)
+}
+
+// errAnonymousOverrides is AWS's answer to response-* parameters on an
+// anonymous read: nobody may make a public object answer with another
+// Content-Type (text/html on the gateway's origin) or disposition.
+var errAnonymousOverrides = s3err.InvalidRequest.WithMessage("Request specific response headers cannot be used for anonymous GET requests.")
+
+// anonymousOverrides refuses response header overrides on anonymous reads.
+func anonymousOverrides(r *http.Request, rc *reqContext) error {
+	if rc.op != "GetObject" && rc.op != "HeadObject" {
+		return nil
+	}
+	for p := range r.URL.Query() {
+		if strings.HasPrefix(strings.ToLower(p), "response-") {
+			return errAnonymousOverrides
+		}
+	}
+	return nil
 }
 
 // anonymousACLGrant checks the ACL grant to AllUsers that rule asks for.

@@ -167,6 +167,9 @@ func TestAnonymousACLAccess(t *testing.T) {
 			t.Errorf("public object: %q", got)
 		}
 		e.wantAnon("HEAD", "/pub/r", nil, nil, 200, "")
+		e.wantAnon("GET", "/pub/r?response-content-type=text/html", nil, nil, 400, "InvalidRequest")
+		e.wantAnon("GET", "/pub/r?Response-Content-Disposition=inline", nil, nil, 400, "InvalidRequest")
+		e.want(testAK, testSK, "GET", "/pub/r?response-content-type=text/plain", nil, nil, 200, "")
 		e.wantAnon("GET", "/pub/p", nil, nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/pub/missing", nil, nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/nobucket/r", nil, nil, 403, "AccessDenied")
