@@ -419,7 +419,20 @@ func (h *Handler) policyRequest(r *http.Request, rc *reqContext, acc opAccess) *
 	case "ListObjects", "ListObjectsV2", "ListObjectVersions", "ListMultipartUploads":
 		c["s3:prefix"] = []string{r.URL.Query().Get("prefix")}
 	}
-	return &policy.Request{AccessKey: rc.auth.AccessKey, Actions: []string{acc.action, "s3:" + rc.op}, Resource: res, Context: c}
+	actions := []string{acc.action, "s3:" + rc.op}
+	if v, ok := versionActions[acc.action]; ok && rc.key != "" && r.URL.Query().Has("versionId") {
+		actions = []string{v, "s3:" + rc.op + "Version"}
+	}
+	return &policy.Request{AccessKey: rc.auth.AccessKey, Actions: actions, Resource: res, Context: c}
+}
+
+// versionActions are the actions a request naming a versionId needs
+// instead, as on AWS (s3:GetObject does not grant reading old versions).
+var versionActions = map[string]string{
+	"s3:GetObject": "s3:GetObjectVersion", "s3:DeleteObject": "s3:DeleteObjectVersion",
+	"s3:GetObjectAcl": "s3:GetObjectVersionAcl", "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
+	"s3:GetObjectTagging": "s3:GetObjectVersionTagging", "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+	"s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging", "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
 }
 
 // tagConditionOps are the operations on an existing object whose policy

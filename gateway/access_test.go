@@ -417,10 +417,15 @@ func TestBucketPolicy(t *testing.T) {
 		}
 		e.wantAnon("HEAD", "/bkt/public/a", nil, nil, 200, "")
 		e.wantAnon("GET", "/bkt/public/missing", nil, nil, 404, "NoSuchKey")
+		// Old versions need s3:GetObjectVersion, as on AWS.
+		e.wantAnon("GET", "/bkt/public/a?versionId=null", nil, nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/bkt/private/b", nil, nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/bkt", nil, nil, 403, "AccessDenied")
 		e.wantAnon("PUT", "/bkt/public/new", []byte("x"), nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/bkt?policy", nil, nil, 403, "AccessDenied")
+		e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObjectVersion","Resource":"arn:aws:s3:::BKT/public/*"}`), nil, 204, "")
+		e.wantAnon("GET", "/bkt/public/a?versionId=null", nil, nil, 200, "")
+		e.wantAnon("GET", "/bkt/public/a", nil, nil, 403, "AccessDenied")
 		// A policy only for one IP range is not public.
 		narrow := bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::BKT/*","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}`)
 		e.want(testAK, testSK, "PUT", "/bkt?policy", narrow, nil, 204, "")
