@@ -60,7 +60,8 @@ var cannedACLGrants = map[string]acl{
 	"authenticated-read":        newACL(grant{granteeOwner, permFullControl}, grant{granteeAuth, permREAD}),
 }
 
-// errACLGrantee refuses canned ACLs whose grantees the gateway has not.
+// errCannedUnsupported refuses the canned ACLs whose grantees the gateway
+// has not.
 var errCannedUnsupported = s3err.NotImplemented.WithMessage("The canned ACLs aws-exec-read and log-delivery-write are not supported by this gateway: it has no EC2 or log delivery principals.")
 
 func newACL(gs ...grant) acl {
@@ -78,7 +79,7 @@ func (a acl) String() string {
 	return strings.Join(parts, ",")
 }
 
-// objectACLString is what store.Metadata.ACL holds for a: "" for private.
+// objectString is what store.Metadata.ACL holds for a: "" for private.
 func (a acl) objectString() string {
 	if a.private() {
 		return ""
