@@ -200,18 +200,11 @@ func unsigned(r *http.Request) bool {
 	return true
 }
 
-// anonymousAuth is the Auth of an unsigned request: no access key, and a
-// body as its x-amz-content-sha256 says (a SHA-256 to verify, unsigned,
-// or aws-chunked with an unsigned trailer; signed chunks need a
-// signature). refusal is the answer when nothing grants it access.
+// anonymousAuth is the Auth of an unsigned request (sigv4.Anonymous);
+// refusal is the answer when its body needs a signature.
 func anonymousAuth(r *http.Request, refusal error) (*sigv4.Auth, error) {
-	switch ph := r.Header.Get("X-Amz-Content-Sha256"); {
-	case ph == "" || ph == sigv4.UnsignedPayload:
-		return &sigv4.Auth{PayloadHash: sigv4.UnsignedPayload}, nil
-	case ph == sigv4.StreamingUnsignedTrailer:
-		return &sigv4.Auth{PayloadHash: ph}, nil
-	case len(ph) == 64 && strings.Trim(strings.ToLower(ph), "0123456789abcdef") == "":
-		return &sigv4.Auth{PayloadHash: strings.ToLower(ph)}, nil
+	if a, ok := sigv4.Anonymous(r); ok {
+		return a, nil
 	}
 	return nil, refusal
 }

@@ -188,6 +188,17 @@ func TestAnonymousACLAccess(t *testing.T) {
 		e.wantAnon("PUT", "/pub/up2", []byte("x"), map[string]string{"x-amz-acl": "public-read"}, 403, "AccessDenied")
 		e.wantAnon("PUT", "/pub/up3", []byte("x"), map[string]string{"x-amz-acl": "private"}, 200, "")
 		e.wantAnon("PUT", "/pub/up4", []byte("x"), map[string]string{"X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}, 403, "AccessDenied")
+		// An aws-chunked body with an unsigned trailer, its checksum verified.
+		chunked := "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
+		e.wantAnon("PUT", "/pub/chunked", []byte(chunked), map[string]string{"Content-Encoding": "aws-chunked",
+			"X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32", "X-Amz-Decoded-Content-Length": "5"}, 200, "")
+		if got := string(e.ok("GET", "/pub/chunked", nil)); got != "hello" {
+			t.Errorf("anonymous aws-chunked upload: %q", got)
+		}
+		bad := strings.Replace(chunked, "NhCmhg==", "AAAAAA==", 1)
+		e.wantAnon("PUT", "/pub/chunked2", []byte(bad), map[string]string{"Content-Encoding": "aws-chunked",
+			"X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32", "X-Amz-Decoded-Content-Length": "5"}, 400, "BadDigest")
+		e.wantAnon("PUT", "/pub/sha", []byte("abc"), map[string]string{"X-Amz-Content-Sha256": strings.Repeat("0", 64)}, 400, "XAmzContentSHA256Mismatch")
 		e.wantAnon("PUT", "/bkt/up", []byte("x"), nil, 403, "AccessDenied")
 		e.wantAnon("DELETE", "/pub/r", nil, nil, 403, "AccessDenied")
 		// The object's ACL is read on the version served: made private,
