@@ -765,3 +765,18 @@ func TestPostObjectACL(t *testing.T) {
 	wantError(t, resp, body, 403, "AccessDenied")
 	e.want(testAK, testSK, "HEAD", "/pub/form2.txt", nil, nil, 404, "")
 }
+
+// TestPolicyDeniesPostObject: a Deny on uploads applies to browser uploads
+// by the key their form names.
+func TestPolicyDeniesPostObject(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::BKT/locked/*"}`), nil, 204, "")
+	conds := []string{`["starts-with", "$key", ""]`}
+	resp, body := e.post("/bkt", e.signed(testAK, testSK, conds, formField{"key", "locked/x"}), "f.txt", []byte("x"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	e.want(testAK, testSK, "HEAD", "/bkt/locked/x", nil, nil, 404, "")
+	if resp, body := e.post("/bkt", e.signed(testAK, testSK, conds, formField{"key", "open/x"}), "f.txt", []byte("x")); resp.StatusCode != 204 {
+		t.Errorf("POST outside the denied prefix: %d %s", resp.StatusCode, body)
+	}
+}
