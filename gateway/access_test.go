@@ -780,3 +780,61 @@ func TestPolicyDeniesPostObject(t *testing.T) {
 		t.Errorf("POST outside the denied prefix: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestMinioClientPolicy: the policies mc writes (`mc anonymous set
+// download|upload|public|none`, through minio-go's SetBucketPolicy) are
+// accepted and do what they say.
+func TestMinioClientPolicy(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("mcb")
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("mcb"), Key: aws.String("a.txt"), Body: strings.NewReader("a")}); err != nil {
+		t.Fatal(err)
+	}
+	anonGet := func(path string) int {
+		resp, err := http.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	download := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetBucketLocation","s3:ListBucket"],"Resource":["arn:aws:s3:::mcb"]},{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::mcb/*"]}]}`
+	if err := e.minio.SetBucketPolicy(ctx, "mcb", download); err != nil {
+		t.Fatalf("SetBucketPolicy: %v", err)
+	}
+	if got, err := e.minio.GetBucketPolicy(ctx, "mcb"); err != nil || got != download {
+		t.Fatalf("GetBucketPolicy: %q %v", got, err)
+	}
+	if code := anonGet("/mcb/a.txt"); code != 200 {
+		t.Errorf("anonymous GET: %d", code)
+	}
+	if code := anonGet("/mcb?list-type=2"); code != 200 {
+		t.Errorf("anonymous list: %d", code)
+	}
+	if code := anonGet("/mcb?location"); code != 200 {
+		t.Errorf("anonymous GetBucketLocation: %d", code)
+	}
+	upload := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetBucketLocation","s3:ListBucketMultipartUploads"],"Resource":["arn:aws:s3:::mcb"]},{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:AbortMultipartUpload","s3:DeleteObject","s3:ListMultipartUploadParts","s3:PutObject"],"Resource":["arn:aws:s3:::mcb/*"]}]}`
+	if err := e.minio.SetBucketPolicy(ctx, "mcb", upload); err != nil {
+		t.Fatalf("SetBucketPolicy upload: %v", err)
+	}
+	req, _ := http.NewRequest("PUT", e.srv.URL+"/mcb/up.txt", strings.NewReader("up"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("anonymous PUT under the upload policy: %d", resp.StatusCode)
+	}
+	if code := anonGet("/mcb/a.txt"); code != 403 {
+		t.Errorf("anonymous GET under the upload policy: %d", code)
+	}
+	if err := e.minio.SetBucketPolicy(ctx, "mcb", ""); err != nil {
+		t.Fatalf("SetBucketPolicy none: %v", err)
+	}
+	if code := anonGet("/mcb?list-type=2"); code != 403 {
+		t.Errorf("anonymous list after the policy was removed: %d", code)
+	}
+}
