@@ -374,7 +374,7 @@ func (h *Handler) applyPolicy(r *http.Request, rc *reqContext, p *policy.Policy)
 // authorizeCopySource applies the source bucket's policy to reading the
 // copy's source (s3:GetObject).
 func (h *Handler) authorizeCopySource(r *http.Request, rc *reqContext) error {
-	srcBucket, srcKey, err := copySource(r.Header)
+	srcBucket, srcKey, _, err := copySource(r.Header)
 	if err != nil || !store.ValidBucketName(srcBucket) {
 		return nil // the handler refuses it
 	}

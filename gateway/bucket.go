@@ -153,14 +153,6 @@ func (h *Handler) getBucketLocation(w http.ResponseWriter, r *http.Request, rc *
 	return nil
 }
 
-func (h *Handler) getBucketVersioning(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
-		return err
-	}
-	writeXML(w, http.StatusOK, versioningConfiguration{NS: s3NS})
-	return nil
-}
-
 func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	// The bucket first: a request for a missing bucket is refused before
 	// its (up to 2 MiB) body is transferred.
@@ -185,24 +177,20 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 	}
 	res := deleteResult{NS: s3NS}
 	for _, o := range req.Objects {
+		var d deletedEntry
 		err := error(nil)
-		switch {
-		case !store.ValidKey(o.Key):
-			err = invalidKey
-		case rc.access.denies(o.Key):
+		if rc.access.denies(o.Key) {
 			err = s3err.AccessDenied
-		case o.VersionID != "" && o.VersionID != "null":
-			err = s3err.NoSuchKey.WithMessage("The specified version does not exist.")
-		default:
-			err = h.opts.Store.DeleteObject(r.Context(), rc.bucket, o.Key)
+		} else {
+			d, err = h.deleteOne(r, rc, o.Key, o.VersionID)
 		}
 		if err != nil {
 			e, _ := toS3Error(err)
-			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, Code: e.Code, Message: e.Message})
+			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: e.Code, Message: e.Message})
 			continue
 		}
 		if !req.Quiet {
-			res.Deleted = append(res.Deleted, deletedEntry{Key: o.Key})
+			res.Deleted = append(res.Deleted, d)
 		}
 	}
 	writeXML(w, http.StatusOK, res)

@@ -34,6 +34,9 @@ var storeErrors = []struct {
 	{store.ErrInvalidRange, s3err.InvalidRange},
 	{store.ErrNotSupported, notSupported},
 	{store.ErrConfigTooLarge, s3err.EntityTooLarge},
+	{store.ErrNoSuchVersion, errNoSuchVersion},
+	{store.ErrInvalidVersionID, errInvalidVersionID},
+	{store.ErrMethodNotAllowed, s3err.MethodNotAllowed},
 }
 
 // notSupported answers what the order's store cannot do (upstream mode's

@@ -98,7 +98,7 @@ func parseCopyRange(v string) (byteRange, bool, error) {
 }
 
 func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	srcBucket, srcKey, err := copySource(r.Header)
+	srcBucket, srcKey, srcVersion, err := copySource(r.Header)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	srcCond := parseConditionals(r.Header, "x-amz-copy-source-")
 	var length int64
-	_, src, err := h.opts.Store.GetObject(r.Context(), srcBucket, srcKey, func(o *store.Object) (int64, int64, error) {
+	srcObj, src, err := h.opts.Store.GetObjectVersion(r.Context(), srcBucket, srcKey, srcVersion, func(o *store.Object) (int64, int64, error) {
 		if err := srcCond.check(o, s3err.PreconditionFailed); err != nil {
 			return 0, 0, err
 		}
@@ -127,9 +127,12 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *req
 		return br.start, length, nil
 	})
 	if err != nil {
-		return err
+		return copySourceError(err)
 	}
 	defer src.Close()
+	if srcObj.VersionID != "" {
+		w.Header().Set("x-amz-copy-source-version-id", srcObj.VersionID)
+	}
 	if length > store.MaxPartSize {
 		return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
 	}
@@ -201,6 +204,7 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
+	setVersionHeader(w.Header(), obj.VersionID)
 	res := completeMultipartUploadResult{NS: s3NS, Location: objectURL(r, rc),
 		Bucket: rc.bucket, Key: rc.key, ETag: quoteETag(obj.ETag),
 		checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: obj.Checksum.Type}

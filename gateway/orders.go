@@ -137,6 +137,9 @@ func (h *Handler) replacedCost(rc *reqContext) order.UsageFunc {
 		if err != nil {
 			return 0, err
 		}
+		if obj.VersionID != "" {
+			return 0, nil // a versioned bucket: the write may keep it as a noncurrent version
+		}
 		return store.ObjectCost(rc.key, obj.Size, h.chargedMeta(&obj.Meta)), nil
 	}
 }

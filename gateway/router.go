@@ -72,7 +72,7 @@ var routes = append([]route{
 	{"GET", bucket, "", listTypeV2, "ListObjectsV2", permRead, (*Handler).listObjectsV2},
 	{"GET", bucket, "", nil, "ListObjects", permRead, (*Handler).listObjectsV1},
 	{"HEAD", bucket, "", nil, "HeadBucket", permRead, (*Handler).headBucket},
-	{"PUT", bucket, "versioning", nil, "PutBucketVersioning", permConfig, notImplemented},
+	{"PUT", bucket, "versioning", nil, "PutBucketVersioning", permConfig, (*Handler).putBucketVersioning},
 	{"PUT", bucket, "acl", nil, "PutBucketAcl", permConfig, (*Handler).putBucketACL},
 	{"PUT", bucket, "", nil, "CreateBucket", permWrite, (*Handler).createBucket},
 	{"DELETE", bucket, "", nil, "DeleteBucket", permWrite, (*Handler).deleteBucket},

@@ -57,6 +57,10 @@ func ObjectCost(key string, size int64, m *Metadata) int64 {
 	return ObjectOverhead + int64(len(key)) + m.Size() + size
 }
 
+// DeleteMarkerCost is the charge for a delete marker at key. Every
+// version of an object is charged ObjectCost, current or not.
+func DeleteMarkerCost(key string) int64 { return ObjectCost(key, 0, nil) }
+
 // PartCost is the charge for a part of size bytes.
 func PartCost(size int64) int64 { return PartOverhead + size }
 

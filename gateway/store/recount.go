@@ -55,7 +55,11 @@ func (c *Count) configs(ctx context.Context, st Store, bucket string) error {
 }
 
 func (c *Count) objects(ctx context.Context, st Store, bucket string) error {
-	for after := ""; ; {
+	err := c.versions(ctx, st, bucket)
+	if !errors.Is(err, ErrNotSupported) {
+		return err
+	}
+	for after := ""; ; { // a store without versions: its objects
 		page, err := st.ListObjects(ctx, bucket, ListOptions{After: after})
 		if err != nil {
 			return err
@@ -69,6 +73,30 @@ func (c *Count) objects(ctx context.Context, st Store, bucket string) error {
 			return nil
 		}
 		after = page.Next
+	}
+}
+
+// versions counts every version and delete marker of bucket.
+func (c *Count) versions(ctx context.Context, st Store, bucket string) error {
+	opts := VersionsOptions{}
+	for {
+		page, err := st.ListObjectVersions(ctx, bucket, opts)
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Versions {
+			if o.DeleteMarker {
+				c.Bytes += DeleteMarkerCost(o.Key)
+				continue
+			}
+			c.Bytes += ObjectCost(o.Key, o.Size, &o.Meta)
+			c.Data += o.Size
+			c.Objects++
+		}
+		if !page.Truncated {
+			return nil
+		}
+		opts.KeyMarker, opts.VersionIDMarker = page.NextKeyMarker, page.NextVersionIDMarker
 	}
 }
 

@@ -97,7 +97,7 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 		case b == nil:
 			res = store.ErrNoSuchBucket
 			return nil
-		case !empty(b.Bucket(keyObjects)):
+		case !empty(b.Bucket(keyObjects)) || !empty(b.Bucket(keyVersions)):
 			res = store.ErrBucketNotEmpty
 			return nil
 		}
@@ -154,7 +154,11 @@ func dropUploads(tx *bbolt.Tx, ups *bbolt.Bucket) ([]fileID, error) {
 	return files, addUsage(tx, -size, 0)
 }
 
+// empty reports whether b (which may be nil) holds no entry.
 func empty(b *bbolt.Bucket) bool {
+	if b == nil {
+		return true
+	}
 	k, _ := b.Cursor().First()
 	return k == nil
 }

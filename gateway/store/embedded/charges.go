@@ -44,13 +44,15 @@ func chargesTx(tx *bbolt.Tx) (store.Usage, error) {
 	err := all.ForEachBucket(func(name []byte) error {
 		b := all.Bucket(name)
 		u.Bytes += store.BucketCost(string(name)) + configsCost(b)
-		err := b.Bucket(keyObjects).ForEach(func(k, v []byte) error {
+		err := forEachVersion(b, func(k, v []byte) error {
 			r, err := decodeObject(v, decodeList)
 			if err != nil {
 				return err
 			}
 			u.Bytes += r.cost(string(k))
-			u.Objects++
+			if !r.marker {
+				u.Objects++
+			}
 			return nil
 		})
 		if err != nil {

@@ -40,7 +40,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	if err := s.bucketExists(dstBucket); err != nil {
 		return nil, err
 	}
-	src, err := s.openObject(srcBucket, srcKey, true)
+	src, err := s.openObject(srcBucket, srcKey, in.SrcVersionID, true)
 	if err != nil {
 		return nil, err
 	}

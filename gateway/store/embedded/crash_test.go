@@ -348,7 +348,7 @@ func referencedFiles(t *testing.T, s *Store) map[fileID]bool {
 	out := map[fileID]bool{}
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		err := tx.Bucket(bktBuckets).ForEachBucket(func(name []byte) error {
-			return tx.Bucket(bktBuckets).Bucket(name).Bucket(keyObjects).ForEach(func(k, v []byte) error {
+			return forEachVersion(tx.Bucket(bktBuckets).Bucket(name), func(k, v []byte) error {
 				r, err := decodeObject(v, decodeList)
 				if err != nil {
 					return err

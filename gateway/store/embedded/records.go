@@ -51,6 +51,15 @@ type objRecord struct {
 	// others): a repeated CompleteMultipartUpload of it is answered from
 	// this record while the object stands.
 	upload uploadID
+	// vid orders the version among its key's (see versions.go); a record
+	// written before versions has none stored and gets one from its mtime.
+	vid versionID
+	// null marks the null version; marker a delete marker (no data).
+	null, marker bool
+	// versioned is not stored: set when the record is read or written, it
+	// tells whether its bucket's versioning was ever set (the version id
+	// then shows).
+	versioned bool
 }
 
 // etag returns the object's ETag.
@@ -83,6 +92,7 @@ func (r *objRecord) object(key string) *store.Object {
 	if r.upload != (uploadID{}) {
 		o.UploadID = r.upload.String()
 	}
+	o.VersionID, o.DeleteMarker = r.versionName(), r.marker
 	if len(r.parts) > 0 {
 		o.Parts = make([]store.Part, len(r.parts))
 		for i, p := range r.parts {
@@ -114,8 +124,11 @@ func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 const (
 	flagInline = 1
-	flagUpload = 2 // the record carries the id of the upload that made it
-	flagAttrs  = 4 // the record carries attributes (encoder.attrs)
+	flagUpload = 2  // the record carries the id of the upload that made it
+	flagVID    = 4  // the record carries its version id
+	flagNull   = 8  // the null version (implied when flagVID is absent)
+	flagMarker = 16 // a delete marker
+	flagAttrs  = 32 // the record carries attributes (encoder.attrs)
 )
 
 func (r *objRecord) encode() []byte {
@@ -129,6 +142,13 @@ func (r *objRecord) encode() []byte {
 	}
 	if hasAttrs(&r.meta) {
 		flags |= flagAttrs
+	}
+	flags |= flagVID
+	if r.null {
+		flags |= flagNull
+	}
+	if r.marker {
+		flags |= flagMarker
 	}
 	e = append(e, recordFormat, flags)
 	e.uvarint(uint64(r.size))
@@ -151,6 +171,7 @@ func (r *objRecord) encode() []byte {
 	if r.upload != (uploadID{}) {
 		e = append(e, r.upload[:]...)
 	}
+	e = append(e, r.vid[:]...)
 	if r.inline {
 		return append(e, r.data...)
 	}
@@ -168,7 +189,7 @@ func (r *objRecord) encodedSize() int {
 	// Format and flags, the MD5, and 15 varints: size, mtime, ETag parts,
 	// 7 metadata string lengths, the user metadata count, 3 checksum string
 	// lengths, the parts count.
-	n := 2 + len(r.md5) + len(r.upload) + 15*binary.MaxVarintLen64
+	n := 2 + len(r.md5) + len(r.upload) + len(r.vid) + 15*binary.MaxVarintLen64
 	m := &r.meta
 	for _, s := range [...]string{m.ContentType, m.ContentEncoding, m.ContentDisposition,
 		m.ContentLanguage, m.CacheControl, m.Expires, m.StorageClass,
@@ -231,6 +252,13 @@ func decodeObject(buf []byte, mode decodeMode) (*objRecord, error) {
 	}
 	if flags&flagUpload != 0 {
 		d.raw(r.upload[:])
+	}
+	r.marker = flags&flagMarker != 0
+	if flags&flagVID != 0 {
+		d.raw(r.vid[:])
+		r.null = flags&flagNull != 0
+	} else {
+		r.vid, r.null = stampVersionID(r.mtime), true
 	}
 	if r.inline {
 		if d.err == nil && int64(len(d.b)) != r.size {
