@@ -838,3 +838,26 @@ func TestMinioClientPolicy(t *testing.T) {
 		t.Errorf("anonymous list after the policy was removed: %d", code)
 	}
 }
+
+// TestVersionACLs: GetObjectAcl reads the version named; PutObjectAcl
+// changes the current version's ACL, and refuses a noncurrent one.
+func TestVersionACLs(t *testing.T) {
+	e := publicEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.want(testAK, testSK, "PUT", "/pub?versioning", []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`), nil, 200, "")
+	r1, _ := e.do(testAK, testSK, "PUT", "/pub/v", []byte("one"), nil)
+	r2, _ := e.do(testAK, testSK, "PUT", "/pub/v", []byte("two"), map[string]string{"x-amz-acl": "public-read"})
+	v1, v2 := r1.Header.Get("x-amz-version-id"), r2.Header.Get("x-amz-version-id")
+	if v1 == "" || v2 == "" || v1 == v2 {
+		t.Fatalf("version ids %q %q", v1, v2)
+	}
+	if acl := string(e.ok("GET", "/pub/v?acl&versionId="+v1, nil)); strings.Contains(acl, "AllUsers") {
+		t.Errorf("version 1 ACL: %s", acl)
+	}
+	if acl := string(e.ok("GET", "/pub/v?acl&versionId="+v2, nil)); !strings.Contains(acl, "AllUsers") {
+		t.Errorf("version 2 ACL: %s", acl)
+	}
+	e.want(testAK, testSK, "PUT", "/pub/v?acl&versionId="+v1, nil, map[string]string{"x-amz-acl": "public-read"}, 501, "NotImplemented")
+	e.want(testAK, testSK, "PUT", "/pub/v?acl&versionId="+v2, nil, map[string]string{"x-amz-acl": "private"}, 200, "")
+	e.wantAnon("GET", "/pub/v", nil, nil, 403, "AccessDenied")
+	e.want(testAK, testSK, "GET", "/pub/v?acl&versionId=nosuchversion", nil, nil, 400, "InvalidArgument")
+}
