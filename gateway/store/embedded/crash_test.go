@@ -207,8 +207,8 @@ func TestCrash(t *testing.T) {
 		t.Skip("slow")
 	}
 	dir := t.TempDir()
-	want := map[string]string{}  // key → md5 of acknowledged content ("" deleted)
-	maybe := map[string]string{} // key → md5 of content that may have been deleted
+	want := map[string]string{}     // key → md5 of acknowledged content ("" deleted)
+	maybe := map[string]string{}    // key → md5 of content that may have been deleted
 	versions := map[string]string{} // key@version → md5 (a delete marker: of nothing), "gone" deleted
 	for round := range 3 {
 		for _, line := range runCrashChild(t, dir, round, 150+rand.IntN(200)) {
