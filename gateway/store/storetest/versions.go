@@ -56,6 +56,10 @@ func testVersionsUnsupported(t *testing.T, newStore func(t *testing.T) store.Sto
 	}
 	_, err := f.s.HeadObjectVersion(ctx, f.bucket, "k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	wantErr(t, "HeadObjectVersion(other id)", err, store.ErrNoSuchVersion)
+	if r, err := f.s.DeleteObjectVersion(ctx, f.bucket, "k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); err != nil || r.VersionID != "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" {
+		t.Errorf("DeleteObjectVersion(other id) = %+v, %v; want nothing deleted, no error", r, err)
+	}
+	f.wantContent("k", []byte("data"))
 	if _, err := f.s.DeleteObjectVersion(ctx, f.bucket, "k", store.NullVersion); err != nil {
 		t.Fatal(err)
 	}
