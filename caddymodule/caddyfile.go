@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/lambda/storagecli/config"
+	"github.com/lambda/storagecli/gateway/console"
 )
 
 func init() {
@@ -41,6 +42,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		write_idle_timeout  <duration>
 //		max_uploads         <n>
 //		max_uploads_per_key <n>
+//		console             off|on|<path>
 //	}
 //
 // Every subdirective is optional and may be given once; the block may be
@@ -61,7 +63,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		seen[sub] = true
 		switch sub {
 		case "config", "order", "access_key", "secret_key", "region", "domain", "data",
-			"read_idle_timeout", "write_idle_timeout", "max_uploads", "max_uploads_per_key":
+			"read_idle_timeout", "write_idle_timeout", "max_uploads", "max_uploads_per_key", "console":
 			var v string
 			if !d.AllArgs(&v) {
 				return d.ArgErr()
@@ -87,6 +89,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Domain = v
 			case "data":
 				h.Data = v
+			case "console":
+				h.Console = v
 			default:
 				h.limit(sub, v)
 			}
@@ -127,6 +131,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 func checkValue(sub, v string) error {
 	if strings.Contains(v, "{") {
 		return nil
+	}
+	if sub == "console" && v != "on" && v != "off" {
+		return console.CheckPath(v)
 	}
 	key := map[string]string{
 		"order":      "broker.extra_order_id",

@@ -110,21 +110,28 @@ func (c *usageCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector.
+//
+// The data label is the store's label, never its pool key (an upstream
+// location ID digests the upstream's secret key). Two stores of one label
+// (an upstream table whose credentials changed, the old store draining)
+// are reported once: the gauges are the same namespace's.
 func (c *usageCollector) Collect(ch chan<- prometheus.Metric) {
+	seen := map[[2]string]bool{}
 	for _, s := range liveStores() {
-		if !s.enter() {
+		if seen[[2]string{s.order, s.label}] || !s.enter() {
 			continue
 		}
+		seen[[2]string{s.order, s.label}] = true
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		u, err := s.st.Usage(ctx)
 		cancel()
 		s.leave()
 		if err != nil {
-			caddy.Log().Named("s3gateway.metrics").Warn("reading store usage", zap.String("data", s.dir), zap.Error(err))
+			caddy.Log().Named("s3gateway.metrics").Warn("reading store usage", zap.String("data", s.label), zap.Error(err))
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(u.Bytes), s.order, s.dir)
-		ch <- prometheus.MustNewConstMetric(c.objects, prometheus.GaugeValue, float64(u.Objects), s.order, s.dir)
+		ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(u.Bytes), s.order, s.label)
+		ch <- prometheus.MustNewConstMetric(c.objects, prometheus.GaugeValue, float64(u.Objects), s.order, s.label)
 	}
 }
 

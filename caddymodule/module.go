@@ -38,6 +38,7 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/console"
 	"github.com/lambda/storagecli/internal/orderstore"
 )
 
@@ -107,10 +108,16 @@ type Handler struct {
 	// timeouts still apply: the shorter one wins.
 	Limits map[string]string `json:"limits,omitempty"`
 
+	// The order console, a web page where the order's owner signs in with
+	// a key pair: "off", "on", or the path to serve it at (on). Default:
+	// the file's [gateway] console and console_path (on, /_console/).
+	Console string `json:"console,omitempty"`
+
 	logger   *zap.Logger
 	shared   *sharedStore // set once this instance holds a pool reference
 	released bool         // Cleanup gave the reference back
 	gw       *gateway.Handler
+	con      *console.Console // nil: no console
 	obs      *observer
 }
 
@@ -166,6 +173,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Observe: h.obs.observe,
 	})
 	if err != nil {
+		return fmt.Errorf("s3gateway: %w", err)
+	}
+	if h.con, err = h.newConsole(s.cfg); err != nil {
 		return fmt.Errorf("s3gateway: %w", err)
 	}
 	setOrderMetrics(ord)
@@ -313,6 +323,25 @@ func expandPath(p, home string) (string, error) {
 	return filepath.Abs(p)
 }
 
+// newConsole returns the order console the settings ask for (nil: off).
+func (h *Handler) newConsole(cfg *config.Config) (*console.Console, error) {
+	on, path := cfg.Gateway.Console, cfg.Gateway.ConsolePath
+	switch h.Console {
+	case "":
+	case "off":
+		on = false
+	case "on":
+		on = true
+	default:
+		on, path = true, h.Console
+	}
+	if !on {
+		return nil, nil
+	}
+	return console.New(console.Options{Gateway: h.gw, Path: path, Region: cfg.Gateway.Region,
+		Domain: cfg.Gateway.Domain, Logger: h.logger.Named("console")})
+}
+
 // Validate checks the handler's fields that need no files.
 func (h *Handler) Validate() error {
 	if (h.AccessKey == "") != (h.SecretKey == "") {
@@ -336,7 +365,7 @@ func (h *Handler) Cleanup() error {
 	}
 	h.released = true
 	if err := releaseStore(h.shared); err != nil {
-		h.logger.Error("closing the store", zap.String("data", h.shared.dir), zap.Error(err))
+		h.logger.Error("closing the store", zap.String("data", h.shared.label), zap.Error(err))
 		return err
 	}
 	return nil
@@ -354,6 +383,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	defer h.shared.leave()
 	r = asSent(r)
+	if h.con != nil && h.con.Owns(r) {
+		h.con.ServeHTTP(w, r)
+		return nil
+	}
 	if e := droppedSignedHeader(r); e != nil {
 		h.logger.Warn("a signed header did not reach the S3 gateway", zap.String("header", e.header),
 			zap.String("hint", e.hint))

@@ -37,7 +37,11 @@ var (
 
 // sharedStore is one open store and its use.
 type sharedStore struct {
-	dir    string // the pool key: data directory, or upstream location ID
+	dir string // the pool key: data directory, or upstream location ID
+	// label is where the data lives, for metrics labels and log fields:
+	// the directory, or the upstream's endpoint/bucket/prefix. Unlike an
+	// upstream location ID it depends on no secret.
+	label  string
 	order  string
 	noSync bool
 	st     orderstore.Store
@@ -72,7 +76,7 @@ func acquireStore(loc orderstore.Location, order string, noSync bool) (*sharedSt
 		if err != nil {
 			return nil, err
 		}
-		s := &sharedStore{dir: dir, order: order, noSync: noSync, st: st}
+		s := &sharedStore{dir: dir, label: loc.String(), order: order, noSync: noSync, st: st}
 		storesMu.Lock()
 		live[dir] = s
 		storesMu.Unlock()
@@ -151,7 +155,7 @@ func (s *sharedStore) leave() {
 	storesMu.Unlock()
 	if closeNow {
 		if err := s.st.Close(); err != nil {
-			caddy.Log().Named("s3gateway.store").Error("closing the store", zap.String("data", s.dir), zap.Error(err))
+			caddy.Log().Named("s3gateway.store").Error("closing the store", zap.String("data", s.label), zap.Error(err))
 		}
 	}
 }

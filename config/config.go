@@ -116,6 +116,10 @@ type Gateway struct {
 	MaxUploadsPerKey int `toml:"max_uploads_per_key" doc:"Uploads to one key (the parts of its multipart uploads included) in progress at once; more answer 503 SlowDown. 0: 64; negative: no limit."`
 	// MaxHeaderBytes caps a request's header block (storagecli gateway run).
 	MaxHeaderBytes Size `toml:"max_header_bytes" doc:"Largest request header block storagecli gateway run reads (larger: 431). 0: 16KiB, as Caddy. (Behind Caddy: Caddy's max_header_size.)"`
+	// Console serves the order console (a web page) at ConsolePath.
+	Console bool `toml:"console" doc:"Serve the order console, a web page to see and manage the order, at console_path."`
+	// ConsolePath is where the console is served.
+	ConsolePath string `toml:"console_path" doc:"Path of the order console: starts and ends with '/', its first segment no bucket name."`
 }
 
 // Broker is the [broker] section.
@@ -163,6 +167,8 @@ func Default() *Config {
 			MaxUploads:       1024,
 			MaxUploadsPerKey: 64,
 			MaxHeaderBytes:   16 << 10,
+			Console:          true,
+			ConsolePath:      "/_console/",
 		},
 		Broker: Broker{
 			ExtraOrderID: DefaultExtraOrderID,

@@ -81,6 +81,7 @@ type Handler struct {
 	meter    *order.Meter
 	limits   Limits
 	uploads  *Uploads
+	cors     corsCache
 }
 
 // New returns a Handler serving opts.Store.
@@ -145,6 +146,11 @@ type reqContext struct {
 	ord    *order.Order // the order as it was when the request arrived
 	err    string
 	body   *countingReader // the request body; read it only through here
+	// The bucket's CORS document, read at most once (corsDocument).
+	corsDoc  []byte
+	corsErr  error
+	corsRead bool
+	post     *postForm // a browser upload's form (permPostPolicy routes)
 }
 
 // ServeHTTP implements http.Handler.
@@ -220,12 +226,26 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 	if rc.route != nil {
 		rc.op = rc.route.op
 	}
+	if rc.route != nil && rc.route.perm == permPreflight {
+		if err := rc.route.fn(h, w, r, rc); err != nil {
+			h.writeError(w, r, rc, err)
+		}
+		return
+	}
+	h.applyCORS(w, r, rc)
 	// One snapshot of the order per request: a key rotation (SetOrder)
 	// applies to requests arriving after it; those in flight finish.
 	rc.ord = h.order.Load()
 	v := h.verifier
 	v.Lookup = func(ak string) (string, bool) { k, ok := rc.ord.Key(ak); return k.SecretKey, ok }
-	auth, err := v.Verify(r)
+	var auth *sigv4.Auth
+	var err error
+	if rc.route != nil && rc.route.perm == permPostPolicy {
+		// A browser upload is signed by its form's policy, not its headers.
+		auth, err = h.readPostForm(r, rc, v)
+	} else {
+		auth, err = v.Verify(r)
+	}
 	if err != nil {
 		h.writeError(w, r, rc, err)
 		return

@@ -334,6 +334,10 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	default:
 		return s3err.InvalidArgument.WithMessage("Unknown metadata directive.")
 	}
+	tags, err := copyTags(r.Header)
+	if err != nil {
+		return err
+	}
 	cond, err := writeConditions(r.Header)
 	if err != nil {
 		return err
@@ -347,6 +351,9 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		Cond:              cond,
 		ChecksumAlgorithm: alg,
 		SrcVersionID:      srcVersion,
+		// A copy takes the source's tags or the request's; S3 copies
+		// neither the ACL nor the retention of the source.
+		Attrs: func(src *store.Object) store.Metadata { return store.Metadata{Tags: tags(src)} },
 		SrcCheck: func(src *store.Object) error {
 			copied = src.VersionID
 			if src.Size > store.MaxPartSize {
@@ -380,21 +387,5 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	}
 	writeXML(w, http.StatusOK, copyObjectResult{NS: s3NS, LastModified: timeISO(obj.LastModified),
 		ETag: quoteETag(obj.ETag), checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: checksumType(obj.Checksum)})
-	return nil
-}
-
-func (h *Handler) getObjectTagging(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
-		return err
-	}
-	writeXML(w, http.StatusOK, tagging{NS: s3NS})
-	return nil
-}
-
-func (h *Handler) deleteObjectTagging(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

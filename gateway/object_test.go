@@ -125,7 +125,7 @@ func TestBucketSubresourceProbes(t *testing.T) {
 	}
 	resp, body := e.do("GET", "/missing-bucket?cors", nil, nil)
 	wantError(t, resp, body, 404, "NoSuchBucket")
-	resp, body = e.do("PUT", "/probe?cors", []byte("<CORSConfiguration/>"), nil)
+	resp, body = e.do("PUT", "/probe?replication", []byte("<ReplicationConfiguration/>"), nil)
 	wantError(t, resp, body, 501, "NotImplemented")
 }
 

@@ -24,7 +24,6 @@ var (
 	errSSECNotApplicable = s3err.InvalidRequest.WithMessage("The encryption parameters are not applicable to this object.")
 	errNoObjectLock      = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
 	errNoBucketLock      = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway.")
-	errNoTagging         = s3err.NotImplemented.WithMessage("Object tagging is not supported by this gateway.")
 	errNoWebsite         = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
 	errNoAppend          = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
 	// errNoConditionalDelete: deleting only if the object still matches is
@@ -74,7 +73,6 @@ var refusedHeaders = []refusedHeader{
 	{"X-Amz-Object-Lock-Retain-Until-Date", objectWrites, nil, errNoObjectLock},
 	{"X-Amz-Object-Lock-Legal-Hold", objectWrites, nil, errNoObjectLock},
 	{"X-Amz-Bucket-Object-Lock-Enabled", bucketCreate, oneOf("false"), errNoBucketLock},
-	{"X-Amz-Tagging", objectWrites, oneOf(""), errNoTagging},
 	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
 	{"If-Match", []string{"DeleteObject"}, nil, errNoConditionalDelete},

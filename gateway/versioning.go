@@ -72,7 +72,7 @@ func (h *Handler) putBucketVersioning(w http.ResponseWriter, r *http.Request, rc
 		return errIllegalVersioning
 	}
 	if err := h.opts.Store.SetBucketVersioning(r.Context(), rc.bucket, doc.Status); err != nil {
-		if errors.Is(err, store.ErrNotImplemented) {
+		if errors.Is(err, store.ErrNotSupported) {
 			return errNoVersions
 		}
 		return err

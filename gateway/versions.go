@@ -48,7 +48,7 @@ type versionEntry struct {
 
 // listObjectVersions serves ListObjectVersions: every version and delete
 // marker, by key and newest first. A store that keeps no versions
-// (store.ErrNotImplemented) lists its objects, each its null version.
+// (store.ErrNotSupported) lists its objects, each its null version.
 func (h *Handler) listObjectVersions(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	q := r.URL.Query()
 	l, err := parseListing(q)
@@ -74,7 +74,7 @@ func (h *Handler) listObjectVersions(w http.ResponseWriter, r *http.Request, rc 
 	}
 	page, err := h.opts.Store.ListObjectVersions(r.Context(), rc.bucket, store.VersionsOptions{Prefix: l.prefix,
 		Delimiter: l.delimiter, KeyMarker: keyMarker, VersionIDMarker: versionMarker, Limit: l.maxKeys})
-	if errors.Is(err, store.ErrNotImplemented) {
+	if errors.Is(err, store.ErrNotSupported) {
 		page, err = h.nullVersions(r, rc.bucket, l, keyMarker, versionMarker)
 	}
 	if err != nil {

@@ -233,12 +233,6 @@ type accessControlPolicy struct {
 	} `xml:"AccessControlList>Grant"`
 }
 
-type tagging struct {
-	XMLName xml.Name `xml:"Tagging"`
-	NS      string   `xml:"xmlns,attr"`
-	TagSet  struct{} `xml:"TagSet"`
-}
-
 // emptyConfig is a configuration document with no settings, e.g. an
 // unconfigured BucketLoggingStatus.
 type emptyConfig struct {

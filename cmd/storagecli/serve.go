@@ -19,6 +19,7 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/console"
 	"github.com/lambda/storagecli/internal/orderstore"
 )
 
@@ -149,13 +150,22 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 	if err != nil {
 		return err
 	}
+	s3 := http.Handler(h)
+	if cfg.Gateway.Console {
+		con, err := console.New(console.Options{Gateway: h, Path: cfg.Gateway.ConsolePath, Region: cfg.Gateway.Region,
+			Domain: cfg.Gateway.Domain, Logger: log.Named("console")})
+		if err != nil {
+			return err
+		}
+		s3 = con.Wrap(h)
+	}
 	startPprof(log)
 	var active sync.WaitGroup
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			active.Add(1)
 			defer active.Done()
-			h.ServeHTTP(w, r)
+			s3.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,

@@ -28,10 +28,14 @@ const (
 	UploadOverhead = 512
 	// BucketOverhead is charged per bucket, on top of its name.
 	BucketOverhead = 1024
+	// ConfigOverhead is charged per bucket configuration document, on top
+	// of its name and bytes.
+	ConfigOverhead = 256
 )
 
-// Size returns the bytes of m as it is stored and charged: every value,
-// and the name and value of each user metadata entry (0 for nil).
+// Size returns the bytes of m as it is stored and charged: every value
+// (attributes too), and the name and value of each user metadata entry
+// (0 for nil).
 func (m *Metadata) Size() int64 {
 	if m == nil {
 		return 0
@@ -40,6 +44,9 @@ func (m *Metadata) Size() int64 {
 		len(m.ContentLanguage) + len(m.CacheControl) + len(m.Expires) + len(m.StorageClass)
 	for k, v := range m.User {
 		n += len(k) + len(v)
+	}
+	for _, a := range m.Attrs() {
+		n += len(*a)
 	}
 	return int64(n)
 }
@@ -78,3 +85,7 @@ func ChargesObjectMetadata(s Store) bool {
 	_, ok := s.(MetadataUncharged)
 	return !ok
 }
+
+// ConfigCost is the charge for a bucket configuration document name of n
+// bytes.
+func ConfigCost(name string, n int) int64 { return ConfigOverhead + int64(len(name)) + int64(n) }

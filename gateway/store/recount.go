@@ -27,6 +27,9 @@ func Recount(ctx context.Context, st Store) (Count, error) {
 	}
 	for _, b := range buckets {
 		c.Bytes += BucketCost(b.Name)
+		if err := c.configs(ctx, st, b.Name); err != nil {
+			return c, err
+		}
 		if err := c.objects(ctx, st, b.Name); err != nil {
 			return c, err
 		}
@@ -37,9 +40,23 @@ func Recount(ctx context.Context, st Store) (Count, error) {
 	return c, nil
 }
 
+func (c *Count) configs(ctx context.Context, st Store, bucket string) error {
+	for _, name := range ConfigNames {
+		doc, err := st.GetBucketConfig(ctx, bucket, name)
+		if errors.Is(err, ErrNoSuchConfig) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		c.Bytes += ConfigCost(name, len(doc))
+	}
+	return nil
+}
+
 func (c *Count) objects(ctx context.Context, st Store, bucket string) error {
 	err := c.versions(ctx, st, bucket)
-	if !errors.Is(err, ErrNotImplemented) {
+	if !errors.Is(err, ErrNotSupported) {
 		return err
 	}
 	for after := ""; ; { // a store without versions: its objects

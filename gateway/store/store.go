@@ -49,14 +49,14 @@ var (
 	ErrIncompleteBody = errors.New("store: body size differs from declared size")
 	// ErrInvalidRange: GetObject's Check returned a range outside the object.
 	ErrInvalidRange = errors.New("store: invalid range")
+	// ErrNotSupported: the store cannot do what was asked (the gateway
+	// answers 501 NotImplemented).
+	ErrNotSupported = errors.New("store: not supported by this store")
 	// ErrNoSuchVersion: no version of the key has the version id given.
 	ErrNoSuchVersion = errors.New("store: no such version")
 	// ErrInvalidVersionID: the version id given is not one the store makes
 	// (nor NullVersion).
 	ErrInvalidVersionID = errors.New("store: invalid version id")
-	// ErrNotImplemented: the store does not support the operation (the
-	// gateway answers NotImplemented).
-	ErrNotImplemented = errors.New("store: not implemented")
 )
 
 // Limits of the S3 API that stores enforce.
@@ -76,6 +76,8 @@ const (
 
 // Store holds one order's data. See the package comment for the rules.
 type Store interface {
+	BucketConfigs
+
 	// ListBuckets returns all buckets sorted by name.
 	ListBuckets(ctx context.Context) ([]Bucket, error)
 	// CreateBucket creates an empty bucket. ErrBucketExists if it exists,
@@ -188,6 +190,19 @@ type Store interface {
 	// proportion to its size, however many versions a key has). An
 	// unversioned bucket lists each object as its NullVersion.
 	ListObjectVersions(ctx context.Context, bucket string, opts VersionsOptions) (*VersionsPage, error)
+	// UpdateObject changes the attributes (Metadata.ACL, Tags, LockMode,
+	// LockUntil, LegalHold) of the key's current version in place: fn gets
+	// a copy of the object and sets them; nothing else it changes is kept
+	// (the bytes, ETag, modification time and headers stay). The read and
+	// the write are atomic (fn may be called more than once); an error
+	// from fn is returned unchanged and nothing is written. It returns the
+	// updated object; ErrNoSuchKey if there is none. A store that cannot
+	// change attributes in place returns ErrNotSupported.
+	UpdateObject(ctx context.Context, bucket, key string, fn func(*Object) error) (*Object, error)
+	// UpdateObjectVersion is UpdateObject of the version versionID ("" the
+	// current one), current or not, with the errors of HeadObjectVersion
+	// (a delete marker has no attributes to change).
+	UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*Object) error) (*Object, error)
 
 	// Usage reports the bytes charged (cost.go: data, parts of in-progress
 	// uploads, and each entry's overhead, name and metadata) and the
@@ -211,6 +226,26 @@ type Metadata struct {
 	Expires            string            `json:"ex,omitempty"`
 	StorageClass       string            `json:"sc,omitempty"`
 	User               map[string]string `json:"u,omitempty"` // lower-case names without the x-amz-meta- prefix
+
+	// Attributes: the object's settings that are not HTTP headers. They
+	// travel with the metadata (copies, multipart uploads, listings) and
+	// UpdateObject changes them in place.
+	ACL       string `json:"acl,omitempty"` // the object's ACL in the gateway's form ("": owner only)
+	Tags      string `json:"tg,omitempty"`  // tag set, URL-encoded as in x-amz-tagging
+	LockMode  string `json:"lm,omitempty"`  // object lock retention: GOVERNANCE or COMPLIANCE
+	LockUntil string `json:"lu,omitempty"`  // retain-until date, RFC 3339
+	LegalHold string `json:"lh,omitempty"`  // "ON" while a legal hold is set
+}
+
+// Attrs returns the attribute fields of m (ACL, tags, lock) in a fixed
+// order, for stores that encode them.
+func (m *Metadata) Attrs() [5]*string {
+	return [5]*string{&m.ACL, &m.Tags, &m.LockMode, &m.LockUntil, &m.LegalHold}
+}
+
+// CopyAttrs sets the attribute fields of m to those of src.
+func (m *Metadata) CopyAttrs(src *Metadata) {
+	m.ACL, m.Tags, m.LockMode, m.LockUntil, m.LegalHold = src.ACL, src.Tags, src.LockMode, src.LockUntil, src.LegalHold
 }
 
 // Checksum algorithms (as S3 names them) and types.
@@ -258,7 +293,7 @@ type Object struct {
 }
 
 // VersionsUnsupported is implemented by a Store whose buckets are never
-// versioned (SetBucketVersioning is ErrNotImplemented): every object is
+// versioned (SetBucketVersioning is ErrNotSupported): every object is
 // its null version, and CopyInput.SrcVersionID is not looked at, so the
 // caller refuses any other source version id itself.
 type VersionsUnsupported interface {
@@ -442,6 +477,11 @@ type CopyInput struct {
 	// SrcVersionID names the source version ("": the current one), with
 	// the errors of HeadObjectVersion.
 	SrcVersionID string
+	// Attrs, if set, returns the copy's attributes (Metadata.ACL, Tags,
+	// lock) from the source version being copied; only those fields of
+	// its result are used. nil: the attributes of the metadata copied
+	// (Meta's, or the source's).
+	Attrs func(src *Object) Metadata
 }
 
 // ListOptions select a page of ListObjects.

@@ -65,7 +65,9 @@ type Location struct {
 	// relative ca_file resolved against the home.
 	Upstream *config.Upstream
 	// ID identifies the storage: two handlers with the same ID may share
-	// one open store. It holds no secret.
+	// one open store. An upstream ID digests every setting, the secret key
+	// included: it is a map key only, never a metrics label or log field
+	// (String is).
 	ID string
 }
 

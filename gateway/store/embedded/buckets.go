@@ -104,10 +104,11 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 		if parts, err = dropUploads(tx, b.Bucket(keyUploads)); err != nil {
 			return err
 		}
+		configs := configsCost(b)
 		if err := tx.Bucket(bktBuckets).DeleteBucket([]byte(bucket)); err != nil {
 			return err
 		}
-		return addUsage(tx, -store.BucketCost(bucket), 0)
+		return addUsage(tx, -store.BucketCost(bucket)-configs, 0)
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: delete bucket: %w", err)

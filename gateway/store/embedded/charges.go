@@ -42,8 +42,8 @@ func chargesTx(tx *bbolt.Tx) (store.Usage, error) {
 	var u store.Usage
 	all := tx.Bucket(bktBuckets)
 	err := all.ForEachBucket(func(name []byte) error {
-		u.Bytes += store.BucketCost(string(name))
 		b := all.Bucket(name)
+		u.Bytes += store.BucketCost(string(name)) + configsCost(b)
 		err := forEachVersion(b, func(k, v []byte) error {
 			r, err := decodeObject(v, decodeList)
 			if err != nil {

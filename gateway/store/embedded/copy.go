@@ -60,6 +60,10 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	if in.Meta != nil {
 		rec.meta = *in.Meta
 	}
+	if in.Attrs != nil {
+		a := in.Attrs(src.obj)
+		rec.meta.CopyAttrs(&a)
+	}
 	needMD5 := src.rec.etagParts > 0
 	var sumHash hash.Hash
 	alg := in.ChecksumAlgorithm

@@ -125,9 +125,10 @@ func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 const (
 	flagInline = 1
 	flagUpload = 2  // the record carries the id of the upload that made it
-	flagVID    = 4  // the record carries its version id
-	flagNull   = 8  // the null version (implied when flagVID is absent)
-	flagMarker = 16 // a delete marker
+	flagAttrs  = 4  // the record carries attributes (encoder.attrs)
+	flagVID    = 8  // the record carries its version id
+	flagNull   = 16 // the null version (implied when flagVID is absent)
+	flagMarker = 32 // a delete marker
 )
 
 func (r *objRecord) encode() []byte {
@@ -138,6 +139,9 @@ func (r *objRecord) encode() []byte {
 	}
 	if r.upload != (uploadID{}) {
 		flags |= flagUpload
+	}
+	if hasAttrs(&r.meta) {
+		flags |= flagAttrs
 	}
 	flags |= flagVID
 	if r.null {
@@ -152,6 +156,9 @@ func (r *objRecord) encode() []byte {
 	e = append(e, r.md5[:]...)
 	e.uvarint(uint64(r.etagParts))
 	e.meta(&r.meta)
+	if flags&flagAttrs != 0 {
+		e.attrs(&r.meta)
+	}
 	e.checksum(&r.sum)
 	e.uvarint(uint64(len(r.parts)))
 	for _, p := range r.parts {
@@ -189,6 +196,9 @@ func (r *objRecord) encodedSize() int {
 		r.sum.Algorithm, r.sum.Type, r.sum.Value} {
 		n += len(s)
 	}
+	for _, a := range m.Attrs() {
+		n += binary.MaxVarintLen64 + 1 + len(*a)
+	}
 	for k, v := range m.User {
 		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
 	}
@@ -221,6 +231,9 @@ func decodeObject(buf []byte, mode decodeMode) (*objRecord, error) {
 	d.raw(r.md5[:])
 	r.etagParts = int(d.uvarint())
 	d.meta(&r.meta)
+	if flags&flagAttrs != 0 {
+		d.attrs(&r.meta)
+	}
 	d.checksum(&r.sum)
 	n := d.count(18)
 	if mode != decodeList && n > 0 {
@@ -326,6 +339,9 @@ func (u *uploadRecord) encode() []byte {
 	e.meta(&u.meta)
 	e.str(u.alg)
 	e.str(u.typ)
+	if hasAttrs(&u.meta) {
+		e.attrs(&u.meta)
+	}
 	return e
 }
 
@@ -338,6 +354,9 @@ func decodeUpload(buf []byte) (*uploadRecord, error) {
 	d.meta(&u.meta)
 	u.alg = d.str()
 	u.typ = d.str()
+	if len(d.b) > 0 {
+		d.attrs(&u.meta)
+	}
 	return u, d.err
 }
 
@@ -361,6 +380,35 @@ func (e *encoder) meta(m *store.Metadata) {
 		e.str(k)
 		e.str(v)
 	}
+}
+
+// attrs writes the non-empty attributes of m as (index in m.Attrs(),
+// value) pairs after their count.
+func (e *encoder) attrs(m *store.Metadata) {
+	all := m.Attrs()
+	n := 0
+	for _, a := range all {
+		if *a != "" {
+			n++
+		}
+	}
+	e.uvarint(uint64(n))
+	for i, a := range all {
+		if *a != "" {
+			e.uvarint(uint64(i))
+			e.str(*a)
+		}
+	}
+}
+
+// hasAttrs reports whether m has an attribute set.
+func hasAttrs(m *store.Metadata) bool {
+	for _, a := range m.Attrs() {
+		if *a != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *encoder) checksum(c *store.Checksum) {
@@ -450,6 +498,22 @@ func (d *decoder) meta(m *store.Metadata) {
 			k := d.str()
 			m.User[k] = d.str()
 		}
+	}
+}
+
+// attrs reads what encoder.attrs wrote; an attribute index this version
+// does not know is corruption (a newer index), never dropped.
+func (d *decoder) attrs(m *store.Metadata) {
+	all := m.Attrs()
+	n := d.count(2)
+	for i := 0; i < n; i++ {
+		idx := d.uvarint()
+		v := d.str()
+		if idx >= uint64(len(all)) {
+			d.fail()
+			return
+		}
+		*all[idx] = v
 	}
 }
 

@@ -49,6 +49,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Multipart", testMultipart},
 		{"Usage", testUsage},
 		{"Versions", testVersions},
+		{"Configs", testConfigs},
+		{"Attrs", testAttrs},
 	}
 	asGateway := func(t *testing.T) store.Store {
 		s := newStore(t)

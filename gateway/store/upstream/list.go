@@ -165,6 +165,9 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts store.ListO
 	if err := s.checkBucket(ctx, bucket); err != nil {
 		return nil, err
 	}
+	if noKeyUnder(opts.Prefix) {
+		return &store.ListPage{}, nil
+	}
 	limit := opts.Limit
 	if limit <= 0 || limit > store.MaxListKeys {
 		limit = store.MaxListKeys
@@ -215,3 +218,10 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts store.ListO
 	}
 	return page, nil
 }
+
+// noKeyUnder reports whether no key can start with prefix: keys never
+// start with '/' (store.ValidKey). Such a listing is answered empty
+// without asking the upstream, whose namespace may refuse the name it
+// would be asked for (MinIO answers 400 XMinioInvalidResourceName for
+// the ".." segment that "/" encodes to).
+func noKeyUnder(prefix string) bool { return strings.HasPrefix(prefix, "/") }

@@ -8,9 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/lambda/storagecli/gateway/checksum"
+	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/store"
 )
 
@@ -80,6 +79,9 @@ func (s *Store) getUpload(ctx context.Context, bucket, key, id string) (*uploadR
 	return rec, nil
 }
 
+// errPartLength refuses an UploadPart without a Content-Length.
+var errPartLength = fmt.Errorf("upstream: part of unknown length: %w", s3err.MissingContentLength)
+
 // UploadPart streams a part to the upstream upload. A part's checksum
 // (known once its body is read) is kept as an empty object named after
 // the part number, ETag and checksum.
@@ -94,33 +96,20 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if in.Size > store.MaxPartSize {
 		return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
 	}
+	if in.Size < 0 {
+		// A part of unknown length (chunked transfer, HTTP/2 without a
+		// length) is refused as AWS refuses it: reading it whole first
+		// would hold up to 5 GiB per request.
+		return nil, errPartLength
+	}
 	size := in.Size
-	var body io.Reader
-	var buffered []byte // the whole part, when it was read first
-	var sb *streamBody
 	var sums store.Sums
-	if size < 0 {
-		data, err := io.ReadAll(io.LimitReader(in.Body, store.MaxPartSize+1))
-		if err != nil {
+	// The part streams; its last byte goes out once the body is verified
+	// (a failed part is never stored upstream).
+	sb := &streamBody{r: in.Body, size: size, atEnd: func() error { sums = in.Sums(); return s.needMD5(sums) }}
+	if size == 0 {
+		if _, err := sb.Read(nil); err != io.EOF {
 			return nil, err
-		}
-		if int64(len(data)) > store.MaxPartSize {
-			return nil, fmt.Errorf("upstream: %w", store.ErrIncompleteBody)
-		}
-		size, body, buffered = int64(len(data)), bytes.NewReader(data), data
-		sums = in.Sums()
-		if err := s.needMD5(sums); err != nil {
-			return nil, err
-		}
-	} else {
-		// The part streams; its last byte goes out once the body is
-		// verified (a failed part is never stored upstream).
-		sb = &streamBody{r: in.Body, size: size, atEnd: func() error { sums = in.Sums(); return s.needMD5(sums) }}
-		body = sb
-		if size == 0 {
-			if _, err := sb.Read(nil); err != io.EOF {
-				return nil, err
-			}
 		}
 	}
 	name := s.dataName(bucket, key)
@@ -153,17 +142,9 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		}
 	}
 	popts := minio.PutObjectPartOptions{DisableContentSha256: true}
-	var sent *crcReader  // the CRC32C sent as a trailer, if one is
-	var headerCRC uint32 // or as a header
-	useHeader := s.check == checkCRC32C && size > 0 && buffered != nil
+	var sent *crcReader // the CRC32C sent as a trailer, if one is
 	if s.check == checkCRC32C && size > 0 {
-		if useHeader {
-			// A header: the request stays replayable.
-			headerCRC = crc32.Checksum(buffered, castagnoli)
-			popts.CustomHeader = http.Header{crc32cHeader: {crc32cValue(headerCRC)}}
-		} else {
-			sent = &crcReader{r: body} // sent by putTrailed
-		}
+		sent = &crcReader{r: sb} // sent by putTrailed
 	}
 	var p minio.ObjectPart
 	// A part upload holds its upload's lock shared (an abort that credits
@@ -176,14 +157,11 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		if sent != nil {
 			p, err = s.putTrailedPart(ctx, name, uploadID, number, sent, size)
 		} else {
-			p, err = s.core.PutObjectPart(ctx, s.bucket, name, uploadID, number, body, size, popts)
+			p, err = s.core.PutObjectPart(ctx, s.bucket, name, uploadID, number, sb, size, popts)
 		}
-		handed := true
-		if sb != nil {
-			var ferr error
-			if handed, ferr = sb.end(); ferr != nil {
-				return effect{}, ferr
-			}
+		handed, ferr := sb.end()
+		if ferr != nil {
+			return effect{}, ferr
 		}
 		if err != nil {
 			return effect{}, s.mapErr(err)
@@ -197,14 +175,10 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case sent != nil:
-		err = confirmCRC(p.ChecksumCRC32C, sent.sum, true)
-	case useHeader:
-		err = confirmCRC(p.ChecksumCRC32C, headerCRC, false)
-	}
-	if err != nil {
-		return nil, err
+	if sent != nil {
+		if err := confirmCRC(p.ChecksumCRC32C, sent.sum, true); err != nil {
+			return nil, err
+		}
 	}
 	etag, err := s.storedETag(p.ETag, sums.MD5)
 	if err != nil {
@@ -563,6 +537,9 @@ type upEntry struct {
 func (s *Store) ListMultipartUploads(ctx context.Context, bucket string, opts store.UploadsOptions) (*store.UploadsPage, error) {
 	if err := s.checkBucket(ctx, bucket); err != nil {
 		return nil, err
+	}
+	if noKeyUnder(opts.Prefix) {
+		return &store.UploadsPage{}, nil
 	}
 	limit := opts.Limit
 	if limit <= 0 || limit > store.MaxListKeys {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -231,12 +230,6 @@ func (w *watchdog) runProbe(ch chan struct{}) {
 	w.probeErr, w.probedAt, w.probing = err, time.Now(), nil
 	w.mu.Unlock()
 	close(ch)
-}
-
-// isTransportErr reports whether err is a failure to get an answer.
-func isTransportErr(err error) bool {
-	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || isConnErr(err)
 }
 
 // cancelBody releases the request's context once the body is closed.

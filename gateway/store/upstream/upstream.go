@@ -35,11 +35,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -97,7 +99,8 @@ type Config struct {
 	BucketCacheTTL time.Duration `toml:"bucket_cache_ttl"`
 	// UsageCacheTTL is how long a Usage scan is reused (0: 30s; negative:
 	// never), adjusted meanwhile by the writes through this Store (see
-	// usageCache); writes through other gateways show after a new scan.
+	// usageCache); writes through other gateways show after a new scan,
+	// which runs in the background once the figure is older than this.
 	UsageCacheTTL time.Duration `toml:"usage_cache_ttl"`
 	// TransferCheck is how the gateway makes sure the upstream stored the
 	// bytes it verified: "crc32c" sends each body's CRC32C for the
@@ -137,10 +140,15 @@ type Store struct {
 	bmu     sync.Mutex
 	buckets map[string]time.Time // bucket -> seen at
 
-	uc usageCache
+	uc      usageCache
+	configs configCache
 
 	mpCache *lru
 	gates   gates
+
+	// life ends when the Store is closed (background work stops).
+	life     context.Context
+	lifeDone context.CancelFunc
 }
 
 var (
@@ -222,7 +230,10 @@ func New(cfg Config, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
+	life, lifeDone := context.WithCancel(context.Background())
 	s := &Store{
+		life:     life,
+		lifeDone: lifeDone,
 		cfg:      cfg,
 		core:     minio.Core{Client: cl},
 		tr:       base,
@@ -238,9 +249,11 @@ func New(cfg Config, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close releases the idle connections to the upstream. The Store holds
-// no other resources; requests still running finish normally.
+// Close releases the idle connections to the upstream and stops a
+// background usage scan. The Store holds no other resources; requests
+// still running finish normally.
 func (s *Store) Close() error {
+	s.lifeDone()
 	if t, ok := s.tr.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
 	}
@@ -281,8 +294,7 @@ func (s *Store) mapErr(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) || isConnErr(err) {
+	if isTransportErr(err) {
 		return fmt.Errorf("%w: %s", ErrUnavailable, scrub(err.Error()))
 	}
 	r := minio.ToErrorResponse(err)
@@ -317,16 +329,31 @@ func (s *Store) mapErr(err error) error {
 	return &upErr{op: "request failed", code: scrub(err.Error()), err: err}
 }
 
-func isConnErr(err error) bool {
-	msg := err.Error()
-	for _, s := range []string{"connection refused", "connection reset", "broken pipe", "EOF",
-		"no such host", "i/o timeout", "Server is offline", "server closed", "TLS handshake"} {
-		if strings.Contains(msg, s) {
+// isTransportErr reports whether err is a failure to get an answer from
+// the upstream: a timeout, a network error (net.Error covers the
+// *url.Error of every failed round trip, dial and TLS failures, and
+// *net.OpError), or a connection dropped while a body or an answer was in
+// transit (the io and syscall errors below, which reach us unwrapped when
+// a response body is read). It looks at error types and values only: an
+// S3 error whose message happens to say "EOF" is an answer, not a
+// transport failure.
+func isTransportErr(err error) bool {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) {
+		return true
+	}
+	for _, e := range connErrs {
+		if errors.Is(err, e) {
 			return true
 		}
 	}
 	return false
 }
+
+// connErrs are the errors of a connection that broke.
+var connErrs = []error{io.EOF, io.ErrUnexpectedEOF, net.ErrClosed, syscall.ECONNREFUSED,
+	syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE, syscall.ETIMEDOUT,
+	syscall.EHOSTUNREACH, syscall.ENETUNREACH}
 
 // scrub removes URLs (which name upstream buckets and keys) from a
 // transport error message.

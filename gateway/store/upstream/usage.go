@@ -39,15 +39,20 @@ import (
 // fit may then be refused, never one admitted that overshoots). A scan
 // that overlaps writes counts every write committed since it started on
 // top of what it found (a write it saw counts twice until the next scan).
-// Writes through other gateways show only after a scan (UsageCacheTTL).
+// Writes through other gateways show only after a scan: the first Usage
+// after UsageCacheTTL starts one in the background and keeps answering the
+// figure it has until the scan ends (Usage never waits for a scan, except
+// the very first).
 type usageCache struct {
-	mu      sync.Mutex
-	cur     *store.Usage // adjusted figure of the latest scan; nil: none yet
-	at      time.Time    // when the scan of cur started
-	added   int64        // bytes added by this Store's writes, ever
-	addedN  int64        // objects likewise
-	keyMu   sync.Mutex
-	keyLock map[string]*keyLock
+	mu     sync.Mutex
+	cur    *store.Usage // adjusted figure of the latest scan; nil: none yet
+	at     time.Time    // when the scan of cur started
+	added  int64        // bytes added by this Store's writes, ever
+	addedN int64        // objects likewise
+	// refreshing: a background scan is running (at most one).
+	refreshing bool
+	keyMu      sync.Mutex
+	keyLock    map[string]*keyLock
 }
 
 // keyLock serializes the stat and the commit of writes of one key.
@@ -68,15 +73,48 @@ type effect struct {
 }
 
 // Usage returns the order's usage: the cached figure while it is younger
-// than UsageCacheTTL, else a new scan. See usageCache.
+// than UsageCacheTTL; once it is older, still that figure (adjusted by
+// this Store's writes) while one scan refreshes it in the background, so
+// that callers holding a lock across Usage (the order's meter, which every
+// write of the order takes) never wait for a scan of the whole order. Only
+// the first call (no figure yet), or every call with caching off, scans
+// before answering. See usageCache.
 func (s *Store) Usage(ctx context.Context) (store.Usage, error) {
 	c := &s.uc
 	c.mu.Lock()
-	if s.liveLocked() {
+	if c.cur != nil && s.cfg.UsageCacheTTL > 0 {
 		u := *c.cur
+		if !s.liveLocked() && !c.refreshing {
+			c.refreshing = true
+			go s.refreshUsage()
+		}
 		c.mu.Unlock()
 		return u, nil
 	}
+	c.mu.Unlock()
+	return s.scanAndCache(ctx)
+}
+
+// usageRefreshTimeout bounds a background scan.
+const usageRefreshTimeout = 5 * time.Minute
+
+// refreshUsage is the background scan started by Usage. A failed scan
+// leaves the figure as it is; the next Usage starts another.
+func (s *Store) refreshUsage() {
+	ctx, cancel := context.WithTimeout(s.life, usageRefreshTimeout)
+	defer cancel()
+	s.scanAndCache(ctx) //nolint:errcheck // a failed scan leaves the figure; the next Usage retries
+	c := &s.uc
+	c.mu.Lock()
+	c.refreshing = false
+	c.mu.Unlock()
+}
+
+// scanAndCache scans the order and caches the figure (counting this
+// Store's writes committed since the scan started).
+func (s *Store) scanAndCache(ctx context.Context) (store.Usage, error) {
+	c := &s.uc
+	c.mu.Lock()
 	added, addedN := c.added, c.addedN
 	c.mu.Unlock()
 
@@ -247,8 +285,12 @@ func (s *Store) scanUsage(ctx context.Context) (store.Usage, error) {
 		return u, err
 	}
 	for _, b := range buckets {
-		u.Bytes += store.BucketCost(b.Name)
-		err := s.listAll(ctx, s.dataBase(b.Name), "", func(o minio.ObjectInfo) bool {
+		cfgs, err := s.configsCost(ctx, b.Name)
+		if err != nil {
+			return u, err
+		}
+		u.Bytes += store.BucketCost(b.Name) + cfgs
+		err = s.listAll(ctx, s.dataBase(b.Name), "", func(o minio.ObjectInfo) bool {
 			if key, ok := dec(o.Key[len(s.dataBase(b.Name)):]); ok {
 				u.Objects++
 				u.Bytes += store.ObjectCost(key, o.Size, nil)

@@ -2,6 +2,8 @@ package upstream
 
 import (
 	"context"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,7 +109,101 @@ func TestUsageAdjusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * cfg.UsageCacheTTL)
-	if u, err := c.Usage(ctx); err != nil || u.Bytes != bkt+o("s", 10)+o("x", 50)+o("y", 5) {
-		t.Errorf("after the TTL: usage %+v, %v; want %d bytes", u, err, bkt+o("s", 10)+o("x", 50)+o("y", 5))
+	waitUsage(t, c, bkt+o("s", 10)+o("x", 50)+o("y", 5))
+}
+
+// waitUsage calls s.Usage until it reports want bytes (a background scan
+// refreshes an expired figure), failing t after a generous bound.
+func waitUsage(t *testing.T, s *Store, want int64) {
+	t.Helper()
+	var u store.Usage
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if u, err = s.Usage(t.Context()); err == nil && u.Bytes == want {
+			return
+		}
 	}
+	t.Fatalf("usage %+v, %v; want %d bytes", u, err, want)
+}
+
+// listGate holds the upstream listings (the usage scans) while it is
+// closed.
+type listGate struct {
+	mu     sync.Mutex
+	closed chan struct{} // nil: open
+}
+
+func (g *listGate) close() { g.mu.Lock(); g.closed = make(chan struct{}); g.mu.Unlock() }
+
+func (g *listGate) open() {
+	g.mu.Lock()
+	if g.closed != nil {
+		close(g.closed)
+		g.closed = nil
+	}
+	g.mu.Unlock()
+}
+
+func (g *listGate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && req.URL.Query().Get("list-type") == "2" {
+		g.mu.Lock()
+		ch := g.closed
+		g.mu.Unlock()
+		if ch != nil {
+			select {
+			case <-ch:
+			case <-req.Context().Done():
+				return nil, req.Context().Err()
+			}
+		}
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// TestUsageRefreshDoesNotBlock: once the cached figure expires, Usage
+// answers it (adjusted by this Store's writes) at once while one
+// background scan refreshes it: a caller holding the order's meter lock
+// across Usage never waits for a scan of the whole order.
+func TestUsageRefreshDoesNotBlock(t *testing.T) {
+	srv := server(t, 1)
+	ctx := t.Context()
+	cfg := config(srv, newPrefix(t))
+	cfg.UsageCacheTTL = 50 * time.Millisecond
+	gate := &listGate{}
+	a, err := New(cfg, Options{Transport: gate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	other := open(t, cfg) // another gateway of the order
+	if err := a.CreateBucket(ctx, "bkt"); err != nil {
+		t.Fatal(err)
+	}
+	bkt := store.BucketCost("bkt")
+	waitUsage(t, a, bkt)
+	if _, err := other.PutObject(ctx, "bkt", "x", storetest.Input(t, storetest.Data(1, 70), "")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * cfg.UsageCacheTTL)
+
+	gate.close() // every scan now hangs until the gate opens
+	for range 3 {
+		// A caller whose context would end long after any sane scan:
+		// before, Usage waited for the hung scan until then.
+		uctx, cancel := context.WithTimeout(ctx, time.Minute)
+		u, err := a.Usage(uctx)
+		cancel()
+		if err != nil || u.Bytes != bkt {
+			t.Fatalf("usage while the scan hangs: %+v, %v; want the cached %d bytes at once", u, err, bkt)
+		}
+	}
+	// This Store's own writes still adjust the figure meanwhile.
+	if _, err := a.PutObject(ctx, "bkt", "y", storetest.Input(t, storetest.Data(2, 30), "")); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := a.Usage(ctx); err != nil || u.Bytes != bkt+store.ObjectCost("y", 30, nil) {
+		t.Fatalf("usage after a write: %+v, %v; want %d", u, err, bkt+store.ObjectCost("y", 30, nil))
+	}
+	gate.open()
+	waitUsage(t, a, bkt+store.ObjectCost("x", 70, nil)+store.ObjectCost("y", 30, nil))
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Versioning is not supported in upstream mode yet: every bucket is
-// unversioned, setting a state is refused with store.ErrNotImplemented
+// unversioned, setting a state is refused with store.ErrNotSupported
 // (the gateway answers NotImplemented), and the versioned forms of the
 // object operations serve only the current version ("" or the null one).
 
@@ -21,7 +21,7 @@ func (s *Store) SetBucketVersioning(ctx context.Context, bucket, state string) e
 	if err := s.checkBucket(ctx, bucket); err != nil {
 		return err
 	}
-	return fmt.Errorf("upstream: bucket versioning: %w", store.ErrNotImplemented)
+	return fmt.Errorf("upstream: bucket versioning: %w", store.ErrNotSupported)
 }
 
 // BucketVersioning reports every bucket unversioned.
@@ -54,10 +54,18 @@ func (s *Store) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 	return store.DeleteResult{VersionID: versionID}, s.DeleteObject(ctx, bucket, key)
 }
 
+// UpdateObjectVersion updates the current version only.
+func (s *Store) UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*store.Object) error) (*store.Object, error) {
+	if err := currentOnly(versionID); err != nil {
+		return nil, err
+	}
+	return s.UpdateObject(ctx, bucket, key, fn)
+}
+
 // ListObjectVersions is not supported: the gateway lists the objects as
-// their null versions instead (store.ErrNotImplemented).
+// their null versions instead (store.ErrNotSupported).
 func (s *Store) ListObjectVersions(ctx context.Context, bucket string, opts store.VersionsOptions) (*store.VersionsPage, error) {
-	return nil, fmt.Errorf("upstream: list object versions: %w", store.ErrNotImplemented)
+	return nil, fmt.Errorf("upstream: list object versions: %w", store.ErrNotSupported)
 }
 
 // currentOnly accepts the version ids that name an unversioned object:
