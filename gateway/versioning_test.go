@@ -318,3 +318,43 @@ func TestVersioningUpstream(t *testing.T) {
 	resp, body = e.do(testAK, testSK, "GET", "/bkt/k", nil, nil)
 	wantError(t, resp, body, http.StatusNotFound, "NoSuchKey")
 }
+
+// TestVersionedAttributes: object tagging and GetObjectAttributes act on
+// the version versionId names, noncurrent or not.
+func TestVersionedAttributes(t *testing.T) {
+	e := vEnv{newEnv(t)}
+	ctx := context.Background()
+	e.mkBucket("bkt")
+	e.setVersioning("bkt", types.BucketVersioningStatusEnabled)
+	v1 := e.putV("bkt", "k", "one")
+	v2 := e.putV("bkt", "k", "two!")
+	_, err := e.s3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k"), VersionId: aws.String(v1),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("old"), Value: aws.String("yes")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for vid, want := range map[string]int{v1: 1, v2: 0} {
+		out, err := e.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k"), VersionId: aws.String(vid)})
+		if err != nil || len(out.TagSet) != want || aws.ToString(out.VersionId) != vid {
+			t.Errorf("GetObjectTagging(%s) = %+v, %v; want %d tags", vid, out, err, want)
+		}
+	}
+	attrs, err := e.s3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("bkt"), Key: aws.String("k"), VersionId: aws.String(v1),
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesObjectSize}})
+	if err != nil || aws.ToInt64(attrs.ObjectSize) != 3 || aws.ToString(attrs.VersionId) != v1 {
+		t.Errorf("GetObjectAttributes(v1) = %+v, %v", attrs, err)
+	}
+	dm, err := e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k"), VersionId: dm.VersionId,
+		Tagging: &types.Tagging{TagSet: []types.Tag{}}})
+	if apiCode(err) != "MethodNotAllowed" {
+		t.Errorf("tagging a delete marker: %v", err)
+	}
+	_, err = e.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+	if apiCode(err) != "NoSuchKey" {
+		t.Errorf("tags of a deleted key: %v", err)
+	}
+}
