@@ -140,6 +140,9 @@ func copySourceError(err error) error {
 // without a version id adds in a versioned bucket costs: markers take
 // room in the index like any entry, so they count against the capacity.
 func (h *Handler) reserveDeleteMarker(r *http.Request, rc *reqContext, key string) (func(), error) {
+	if !store.SupportsVersions(h.opts.Store) {
+		return func() {}, nil // never a delete marker
+	}
 	state, err := h.opts.Store.BucketVersioning(r.Context(), rc.bucket)
 	if err != nil || state == store.Unversioned {
 		return func() {}, err

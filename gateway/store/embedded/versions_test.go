@@ -11,8 +11,9 @@ import (
 )
 
 // fillVersions writes n versions of key "k" (and keys "j" and "l" with one
-// version each) directly into bkt's index in one transaction, with
-// versioning Enabled, and returns the ids newest first.
+// version each) directly into bkt's index, with versioning Enabled, and
+// returns the ids newest first. It writes in index order (newest first),
+// in transactions of at most 100,000 records.
 func fillVersions(tb testing.TB, s *Store, n int) []string {
 	tb.Helper()
 	if err := s.SetBucketVersioning(tb.Context(), "bkt", store.Enabled); err != nil {
@@ -20,21 +21,31 @@ func fillVersions(tb testing.TB, s *Store, n int) []string {
 	}
 	ids := make([]string, n)
 	now := time.Now().UnixNano()
+	for from := 0; from < n; from += 100000 {
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			vb := openVBucket(tx, "bkt")
+			var bytes int64
+			for i := from; i < min(n, from+100000); i++ {
+				rec := &objRecord{inline: true, mtime: now - int64(i), vid: newVersionID(now - int64(i))}
+				ids[i] = rec.vid.String()
+				bytes += rec.cost("k")
+				b, k := vb.vers, versionKey("k", rec.vid)
+				if i == 0 {
+					b, k = vb.objs, []byte("k")
+				}
+				if err := b.Put(k, rec.encode()); err != nil {
+					return err
+				}
+			}
+			return addUsage(tx, bytes, int64(min(n, from+100000)-from))
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		vb := openVBucket(tx, "bkt")
 		var bytes int64
-		for i := range n {
-			rec := &objRecord{inline: true, mtime: now + int64(i), vid: newVersionID(now + int64(i))}
-			ids[n-1-i] = rec.vid.String()
-			bytes += rec.cost("k")
-			b, k := vb.vers, versionKey("k", rec.vid)
-			if i == n-1 {
-				b, k = vb.objs, []byte("k")
-			}
-			if err := b.Put(k, rec.encode()); err != nil {
-				return err
-			}
-		}
 		for _, k := range []string{"j", "l"} {
 			rec := &objRecord{inline: true, mtime: now, vid: newVersionID(now)}
 			bytes += rec.cost(k)
@@ -42,7 +53,7 @@ func fillVersions(tb testing.TB, s *Store, n int) []string {
 				return err
 			}
 		}
-		return addUsage(tx, bytes, int64(n+2))
+		return addUsage(tx, bytes, 2)
 	})
 	if err != nil {
 		tb.Fatal(err)
