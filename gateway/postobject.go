@@ -297,6 +297,7 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Location", loc)
 	setChecksumHeaders(w.Header(), obj.Checksum)
+	setVersionHeader(w.Header(), obj.VersionID)
 	if to := postRedirect(f.fields, rc.bucket, rc.key, etag); to != "" {
 		w.Header().Set("Location", to)
 		w.WriteHeader(http.StatusSeeOther)

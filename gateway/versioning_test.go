@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"io"
 	"net/http"
 	"net/url"
@@ -356,5 +357,29 @@ func TestVersionedAttributes(t *testing.T) {
 	_, err = e.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
 	if apiCode(err) != "NoSuchKey" {
 		t.Errorf("tags of a deleted key: %v", err)
+	}
+}
+
+// TestVersionedPostObject: a browser upload into a versioned bucket makes
+// a new version and answers its id.
+func TestVersionedPostObject(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	doc := []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`)
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt?versioning", doc, map[string]string{"Content-MD5": md5b64(doc)}); resp.StatusCode != 200 {
+		t.Fatalf("PutBucketVersioning: %d %s", resp.StatusCode, body)
+	}
+	e.ok("PUT", "/bkt/k", []byte("first"))
+	fields := e.signed(testAK, testSK, []string{`{"bucket": "bkt"}`, `["eq", "$key", "k"]`}, formField{"key", "k"})
+	resp, body := e.post("/bkt", fields, "f.txt", []byte("second"))
+	vid := resp.Header.Get("x-amz-version-id")
+	if resp.StatusCode != http.StatusNoContent || vid == "" || vid == "null" {
+		t.Fatalf("POST: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	var list struct {
+		Version []struct{ VersionId string }
+	}
+	if err := xml.Unmarshal(e.ok("GET", "/bkt?versions", nil), &list); err != nil || len(list.Version) != 2 || list.Version[0].VersionId != vid {
+		t.Errorf("versions after POST: %+v, %v", list, err)
 	}
 }
