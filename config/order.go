@@ -17,6 +17,7 @@ import (
 //	capacity = "200GiB"               # or a plain integer of bytes; 0: unlimited
 //	expires  = 2027-01-01T00:00:00Z   # RFC 3339, quoted or not; "": never
 //	grace    = "168h"                 # reads still work this long after expires
+//	block_public_access = true        # no anonymous access at all (default false)
 //
 //	[[order.o1.keys]]
 //	access_key = "reader"
@@ -29,6 +30,8 @@ type Order struct {
 	Expires Time `toml:"expires" doc:"When the order expires (RFC 3339, e.g. 2027-01-01T00:00:00Z): writes are refused from then on. Empty: never."`
 	// Grace is how long after Expires reads still work.
 	Grace time.Duration `toml:"grace" doc:"How long after expires reads still work (e.g. 168h); after that every request is refused. 0: reads stop at expiry too."`
+	// BlockPublicAccess forbids public access to the order altogether.
+	BlockPublicAccess bool `toml:"block_public_access" doc:"true: no anonymous access to the order at all, whatever bucket ACLs and policies say, and ACLs or policies granting public access are refused (an account-level PublicAccessBlock). false (default): anonymous requests are served only where an ACL or a bucket policy explicitly grants them."`
 	// Keys are extra key pairs allowed on the order.
 	Keys []OrderKey `toml:"keys" doc:"Extra key pairs allowed on this order: one [[order.<id>.keys]] table each."`
 	// Upstream, when set, keeps the order on an existing S3 service

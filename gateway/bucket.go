@@ -99,6 +99,9 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 		}
 		defer release()
 		err = h.opts.Store.CreateBucket(r.Context(), rc.bucket)
+		if err == nil {
+			err = h.initBucketAccess(r, rc)
+		}
 	}
 	if errors.Is(err, store.ErrBucketExists) && h.region() == "us-east-1" {
 		// S3's legacy rule: in us-east-1, creating a bucket the caller
@@ -174,7 +177,13 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 	}
 	res := deleteResult{NS: s3NS}
 	for _, o := range req.Objects {
-		d, err := h.deleteOne(r, rc, o.Key, o.VersionID)
+		var d deletedEntry
+		err := error(nil)
+		if rc.access.denies(o.Key) {
+			err = s3err.AccessDenied
+		} else {
+			d, err = h.deleteOne(r, rc, o.Key, o.VersionID)
+		}
 		if err != nil {
 			e, _ := toS3Error(err)
 			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: e.Code, Message: e.Message})

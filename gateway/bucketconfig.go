@@ -24,15 +24,12 @@ var bucketConfigs = []struct {
 	emptyRoot     string       // GET answers this empty document
 	handlers      *configHandlers
 }{
-	{"policy", "GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy", s3err.NoSuchBucketPolicy, "", nil},
 	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, "", nil},
 	{"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", s3err.NoSuchTagSet, "",
 		&configHandlers{(*Handler).getBucketTagging, (*Handler).putBucketTagging, (*Handler).deleteBucketTagging}},
 	{"website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite", s3err.NoSuchWebsiteConfiguration, "", nil},
 	{"encryption", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption", s3err.ServerSideEncryptionConfigurationNotFound, "", nil},
-	{"ownershipControls", "GetBucketOwnershipControls", "PutBucketOwnershipControls", "DeleteBucketOwnershipControls", s3err.OwnershipControlsNotFound, "", nil},
 	{"object-lock", "GetObjectLockConfiguration", "PutObjectLockConfiguration", "", s3err.ObjectLockConfigurationNotFound, "", nil},
-	{"publicAccessBlock", "GetPublicAccessBlock", "PutPublicAccessBlock", "DeletePublicAccessBlock", s3err.NoSuchPublicAccessBlockConfiguration, "", nil},
 	{"replication", "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication", s3err.ReplicationConfigurationNotFound, "", nil},
 	{"logging", "GetBucketLogging", "PutBucketLogging", "", nil, "BucketLoggingStatus", nil},
 	{"notification", "GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", "", nil, "NotificationConfiguration", nil},
@@ -43,9 +40,10 @@ var bucketConfigs = []struct {
 // configHandlers answer a configuration the gateway keeps.
 type configHandlers struct{ get, put, del handlerFunc }
 
-// bucketConfigRoutes are the routes of bucketConfigs.
+// bucketConfigRoutes are the routes of bucketConfigs and of the access
+// configurations (accessconfig.go).
 func bucketConfigRoutes() []route {
-	var rs []route
+	rs := accessConfigRoutes()
 	for _, c := range bucketConfigs {
 		get, put, del := bucketEmptyConfig(c.emptyRoot), notImplemented, handlerFunc(bucketNoContent)
 		if c.missing != nil {

@@ -32,11 +32,11 @@ var storeErrors = []struct {
 	{store.ErrPreconditionFailed, s3err.PreconditionFailed},
 	{store.ErrIncompleteBody, s3err.IncompleteBody},
 	{store.ErrInvalidRange, s3err.InvalidRange},
+	{store.ErrNotSupported, notSupported},
+	{store.ErrConfigTooLarge, s3err.EntityTooLarge},
 	{store.ErrNoSuchVersion, errNoSuchVersion},
 	{store.ErrInvalidVersionID, errInvalidVersionID},
 	{store.ErrMethodNotAllowed, s3err.MethodNotAllowed},
-	{store.ErrNotSupported, notSupported},
-	{store.ErrConfigTooLarge, s3err.EntityTooLarge},
 }
 
 // notSupported answers what the order's store cannot do (upstream mode's

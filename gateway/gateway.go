@@ -30,8 +30,8 @@ type Options struct {
 	// Store holds the order's data.
 	Store store.Store
 	// Order is the order served: its keys, capacity and expiry. Requests
-	// signed with a key not in it are refused; anonymous requests are always
-	// refused. SetOrder replaces it while serving.
+	// signed with a key not in it are refused; anonymous requests are
+	// refused unless a bucket's ACL or policy grants them (docs/access.md). SetOrder replaces it while serving.
 	Order *order.Order
 	// Credentials, when Order is nil, maps access keys to secret keys of an
 	// unnamed order without limits, every key read-write.
@@ -150,7 +150,8 @@ type reqContext struct {
 	corsDoc  []byte
 	corsErr  error
 	corsRead bool
-	post     *postForm // a browser upload's form (permPostPolicy routes)
+	post     *postForm   // a browser upload's form (permPostPolicy routes)
+	access   accessState // what authorization learnt (access.go)
 }
 
 // ServeHTTP implements http.Handler.
@@ -246,6 +247,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 	} else {
 		auth, err = v.Verify(r)
 	}
+	refusal := err
+	if err != nil && unsigned(r) && (rc.route == nil || rc.route.perm != permPostPolicy) {
+		// Anonymous: authorize decides by the route and the bucket.
+		auth, err = anonymousAuth(r, err)
+	}
 	if err != nil {
 		h.writeError(w, r, rc, err)
 		return
@@ -259,7 +265,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 			rc.op = rc.route.op
 		}
 	}
-	if err := h.authorize(rc); err != nil {
+	if err := h.authorize(r, rc, refusal); err != nil {
 		h.writeError(w, r, rc, err)
 		return
 	}
@@ -276,6 +282,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		return
 	}
 	if err := h.checkExpectedOwner(r.Header); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	if err := h.authorizeACL(r, rc); err != nil {
 		h.writeError(w, r, rc, err)
 		return
 	}

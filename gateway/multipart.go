@@ -19,6 +19,7 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
+	meta.ACL = rc.access.reqACL.objectString()
 	in := store.UploadInput{Meta: meta, ChecksumAlgorithm: strings.ToUpper(r.Header.Get("x-amz-checksum-algorithm"))}
 	in.ChecksumType, err = checksum.UploadType(in.ChecksumAlgorithm, strings.ToUpper(r.Header.Get("x-amz-checksum-type")))
 	if err != nil {

@@ -24,6 +24,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if err != nil {
 		return err
 	}
+	meta.ACL = rc.access.reqACL.objectString()
 	cond, err := writeConditions(r.Header)
 	if err != nil {
 		return err
@@ -101,6 +102,9 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	)
 	check := func(o *store.Object) (int64, int64, error) {
 		obj = o
+		if err := rc.access.checkRead(o); err != nil {
+			return 0, 0, err
+		}
 		if err := cond.check(o, s3err.NotModified); err != nil {
 			return 0, 0, err
 		}
@@ -350,10 +354,13 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		Meta:              meta,
 		Cond:              cond,
 		ChecksumAlgorithm: alg,
-		SrcVersionID:      srcVersion,
-		// A copy takes the source's tags or the request's; S3 copies
-		// neither the ACL nor the retention of the source.
-		Attrs: func(src *store.Object) store.Metadata { return store.Metadata{Tags: tags(src)} },
+		// A copy takes the source's tags or the request's, and the
+		// request's ACL; S3 copies neither the ACL nor the retention of
+		// the source.
+		Attrs: func(src *store.Object) store.Metadata {
+			return store.Metadata{Tags: tags(src), ACL: rc.access.reqACL.objectString()}
+		},
+		SrcVersionID: srcVersion,
 		SrcCheck: func(src *store.Object) error {
 			copied = src.VersionID
 			if src.Size > store.MaxPartSize {

@@ -273,10 +273,14 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err := refuseUnsupported(hdr, "PutObject"); err != nil {
 		return err
 	}
+	if err := h.authorizeACLHeaders(r, rc, hdr); err != nil {
+		return err
+	}
 	meta, err := metadataFromRequest(hdr)
 	if err != nil {
 		return err
 	}
+	meta.ACL = rc.access.reqACL.objectString()
 	pr, err := payload.New(f.file, payload.Options{Header: hdr, ContentLength: -1, PayloadHash: payload.UnsignedPayload,
 		RequireAlgorithm: defaultChecksum(hdr), SkipMD5: store.MakesETags(h.opts.Store)})
 	if err != nil {

@@ -216,23 +216,6 @@ type listMultipartUploadsResult struct {
 	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
 }
 
-type grantee struct {
-	XMLNSXSI    string `xml:"xmlns:xsi,attr"`
-	XSIType     string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName"`
-}
-
-type accessControlPolicy struct {
-	XMLName xml.Name `xml:"AccessControlPolicy"`
-	NS      string   `xml:"xmlns,attr"`
-	Owner   owner    `xml:"Owner"`
-	Grants  []struct {
-		Grantee    grantee `xml:"Grantee"`
-		Permission string  `xml:"Permission"`
-	} `xml:"AccessControlList>Grant"`
-}
-
 // emptyConfig is a configuration document with no settings, e.g. an
 // unconfigured BucketLoggingStatus.
 type emptyConfig struct {

@@ -31,6 +31,9 @@ type Order struct {
 	Expires time.Time
 	// Grace is how long after Expires reads still work.
 	Grace time.Duration
+	// BlockPublic forbids anonymous access altogether, whatever the
+	// buckets' ACLs and policies grant, and refuses public grants.
+	BlockPublic bool
 	// Keys are the key pairs allowed on the order. Access keys are unique.
 	Keys []Key
 }

@@ -163,6 +163,19 @@ type Store interface {
 	// initiation time, starting after (KeyMarker, UploadIDMarker).
 	ListMultipartUploads(ctx context.Context, bucket string, opts UploadsOptions) (*UploadsPage, error)
 
+	// UpdateObject changes the attributes (Metadata.ACL, Tags, LockMode,
+	// LockUntil, LegalHold) of the key's current version in place: fn gets
+	// a copy of the object and sets them; nothing else it changes is kept
+	// (the bytes, ETag, modification time and headers stay). The read and
+	// the write are atomic (fn may be called more than once); an error
+	// from fn is returned unchanged and nothing is written. It returns the
+	// updated object; ErrNoSuchKey if there is none. A store that cannot
+	// change attributes in place returns ErrNotSupported.
+	UpdateObject(ctx context.Context, bucket, key string, fn func(*Object) error) (*Object, error)
+	// UpdateObjectVersion is UpdateObject of the version versionID ("" the
+	// current one), current or not, with the errors of HeadObjectVersion
+	// (a delete marker has no attributes to change).
+	UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*Object) error) (*Object, error)
 	// SetBucketVersioning sets the bucket's versioning state, Enabled or
 	// Suspended (a bucket never returns to Unversioned).
 	SetBucketVersioning(ctx context.Context, bucket, state string) error
@@ -183,6 +196,12 @@ type Store interface {
 	// the newest remaining one current. A version that does not exist is
 	// not an error (S3 semantics): the result then names versionID.
 	DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error)
+	// DeleteObjectIf is DeleteObjectVersion with "" (the key deleted as
+	// DeleteObject does) if check accepts the key's current object (nil
+	// when the key has none): check runs atomically with the delete, and
+	// its error is returned unchanged with nothing deleted. A store that
+	// cannot delete conditionally returns ErrNotSupported.
+	DeleteObjectIf(ctx context.Context, bucket, key string, check func(cur *Object) error) (DeleteResult, error)
 	// ListObjectVersions returns up to opts.Limit versions and delete
 	// markers (Objects with DeleteMarker set) and common prefixes, by key
 	// and then newest first, starting after (KeyMarker, VersionIDMarker):
@@ -190,19 +209,6 @@ type Store interface {
 	// proportion to its size, however many versions a key has). An
 	// unversioned bucket lists each object as its NullVersion.
 	ListObjectVersions(ctx context.Context, bucket string, opts VersionsOptions) (*VersionsPage, error)
-	// UpdateObject changes the attributes (Metadata.ACL, Tags, LockMode,
-	// LockUntil, LegalHold) of the key's current version in place: fn gets
-	// a copy of the object and sets them; nothing else it changes is kept
-	// (the bytes, ETag, modification time and headers stay). The read and
-	// the write are atomic (fn may be called more than once); an error
-	// from fn is returned unchanged and nothing is written. It returns the
-	// updated object; ErrNoSuchKey if there is none. A store that cannot
-	// change attributes in place returns ErrNotSupported.
-	UpdateObject(ctx context.Context, bucket, key string, fn func(*Object) error) (*Object, error)
-	// UpdateObjectVersion is UpdateObject of the version versionID ("" the
-	// current one), current or not, with the errors of HeadObjectVersion
-	// (a delete marker has no attributes to change).
-	UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*Object) error) (*Object, error)
 
 	// Usage reports the bytes charged (cost.go: data, parts of in-progress
 	// uploads, and each entry's overhead, name and metadata) and the
@@ -474,14 +480,14 @@ type CopyInput struct {
 	// ChecksumAlgorithm is the copy's checksum algorithm ("": the
 	// source's), computed over the copied bytes.
 	ChecksumAlgorithm string
-	// SrcVersionID names the source version ("": the current one), with
-	// the errors of HeadObjectVersion.
-	SrcVersionID string
 	// Attrs, if set, returns the copy's attributes (Metadata.ACL, Tags,
 	// lock) from the source version being copied; only those fields of
 	// its result are used. nil: the attributes of the metadata copied
 	// (Meta's, or the source's).
 	Attrs func(src *Object) Metadata
+	// SrcVersionID names the source version ("": the current one), with
+	// the errors of HeadObjectVersion.
+	SrcVersionID string
 }
 
 // ListOptions select a page of ListObjects.

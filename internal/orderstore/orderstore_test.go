@@ -213,6 +213,7 @@ extra_order_id = "o1"
 capacity = "1GiB"
 expires = 2027-01-01T00:00:00Z
 grace = "1h"
+block_public_access = true
 [[order.o1.keys]]
 access_key = "ro"
 secret_key = "rosecret"
@@ -226,7 +227,7 @@ secret_key = "o2secret"
 		t.Fatal(err)
 	}
 	o1 := Order(c, "o1")
-	if o1.ID != "o1" || o1.Capacity != 1<<30 || o1.Grace != time.Hour || o1.Expires.Year() != 2027 || len(o1.Keys) != 2 {
+	if o1.ID != "o1" || o1.Capacity != 1<<30 || o1.Grace != time.Hour || o1.Expires.Year() != 2027 || len(o1.Keys) != 2 || !o1.BlockPublic {
 		t.Fatalf("o1 = %+v", o1)
 	}
 	if k, ok := o1.Key("main"); !ok || k.ReadOnly || k.SecretKey != "mainsecret" {
@@ -236,7 +237,7 @@ secret_key = "o2secret"
 		t.Errorf("ro key: %+v", k)
 	}
 	o2 := Order(c, "o2")
-	if _, ok := o2.Key("main"); ok || len(o2.Keys) != 1 || o2.Capacity != 0 {
+	if _, ok := o2.Key("main"); ok || len(o2.Keys) != 1 || o2.Capacity != 0 || o2.BlockPublic {
 		t.Errorf("o2 = %+v", o2)
 	}
 	if err := o1.Validate(); err != nil {

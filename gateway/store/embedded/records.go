@@ -133,10 +133,10 @@ func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 const (
 	flagInline = 1
 	flagUpload = 2  // the record carries the id of the upload that made it
-	flagAttrs  = 4  // the record carries attributes (encoder.attrs)
-	flagVID    = 8  // the record carries its version id
-	flagNull   = 16 // the null version (implied when flagVID is absent)
-	flagMarker = 32 // a delete marker
+	flagVID    = 4  // the record carries its version id
+	flagNull   = 8  // the null version (implied when flagVID is absent)
+	flagMarker = 16 // a delete marker
+	flagAttrs  = 32 // the record carries attributes (encoder.attrs)
 )
 
 func (r *objRecord) encode() []byte {

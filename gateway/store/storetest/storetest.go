@@ -48,9 +48,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Copy", testCopy},
 		{"Multipart", testMultipart},
 		{"Usage", testUsage},
-		{"Versions", testVersions},
 		{"Configs", testConfigs},
 		{"Attrs", testAttrs},
+		{"DeleteIf", testDeleteIf},
+		{"Versions", testVersions},
 	}
 	asGateway := func(t *testing.T) store.Store {
 		s := newStore(t)
