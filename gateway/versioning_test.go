@@ -383,3 +383,25 @@ func TestVersionedPostObject(t *testing.T) {
 		t.Errorf("versions after POST: %+v, %v", list, err)
 	}
 }
+
+// TestVersioningLockedBucket: a bucket with an object lock configuration
+// cannot have its versioning suspended.
+func TestVersioningLockedBucket(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	if err := e.st.PutBucketConfig(context.Background(), "bkt", store.ConfigObjectLock, []byte("enabled")); err != nil {
+		t.Fatal(err)
+	}
+	put := func(status string) (*http.Response, []byte) {
+		doc := []byte(`<VersioningConfiguration><Status>` + status + `</Status></VersioningConfiguration>`)
+		return e.do(testAK, testSK, "PUT", "/bkt?versioning", doc, map[string]string{"Content-MD5": md5b64(doc)})
+	}
+	if resp, body := put("Enabled"); resp.StatusCode != 200 {
+		t.Fatalf("Enabled: %d %s", resp.StatusCode, body)
+	}
+	resp, body := put("Suspended")
+	wantError(t, resp, body, http.StatusConflict, "InvalidBucketState")
+	if body := e.ok("GET", "/bkt?versioning", nil); !bytes.Contains(body, []byte("<Status>Enabled</Status>")) {
+		t.Errorf("after the refused suspension: %s", body)
+	}
+}
