@@ -111,8 +111,8 @@ func (h *Handler) getObjectAttributes(w http.ResponseWriter, r *http.Request, rc
 		setDeleteMarkerHeaders(w.Header(), err)
 		return err
 	}
-	setVersionHeader(w.Header(), obj.VersionID)
 	w.Header().Set("Last-Modified", timeHTTP(obj.LastModified))
+	setVersionHeader(w.Header(), obj.VersionID)
 	if err := parseConditionals(r.Header, "").check(obj, s3err.NotModified); err != nil {
 		w.Header().Set("ETag", quoteETag(obj.ETag))
 		return err

@@ -779,13 +779,13 @@ func (w *versionWalk) emit(key []byte, fromO bool) error {
 	}
 	// A key's first entry is its current version: its object in o, or
 	// else its newest delete marker in v.
-	latest := !bytes.Equal(key, w.lastKey)
-	o := rec.object(string(key))
-	o.IsLatest = latest
+	w.page.Versions = append(w.page.Versions, store.Object{})
+	o := &w.page.Versions[len(w.page.Versions)-1]
+	rec.fill(o, string(key))
+	o.IsLatest = !bytes.Equal(key, w.lastKey)
 	if o.VersionID == "" {
 		o.VersionID = store.NullVersion // never versioned: every object is its null version
 	}
-	w.page.Versions = append(w.page.Versions, *o)
 	w.page.NextKeyMarker, w.page.NextVersionIDMarker = o.Key, o.VersionID
 	w.lastKey = append(w.lastKey[:0], key...)
 	if fromO {
