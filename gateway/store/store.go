@@ -172,6 +172,9 @@ type Store interface {
 	// updated object; ErrNoSuchKey if there is none. A store that cannot
 	// change attributes in place returns ErrNotSupported.
 	UpdateObject(ctx context.Context, bucket, key string, fn func(*Object) error) (*Object, error)
+	// UpdateObjectVersion is UpdateObject of the version versionID ("" the
+	// current one), with the errors of HeadObjectVersion.
+	UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*Object) error) (*Object, error)
 	// SetBucketVersioning sets the bucket's versioning state, Enabled or
 	// Suspended (a bucket never returns to Unversioned).
 	SetBucketVersioning(ctx context.Context, bucket, state string) error

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Configs", testConfigs},
 		{"Attrs", testAttrs},
 		{"Versions", testVersions},
+		{"Lock", testLock},
 	}
 	asGateway := func(t *testing.T) store.Store {
 		s := newStore(t)
