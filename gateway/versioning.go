@@ -71,6 +71,9 @@ func (h *Handler) putBucketVersioning(w http.ResponseWriter, r *http.Request, rc
 	if doc.Status != store.Enabled && doc.Status != store.Suspended {
 		return errIllegalVersioning
 	}
+	if err := h.checkVersioningLock(r.Context(), rc.bucket, doc.Status); err != nil {
+		return err
+	}
 	if err := h.opts.Store.SetBucketVersioning(r.Context(), rc.bucket, doc.Status); err != nil {
 		if errors.Is(err, store.ErrNotSupported) {
 			return errNoVersions
