@@ -25,8 +25,8 @@ var (
 	// and object lock on a store without versions (upstream mode).
 	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
 	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
-	errNoWebsite         = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
-	errNoAppend          = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
+	errNoWebsite    = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
+	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
 	// errNoConditionalDelete: deleting only if the object still matches is
 	// not done yet; deleting unconditionally would be the worse answer.
 	errNoConditionalDelete = s3err.NotImplemented.WithMessage("Conditional deletes are not supported by this gateway.")
