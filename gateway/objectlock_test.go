@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lambda/storagecli/gateway/order"
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 // lockBucket creates a bucket with object lock through the SDK.
@@ -295,4 +296,29 @@ func TestObjectLockKeys(t *testing.T) {
 	wantError(t, resp, body, http.StatusForbidden, "AccessDenied")
 	resp, body = e.do(bypassAK, bypassSK, "DELETE", "/lkb/c?versionId="+cvid, nil, bypass)
 	wantError(t, resp, body, http.StatusForbidden, "AccessDenied")
+}
+
+// TestObjectLockStores: on a store with versions CreateBucket with lock
+// works; upstream (no versions) it answers NotImplemented and leaves no
+// bucket behind, and so does enabling lock on an existing bucket.
+func TestObjectLockStores(t *testing.T) {
+	eachStore(t, func(t *testing.T, open storeOpener) {
+		e := newOrderEnv(t, open, &order.Order{ID: "o"})
+		resp, body := e.do(testAK, testSK, "PUT", "/lockstore", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"})
+		if store.SupportsVersions(e.st) {
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("CreateBucket with lock: %d %s", resp.StatusCode, body)
+			}
+			return
+		}
+		wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+		if resp, _ := e.do(testAK, testSK, "HEAD", "/lockstore", nil, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("HEAD of the refused lock bucket: %d, want 404", resp.StatusCode)
+		}
+		e.ok("PUT", "/plainstore", nil)
+		cfg := []byte(`<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>`)
+		sum := md5.Sum(cfg)
+		resp, body = e.do(testAK, testSK, "PUT", "/plainstore?object-lock", cfg, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])})
+		wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+	})
 }
