@@ -50,6 +50,8 @@ type OrderKey struct {
 	SecretKey Secret `toml:"secret_key" doc:"Secret key matching access_key." secret:"true"`
 	// ReadOnly refuses every write made with this key.
 	ReadOnly bool `toml:"read_only" doc:"true: the key may read but not write."`
+	// BypassGovernance lets the key bypass GOVERNANCE object lock retention.
+	BypassGovernance bool `toml:"bypass_governance" doc:"true: the key may shorten or remove GOVERNANCE object lock retention and delete versions under it, with x-amz-bypass-governance-retention: true (see docs/objectlock.md). COMPLIANCE retention and legal holds bind every key."`
 }
 
 // clone returns a copy of o that shares no slice with it.

@@ -90,6 +90,10 @@ var accessTable = map[string]opAccess{
 	"CompleteMultipartUpload": {"s3:PutObject", anonBucketWrite},
 	"PostObject":              {"s3:PutObject", anonNever}, // signed by its form
 	"GetObjectAttributes":     {"s3:GetObjectAttributes", anonPolicy},
+	"GetObjectRetention":      {"s3:GetObjectRetention", anonPolicy},
+	"PutObjectRetention":      {"s3:PutObjectRetention", anonNever},
+	"GetObjectLegalHold":      {"s3:GetObjectLegalHold", anonPolicy},
+	"PutObjectLegalHold":      {"s3:PutObjectLegalHold", anonNever},
 
 	"GetBucketPolicy":                    {"s3:GetBucketPolicy", anonNever},
 	"PutBucketPolicy":                    {"s3:PutBucketPolicy", anonNever},

@@ -20,9 +20,6 @@ var (
 	// errCopyDeleteMarker: a copy source named by the version id of a
 	// delete marker.
 	errCopyDeleteMarker = s3err.InvalidRequest.WithMessage("The source of a copy request may not specifically refer to a delete marker by version id.")
-	// errLockedVersioning: a bucket with object lock stays Enabled.
-	errLockedVersioning = &s3err.Error{Code: "InvalidBucketState", Status: http.StatusConflict,
-		Message: "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."}
 	// errNoVersions: a store that keeps no versions (upstream mode).
 	errNoVersions = s3err.NotImplemented.WithMessage("Bucket versioning is not supported by this gateway's storage.")
 )
@@ -74,14 +71,8 @@ func (h *Handler) putBucketVersioning(w http.ResponseWriter, r *http.Request, rc
 	if doc.Status != store.Enabled && doc.Status != store.Suspended {
 		return errIllegalVersioning
 	}
-	if doc.Status == store.Suspended {
-		_, err := h.opts.Store.GetBucketConfig(r.Context(), rc.bucket, store.ConfigObjectLock)
-		switch {
-		case err == nil:
-			return errLockedVersioning
-		case !errors.Is(err, store.ErrNoSuchConfig):
-			return err
-		}
+	if err := h.checkVersioningLock(r.Context(), rc.bucket, doc.Status); err != nil {
+		return err
 	}
 	if err := h.opts.Store.SetBucketVersioning(r.Context(), rc.bucket, doc.Status); err != nil {
 		if errors.Is(err, store.ErrNotSupported) {

@@ -388,9 +388,8 @@ func TestVersionedPostObject(t *testing.T) {
 // cannot have its versioning suspended.
 func TestVersioningLockedBucket(t *testing.T) {
 	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
-	e.ok("PUT", "/bkt", nil)
-	if err := e.st.PutBucketConfig(context.Background(), "bkt", store.ConfigObjectLock, []byte("enabled")); err != nil {
-		t.Fatal(err)
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"}); resp.StatusCode != 200 {
+		t.Fatalf("CreateBucket with object lock: %d %s", resp.StatusCode, body)
 	}
 	put := func(status string) (*http.Response, []byte) {
 		doc := []byte(`<VersioningConfiguration><Status>` + status + `</Status></VersioningConfiguration>`)

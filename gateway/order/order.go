@@ -19,6 +19,9 @@ type Key struct {
 	SecretKey string
 	// ReadOnly refuses every write made with the key.
 	ReadOnly bool
+	// BypassGovernance lets the key shorten or remove GOVERNANCE object
+	// lock retention (x-amz-bypass-governance-retention).
+	BypassGovernance bool
 }
 
 // Order describes the order a gateway serves.

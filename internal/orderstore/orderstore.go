@@ -38,7 +38,7 @@ func Order(c *config.Config, id string) *order.Order {
 		o.Keys = append(o.Keys, order.Key{AccessKey: c.Gateway.AccessKey, SecretKey: string(c.Gateway.SecretKey)})
 	}
 	for _, k := range oc.Keys {
-		o.Keys = append(o.Keys, order.Key{AccessKey: k.AccessKey, SecretKey: string(k.SecretKey), ReadOnly: k.ReadOnly})
+		o.Keys = append(o.Keys, order.Key{AccessKey: k.AccessKey, SecretKey: string(k.SecretKey), ReadOnly: k.ReadOnly, BypassGovernance: k.BypassGovernance})
 	}
 	return o
 }
