@@ -65,12 +65,12 @@ func (h *Handler) WithWebsites(next http.Handler) http.Handler {
 
 // websiteReq is one website request.
 type websiteReq struct {
-	h      *Handler
-	w      http.ResponseWriter
-	r      *http.Request
-	rc     *reqContext
-	cfg    *websiteConfig
-	key    string // the key the URL names, before the index document
+	h   *Handler
+	w   http.ResponseWriter
+	r   *http.Request
+	rc  *reqContext
+	cfg *websiteConfig
+	key string // the key the URL names, before the index document
 }
 
 // serveWebsite answers one website request for bucket.
