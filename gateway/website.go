@@ -27,26 +27,36 @@ type websiteConfig struct {
 	Index       *indexDocument `xml:"IndexDocument,omitempty"`
 	Error       *errorDocument `xml:"ErrorDocument,omitempty"`
 	Rules       *routingRules  `xml:"RoutingRules,omitempty"`
+	Unknown     []unknownXML   `xml:",any"`
+}
+
+// unknownXML collects elements a document should not have (refused).
+type unknownXML struct {
+	XMLName xml.Name
 }
 
 // redirectAll sends every request of the website to another host.
 type redirectAll struct {
-	HostName string `xml:"HostName"`
-	Protocol string `xml:"Protocol,omitempty"`
+	HostName string       `xml:"HostName"`
+	Protocol string       `xml:"Protocol,omitempty"`
+	Unknown  []unknownXML `xml:",any"`
 }
 
 // indexDocument is appended to requests for a "directory" (key ending in /).
 type indexDocument struct {
-	Suffix string `xml:"Suffix"`
+	Suffix  string       `xml:"Suffix"`
+	Unknown []unknownXML `xml:",any"`
 }
 
 // errorDocument is served with 4xx errors.
 type errorDocument struct {
-	Key string `xml:"Key"`
+	Key     string       `xml:"Key"`
+	Unknown []unknownXML `xml:",any"`
 }
 
 type routingRules struct {
-	Rules []routingRule `xml:"RoutingRule"`
+	Rules   []routingRule `xml:"RoutingRule"`
+	Unknown []unknownXML  `xml:",any"`
 }
 
 // routingRule redirects requests that meet its Condition (all requests
@@ -54,19 +64,22 @@ type routingRules struct {
 type routingRule struct {
 	Condition *ruleCondition `xml:"Condition,omitempty"`
 	Redirect  *ruleRedirect  `xml:"Redirect"`
+	Unknown   []unknownXML   `xml:",any"`
 }
 
 type ruleCondition struct {
-	KeyPrefixEquals *string `xml:"KeyPrefixEquals,omitempty"`
-	ErrorCode       string  `xml:"HttpErrorCodeReturnedEquals,omitempty"`
+	KeyPrefixEquals *string      `xml:"KeyPrefixEquals,omitempty"`
+	ErrorCode       string       `xml:"HttpErrorCodeReturnedEquals,omitempty"`
+	Unknown         []unknownXML `xml:",any"`
 }
 
 type ruleRedirect struct {
-	Protocol             string  `xml:"Protocol,omitempty"`
-	HostName             string  `xml:"HostName,omitempty"`
-	ReplaceKeyPrefixWith *string `xml:"ReplaceKeyPrefixWith,omitempty"`
-	ReplaceKeyWith       *string `xml:"ReplaceKeyWith,omitempty"`
-	HTTPRedirectCode     string  `xml:"HttpRedirectCode,omitempty"`
+	Protocol             string       `xml:"Protocol,omitempty"`
+	HostName             string       `xml:"HostName,omitempty"`
+	ReplaceKeyPrefixWith *string      `xml:"ReplaceKeyPrefixWith,omitempty"`
+	ReplaceKeyWith       *string      `xml:"ReplaceKeyWith,omitempty"`
+	HTTPRedirectCode     string       `xml:"HttpRedirectCode,omitempty"`
+	Unknown              []unknownXML `xml:",any"`
 }
 
 // errInvalidProtocol answers a Protocol other than http or https.
@@ -75,7 +88,7 @@ var errInvalidProtocol = s3err.InvalidRequest.WithMessage("Invalid protocol, pro
 // parseWebsite parses and validates a WebsiteConfiguration as S3 does.
 func parseWebsite(doc []byte) (*websiteConfig, error) {
 	var c websiteConfig
-	if err := xml.Unmarshal(doc, &c); err != nil {
+	if err := xml.Unmarshal(doc, &c); err != nil || c.hasUnknown() {
 		return nil, s3err.MalformedXML
 	}
 	if c.RedirectAll != nil {
@@ -150,6 +163,33 @@ func validateRoutingRules(rules []routingRule) error {
 		}
 	}
 	return nil
+}
+
+// hasUnknown reports whether c holds an element S3 does not define.
+func (c *websiteConfig) hasUnknown() bool {
+	n := len(c.Unknown)
+	if c.RedirectAll != nil {
+		n += len(c.RedirectAll.Unknown)
+	}
+	if c.Index != nil {
+		n += len(c.Index.Unknown)
+	}
+	if c.Error != nil {
+		n += len(c.Error.Unknown)
+	}
+	if c.Rules != nil {
+		n += len(c.Rules.Unknown)
+		for _, r := range c.Rules.Rules {
+			n += len(r.Unknown)
+			if r.Condition != nil {
+				n += len(r.Condition.Unknown)
+			}
+			if r.Redirect != nil {
+				n += len(r.Redirect.Unknown)
+			}
+		}
+	}
+	return n > 0
 }
 
 func validProtocol(p string) bool { return p == "" || p == "http" || p == "https" }
