@@ -82,9 +82,9 @@ type webEnv struct {
 	*orderEnv
 }
 
-func newWebEnv(t *testing.T, o *order.Order) *webEnv {
+func newWebEnv(t *testing.T, open storeOpener, o *order.Order) *webEnv {
 	t.Helper()
-	st, _ := openEmbedded(t)
+	st, _ := open(t)
 	e := &orderEnv{t: t, st: st}
 	start := time.Now()
 	e.now.Store(&start)
@@ -153,9 +153,12 @@ const siteConfig = `<WebsiteConfiguration xmlns="http://s3.amazonaws.com/doc/200
 
 // TestWebsiteEndpoint: a bucket served as a website on <bucket>.web.test:
 // index documents, the error document, redirects, RedirectAllRequestsTo,
-// private objects refused, HEAD, 405, HTML errors, and no S3 API there.
-func TestWebsiteEndpoint(t *testing.T) {
-	e := newWebEnv(t, &order.Order{})
+// private objects refused, HEAD, 405, HTML errors, and no S3 API there;
+// on both stores.
+func TestWebsiteEndpoint(t *testing.T) { eachStore(t, testWebsiteEndpoint) }
+
+func testWebsiteEndpoint(t *testing.T, open storeOpener) {
+	e := newWebEnv(t, open, &order.Order{})
 	e.want(testAK, testSK, "PUT", "/site", nil, map[string]string{"x-amz-object-ownership": "ObjectWriter"}, 200, "")
 	e.putPage("/site/index.html", "home page", "public-read")
 	e.putPage("/site/404.html", "custom error page", "public-read")
@@ -235,7 +238,7 @@ func TestWebsiteEndpoint(t *testing.T) {
 // TestWebsiteBlockedOrder: an order whose public access is blocked serves
 // no website.
 func TestWebsiteBlockedOrder(t *testing.T) {
-	e := newWebEnv(t, &order.Order{BlockPublic: true})
+	e := newWebEnv(t, openEmbedded, &order.Order{BlockPublic: true})
 	e.want(testAK, testSK, "PUT", "/site", nil, map[string]string{"x-amz-object-ownership": "ObjectWriter"}, 200, "")
 	e.ok("PUT", "/site?website", []byte(siteConfig))
 	e.ok("PUT", "/site/index.html", []byte("home"))
@@ -245,7 +248,7 @@ func TestWebsiteBlockedOrder(t *testing.T) {
 // TestWebsiteHandler: Website(bucket) serves one bucket on any host, and a
 // bucket policy granting s3:GetObject to everyone makes objects public.
 func TestWebsiteHandler(t *testing.T) {
-	e := newWebEnv(t, &order.Order{})
+	e := newWebEnv(t, openEmbedded, &order.Order{})
 	e.ok("PUT", "/site", nil)
 	e.ok("PUT", "/site?website", []byte(siteConfig))
 	e.ok("PUT", "/site/index.html", []byte("home"))
