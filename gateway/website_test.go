@@ -184,6 +184,25 @@ func testWebsiteEndpoint(t *testing.T, open storeOpener) {
 	}
 	resp = e.wantPage("GET", "SITE.web.test:80", "/page.html", 200, "a page")
 
+	// Conditional and range requests, as on GetObject; bad paths refused.
+	req, _ := http.NewRequest("GET", e.srv.URL+"/page.html", nil)
+	req.Host = host
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != http.StatusNotModified {
+		t.Errorf("conditional GET: %v %v", r, err)
+	} else {
+		r.Body.Close()
+	}
+	req.Header.Del("If-None-Match")
+	req.Header.Set("Range", "bytes=2-")
+	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != http.StatusPartialContent {
+		t.Errorf("range GET: %v %v", r, err)
+	} else if b, _ := io.ReadAll(r.Body); string(b) != "page" {
+		t.Errorf("range GET body %q", b)
+	}
+	e.wantPage("GET", host, "/%FF.html", 400, "InvalidURI")
+	e.wantPage("GET", host, "/"+strings.Repeat("k", 2000), 403, "custom error page")
+
 	// Private, and missing while the bucket is not listable: 403 with the
 	// error document.
 	e.wantPage("GET", host, "/private.html", 403, "custom error page")

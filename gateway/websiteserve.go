@@ -177,6 +177,7 @@ func (wr *websiteReq) failed(err error, objKey, proto string) error {
 	if wr.cfg.Error == nil || e.Status/100 != 4 || e.Status == http.StatusMethodNotAllowed {
 		return e
 	}
+	wr.rc.err = e.Code
 	if derr := wr.object(wr.cfg.Error.Key, e.Status); derr != nil {
 		wr.errorPage(e, derr)
 	}
