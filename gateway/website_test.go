@@ -75,6 +75,8 @@ func TestBucketWebsiteConfig(t *testing.T) {
 	if _, err := e.s3.DeleteBucketWebsite(ctx, &s3.DeleteBucketWebsiteInput{Bucket: b}); err != nil {
 		t.Errorf("DeleteBucketWebsite again: %v", err)
 	}
+	_, err = e.s3.DeleteBucketWebsite(ctx, &s3.DeleteBucketWebsiteInput{Bucket: aws.String("absent")})
+	wantAPIError(t, "DeleteBucketWebsite absent bucket", err, "NoSuchBucket")
 }
 
 // webEnv is an order served with the website endpoint on web.test.
