@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -227,6 +229,34 @@ func testWebsiteEndpoint(t *testing.T, open storeOpener) {
 	e.wantPage("DELETE", host, "/page.html", 405, "MethodNotAllowed")
 	e.wantPage("GET", host, "/?acl", 200, "home page")
 	e.wantPage("GET", host, "/?website", 200, "home page")
+
+	// CORS: the bucket's rules apply to website requests and preflights.
+	cors := []byte(`<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`)
+	sum := md5.Sum(cors)
+	e.want(testAK, testSK, "PUT", "/site?cors", cors, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])}, 200, "")
+	for _, c := range []struct {
+		method, origin string
+		status         int
+		allowed        bool
+	}{
+		{"GET", "https://app.example", 200, true},
+		{"GET", "https://evil.example", 200, false},
+		{"OPTIONS", "https://app.example", 200, true},
+		{"OPTIONS", "https://evil.example", 403, false},
+	} {
+		req, _ := http.NewRequest(c.method, e.srv.URL+"/page.html", nil)
+		req.Host = host
+		req.Header.Set("Origin", c.origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != c.status || (r.Header.Get("Access-Control-Allow-Origin") == c.origin) != c.allowed {
+			t.Errorf("%s from %s: %d %v", c.method, c.origin, r.StatusCode, r.Header)
+		}
+	}
 
 	// Without an error document: S3's HTML error page.
 	e.ok("PUT", "/site?website", []byte(`<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>`))

@@ -19,7 +19,8 @@ import (
 
 // The website endpoint: a bucket with a website configuration served to
 // browsers, anonymously, as S3's website endpoints do (docs/website.md).
-// Only GET and HEAD; only what anonymous readers may read (the bucket's
+// Only GET and HEAD (and CORS preflights, from the bucket's CORS rules);
+// only what anonymous readers may read (the bucket's
 // policy and ACLs, decided by authorizeAnonymous, as for GetObject);
 // errors as HTML pages or the bucket's error document. Website requests
 // never reach the S3 API's routes.
@@ -101,6 +102,16 @@ func (h *Handler) serveWebsite(w http.ResponseWriter, r *http.Request, bucketNam
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = ""
 	wr := &websiteReq{h: h, w: rw, r: r2, rc: rc, key: strings.TrimPrefix(r.URL.Path, "/")}
+	rc.key = wr.key
+	if r.Method == http.MethodOptions {
+		// A CORS preflight, answered from the bucket's CORS rules as on
+		// the S3 API (web fonts and scripts fetched from other origins).
+		if err := h.preflight(rw, r, rc); err != nil {
+			wr.errorPage(err, nil)
+		}
+		return
+	}
+	h.applyCORS(rw, r, rc)
 	if err := wr.serve(); err != nil {
 		wr.errorPage(err, nil)
 	}
