@@ -19,6 +19,15 @@
 //
 // The handler is terminal: it answers every request it gets (with an S3
 // XML error if need be) and never calls the next handler.
+//
+// With website, a handler serves one bucket as a static website instead
+// of the S3 API (docs/website.md):
+//
+//	www.example.com {
+//		s3gateway {
+//			website BUCKET
+//		}
+//	}
 package caddymodule
 
 import (
