@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway/console"
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 func init() {
@@ -43,6 +45,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		max_uploads         <n>
 //		max_uploads_per_key <n>
 //		console             off|on|<path>
+//		website             <bucket>
 //	}
 //
 // Every subdirective is optional and may be given once; the block may be
@@ -63,7 +66,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		seen[sub] = true
 		switch sub {
 		case "config", "order", "access_key", "secret_key", "region", "domain", "data",
-			"read_idle_timeout", "write_idle_timeout", "max_uploads", "max_uploads_per_key", "console":
+			"read_idle_timeout", "write_idle_timeout", "max_uploads", "max_uploads_per_key", "console", "website":
 			var v string
 			if !d.AllArgs(&v) {
 				return d.ArgErr()
@@ -91,6 +94,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Data = v
 			case "console":
 				h.Console = v
+			case "website":
+				h.Website = v
 			default:
 				h.limit(sub, v)
 			}
@@ -134,6 +139,9 @@ func checkValue(sub, v string) error {
 	}
 	if sub == "console" && v != "on" && v != "off" {
 		return console.CheckPath(v)
+	}
+	if sub == "website" && !store.ValidBucketName(v) {
+		return fmt.Errorf("%q is not a bucket name", v)
 	}
 	key := map[string]string{
 		"order":      "broker.extra_order_id",

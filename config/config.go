@@ -103,6 +103,8 @@ type Gateway struct {
 	Region string `toml:"region" doc:"Region signatures must be scoped to; empty accepts signatures for any region."`
 	// Domain enables virtual-hosted style requests (<bucket>.<domain>).
 	Domain string `toml:"domain" doc:"Set to serve virtual-hosted style requests: <bucket>.<domain>. Empty: path style only."`
+	// WebsiteDomain enables the website endpoint (<bucket>.<website_domain>).
+	WebsiteDomain string `toml:"website_domain" doc:"Set to serve buckets with a website configuration as static websites at <bucket>.<website_domain> (anonymous GET and HEAD; see docs/website.md). Empty: no website endpoint."`
 	// NoSync relaxes durability: writes are acknowledged before they are
 	// synced to disk.
 	NoSync bool `toml:"no_sync" doc:"true acknowledges writes before they are synced to disk (faster; data written just before a crash or power loss may be lost)."`
@@ -444,6 +446,12 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Gateway.Domain; d != "" && !domainRe.MatchString(d) {
 		add("gateway.domain", fmt.Errorf("%q is not a DNS name (no scheme, port or path)", d))
+	}
+	if d := c.Gateway.WebsiteDomain; d != "" && !domainRe.MatchString(d) {
+		add("gateway.website_domain", fmt.Errorf("%q is not a DNS name (no scheme, port or path)", d))
+	}
+	if d := c.Gateway.WebsiteDomain; d != "" && strings.EqualFold(d, c.Gateway.Domain) {
+		add("gateway.website_domain", errors.New("must differ from gateway.domain"))
 	}
 	if c.Gateway.MaxHeaderBytes < 0 {
 		add("gateway.max_header_bytes", errors.New("must not be negative"))

@@ -44,6 +44,10 @@ type Options struct {
 	Region string
 	// Domain enables virtual-hosted style requests: <bucket>.<Domain>.
 	Domain string
+	// WebsiteDomain enables the website endpoint: anonymous GET and HEAD
+	// requests for <bucket>.<WebsiteDomain> are served as bucket's static
+	// website by the handler WithWebsites returns (docs/website.md).
+	WebsiteDomain string
 	// Logger receives errors and, with Debug, one line per request.
 	Logger *zap.Logger
 	// Debug logs every request.

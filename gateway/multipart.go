@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -229,11 +228,7 @@ func objectURL(r *http.Request, rc *reqContext) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	segs := strings.Split(rc.key, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	path := "/" + strings.Join(segs, "/")
+	path := "/" + escapeKeyPath(rc.key)
 	if !rc.vhost {
 		path = "/" + rc.bucket + path
 	}

@@ -142,13 +142,14 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 	stopLifecycle := orderstore.StartLifecycle(st, func() time.Duration { return ord.LifecycleDay }, log.Named("lifecycle"))
 	defer stopLifecycle()
 	h, err := gateway.New(gateway.Options{
-		Store:  st,
-		Order:  ord,
-		Region: cfg.Gateway.Region,
-		Domain: cfg.Gateway.Domain,
-		Logger: log.Named("s3"),
-		Debug:  rf.debug,
-		Limits: orderstore.Limits(cfg),
+		Store:         st,
+		Order:         ord,
+		Region:        cfg.Gateway.Region,
+		Domain:        cfg.Gateway.Domain,
+		WebsiteDomain: cfg.Gateway.WebsiteDomain,
+		Logger:        log.Named("s3"),
+		Debug:         rf.debug,
+		Limits:        orderstore.Limits(cfg),
 	})
 	if err != nil {
 		return err
@@ -162,6 +163,7 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 		}
 		s3 = con.Wrap(h)
 	}
+	s3 = h.WithWebsites(s3) // website hosts never reach the console or the S3 API
 	startPprof(log)
 	var active sync.WaitGroup
 	srv := &http.Server{
