@@ -19,7 +19,7 @@ func TestCluster(t *testing.T) {
 	if len(c.Endpoints) != 2 || c.Endpoints[0] == c.Endpoints[1] || c.Volumes() != 3 {
 		t.Fatalf("front ends %v, %d volume servers", c.Endpoints, c.Volumes())
 	}
-	if err := c.MakeBucket("b"); err != nil {
+	if err := c.MakeBucket("bkt"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -35,13 +35,13 @@ func TestCluster(t *testing.T) {
 	data := bytes.Repeat([]byte("seaweed "), 1<<16)
 	put := func(cl *minio.Client, key string) {
 		t.Helper()
-		if _, err := cl.PutObject(ctx, "b", key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+		if _, err := cl.PutObject(ctx, "bkt", key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 			t.Fatalf("put %s: %v", key, err)
 		}
 	}
 	get := func(cl *minio.Client, key string) {
 		t.Helper()
-		r, err := cl.GetObject(ctx, "b", key, minio.GetObjectOptions{})
+		r, err := cl.GetObject(ctx, "bkt", key, minio.GetObjectOptions{})
 		if err != nil {
 			t.Fatalf("get %s: %v", key, err)
 		}
