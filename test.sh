@@ -54,9 +54,9 @@ WEED_BIN="$(go run ./internal/seaweedtest/buildweed)"
 export WEED_BIN
 
 go test -count=1 -timeout 20m ./...
-# The upstream-mode end-to-end tests once more with SeaweedFS as the
-# upstream (gateway/store/upstream runs its SeaweedFS suites above).
-UPSTREAM_ENGINE=seaweedfs go test -count=1 -timeout 20m ./tests/upstream/
+# The upstream-mode end-to-end and scale-out tests once more with SeaweedFS
+# as the upstream (gateway/store/upstream runs its SeaweedFS suites above).
+UPSTREAM_ENGINE=seaweedfs go test -count=1 -timeout 20m ./tests/upstream/ ./tests/scaleout/
 # The benchmark report generator is its own module (its plotting library
 # stays out of ours).
 (cd bench/report && go vet ./... && go test -count=1 ./...)
