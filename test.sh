@@ -48,8 +48,16 @@ go vet ./...
 # pays for it or races to build it.
 MINIO_BIN="$(go run ./internal/miniotest/buildminio)"
 export MINIO_BIN
+# SeaweedFS (`weed`), the second upstream engine, likewise: pinned in the
+# nested module tools/seaweedfs, built once into the cache (~12 min on 2
+# cores the first time, a large module download; later runs reuse it).
+WEED_BIN="$(go run ./internal/seaweedtest/buildweed)"
+export WEED_BIN
 
 go test -count=1 -timeout 20m ./...
+# The upstream-mode end-to-end and scale-out tests once more with SeaweedFS
+# as the upstream (gateway/store/upstream runs its SeaweedFS suites above).
+UPSTREAM_ENGINE=seaweedfs go test -count=1 -timeout 20m ./tests/upstream/ ./tests/scaleout/
 # The benchmark report generator is its own module (its plotting library
 # stays out of ours).
 (cd bench/report && go vet ./... && go test -count=1 ./...)

@@ -5,33 +5,32 @@
 // The server is built from the version pinned in the nested module
 // tools/minio (never from the main module: MinIO is AGPL and would drag its
 // dependencies into every build of ours). Binary builds it once per pinned
-// version into a cache directory, guarded by a file lock so that parallel
-// test binaries do not build it twice; $MINIO_BIN overrides the build.
+// version into a cache directory (internal/toolbuild), guarded by a file
+// lock so that parallel test binaries do not build it twice; $MINIO_BIN
+// overrides the build.
 //
 // When the environment variable CI is set, failing to get a binary is a
 // test failure; elsewhere the test is skipped.
 package miniotest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lambda/storagecli/internal/toolbuild"
 )
 
 // Version is the pinned MinIO version (tools/minio/go.mod).
@@ -72,117 +71,18 @@ func BinaryPath() (string, error) {
 }
 
 func binary() (string, error) {
-	if p := os.Getenv("MINIO_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("MINIO_BIN: %w", err)
-		}
-		return p, nil
-	}
-	tools, err := toolsDir()
+	dir, err := toolbuild.ToolsDir("minio")
 	if err != nil {
 		return "", err
 	}
-	key, err := pinKey(tools)
-	if err != nil {
-		return "", err
-	}
-	dir, err := CacheDir()
-	if err != nil {
-		return "", err
-	}
-	dir = filepath.Join(dir, Version+"-"+key)
-	bin := filepath.Join(dir, "minio")
-	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	unlock, err := lock(filepath.Join(dir, ".lock"))
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if _, err := os.Stat(bin); err == nil { // built by another process meanwhile
-		return bin, nil
-	}
-	return bin, Build(tools, bin)
-}
-
-// Build builds the MinIO server of the tools module in dir into out.
-func Build(toolsDir, out string) error {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
-	tmp := out + ".tmp" + strconv.Itoa(os.Getpid())
-	cmd := exec.Command(goBin, "build", "-trimpath", "-o", tmp, "github.com/minio/minio")
-	cmd.Dir = toolsDir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
-	var outBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("go build github.com/minio/minio in %s: %v\n%s", toolsDir, err, tail(outBuf.String(), 4000))
-	}
-	fmt.Fprintf(os.Stderr, "miniotest: built MinIO %s in %s\n", Version, time.Since(start).Round(time.Second))
-	return os.Rename(tmp, out)
-}
-
-// CacheDir is where built servers are kept: $STORAGECLI_CACHE, else the
-// user cache directory, each under storagecli-minio.
-func CacheDir() (string, error) {
-	if d := os.Getenv("STORAGECLI_CACHE"); d != "" {
-		return filepath.Join(d, "storagecli-minio"), nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(d, "storagecli-minio"), nil
-}
-
-// toolsDir finds tools/minio from this source file's location.
-func toolsDir() (string, error) {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "", errors.New("miniotest: cannot locate the source tree")
-	}
-	d := filepath.Join(filepath.Dir(file), "..", "..", "tools", "minio")
-	if _, err := os.Stat(filepath.Join(d, "go.mod")); err != nil {
-		return "", fmt.Errorf("miniotest: tools module: %w", err)
-	}
-	return filepath.Clean(d), nil
-}
-
-// pinKey hashes the tools module's go.mod and go.sum, so that a new pin
-// gets a new binary.
-func pinKey(dir string) (string, error) {
-	h := sha256.New()
-	for _, f := range []string{"go.mod", "go.sum"} {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			return "", err
-		}
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12], nil
-}
-
-func lock(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return toolbuild.Tool{
+		Name:     "minio",
+		Package:  "github.com/minio/minio",
+		Version:  Version,
+		ToolsDir: dir,
+		EnvVar:   "MINIO_BIN",
+		Cache:    "storagecli-minio",
+	}.Path()
 }
 
 // Options configure a server.
@@ -437,7 +337,7 @@ func (s *Server) logTail() string {
 	var b strings.Builder
 	for i := range s.Endpoints {
 		data, _ := os.ReadFile(filepath.Join(s.Dir, fmt.Sprintf("node%d.log", i+1)))
-		fmt.Fprintf(&b, "--- node%d.log\n%s\n", i+1, tail(string(data), 2000))
+		fmt.Fprintf(&b, "--- node%d.log\n%s\n", i+1, toolbuild.Tail(string(data), 2000))
 	}
 	return b.String()
 }
@@ -466,11 +366,4 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
 }

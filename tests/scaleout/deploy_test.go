@@ -12,14 +12,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/lambda/storagecli/internal/miniotest"
 	"github.com/lambda/storagecli/internal/testproc"
 )
 
 // deployment is one order served by several gateway processes over the
 // shared MinIO cluster, behind one Caddy.
 type deployment struct {
-	minio *miniotest.Server
+	up *upstreamCluster
 	// prefix is the order's namespace in the upstream bucket (one per test).
 	prefix   string
 	gateways []*gateway
@@ -34,7 +33,7 @@ type gateway struct {
 	*testproc.Proc
 	index int
 	home  string
-	// node is the MinIO node (index into minio.Endpoints) it talks to.
+	// node is the upstream endpoint it talks to (see upstreamCluster.endpoint).
 	node int
 	bin  string
 	env  []string
@@ -55,9 +54,8 @@ func deploy(t *testing.T, n int, nodes []int) *deployment {
 	t.Helper()
 	storagecli := testproc.Binary(t, "storagecli")
 	caddyBin := testproc.Binary(t, "caddy")
-	mc := minioCluster(t)
 	d := &deployment{
-		minio:  mc,
+		up:     upstream(t),
 		prefix: fmt.Sprintf("%s-%d-%d/", strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), os.Getpid(), prefixSeq.Add(1)),
 		dir:    t.TempDir(),
 	}
@@ -88,7 +86,7 @@ access_key  = %q
 secret_key  = %q
 buffer_size = "1MiB"
 `, addr, accessKey, secretKey, orderID, orderID,
-		"http://"+d.minio.Endpoints[node], upstreamBucket, d.prefix, d.minio.AccessKey, d.minio.SecretKey)
+		"http://"+d.up.endpoint(node), upstreamBucket, d.prefix, d.up.AccessKey, d.up.SecretKey)
 }
 
 // startGateway writes gateway i's home and starts it (retrying once with
@@ -222,7 +220,7 @@ func (d *deployment) startCaddy(t *testing.T, bin string) {
 // (relative to its prefix), read directly from MinIO node 0.
 func (d *deployment) upstreamNames(t *testing.T) []string {
 	t.Helper()
-	cl, err := upstreamClient(d.minio, 0)
+	cl, err := upstreamClient(d.up, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

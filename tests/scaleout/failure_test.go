@@ -108,22 +108,23 @@ func TestGatewayKilledUnderLoad(t *testing.T) {
 // down, and again after it is restarted through a new gateway talking to
 // the restarted node itself).
 func TestMinIONodeStoppedUnderLoad(t *testing.T) {
+	needEngine(t, "minio")
 	d := deploy(t, 3, []int{0, 1, 2})
 	const bucket = "stopped-node"
 	const node = 3
 	// Whatever happens, the shared cluster gets its node back.
 	t.Cleanup(func() {
-		if err := d.minio.Start(); err != nil {
+		if err := d.up.minio.Start(); err != nil {
 			t.Errorf("restarting the MinIO cluster: %v", err)
 		}
 	})
 	acked := underLoad(t, d, bucket, func() {
-		pid := d.minio.PIDs()[node]
-		t.Logf("SIGKILL MinIO node %d (%s, pid %d)", node, d.minio.Endpoints[node], pid)
+		pid := d.up.minio.PIDs()[node]
+		t.Logf("SIGKILL MinIO node %d (%s, pid %d)", node, d.up.minio.Endpoints[node], pid)
 		if pid > 0 {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
-		d.minio.StopNode(node) // reaps it
+		d.up.minio.StopNode(node) // reaps it
 	})
 
 	verifyAll(t, "with the node down, through Caddy (aws-sdk-go-v2)", acked, sdkGetter(sdkClient(t, d.caddyURL, 10), bucket))
@@ -132,7 +133,7 @@ func TestMinIONodeStoppedUnderLoad(t *testing.T) {
 	// A sentinel written (outside the order's prefix) while the node is
 	// down tells when the restarted node has rejoined: see waitRejoined.
 	sentinel := "scaleout-sentinel/" + d.prefix + "written-while-down"
-	up0, err := upstreamClient(d.minio, 0)
+	up0, err := upstreamClient(d.up, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,10 +141,10 @@ func TestMinIONodeStoppedUnderLoad(t *testing.T) {
 		t.Fatalf("writing the sentinel with the node down: %v", err)
 	}
 	start := time.Now()
-	if err := d.minio.StartNode(node); err != nil {
+	if err := d.up.minio.StartNode(node); err != nil {
 		t.Fatalf("restarting MinIO node %d: %v", node, err)
 	}
-	if err := d.minio.WaitReady(3 * time.Minute); err != nil {
+	if err := d.up.minio.WaitReady(3 * time.Minute); err != nil {
 		t.Fatalf("MinIO node %d after restart: %v", node, err)
 	}
 	waitRejoined(t, d, node, sentinel)
@@ -171,7 +172,7 @@ func TestMinIONodeStoppedUnderLoad(t *testing.T) {
 // not the gateway's, so the test waits it out before reading through it.
 func waitRejoined(t *testing.T, d *deployment, node int, sentinel string) {
 	t.Helper()
-	cl, err := upstreamClient(d.minio, node)
+	cl, err := upstreamClient(d.up, node)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,4 +187,39 @@ func waitRejoined(t *testing.T, d *deployment, node int, sentinel string) {
 	if polls > 1 {
 		t.Logf("MinIO node %d: ready, but the sentinel was found only at poll %d", node, polls)
 	}
+}
+
+// TestVolumeServerStoppedUnderLoad kills one SeaweedFS volume server of
+// three (SIGKILL, a crash) while clients work through Caddy and three
+// gateways (on both S3 front ends). Replication 001 keeps every needle on
+// two servers: reads go on from the other copy, and writes go on once the
+// master has dropped the dead server (its heartbeats stopped) and places
+// new needles on the volumes the two others hold. Nothing acknowledged is
+// lost: it reads back with the server down, and again after it restarted.
+func TestVolumeServerStoppedUnderLoad(t *testing.T) {
+	needEngine(t, "seaweedfs")
+	d := deploy(t, 3, []int{0, 1, 2})
+	w := d.up.weed
+	const bucket = "stopped-volume"
+	const vol = 2
+	// Whatever happens, the shared cluster gets its server back.
+	t.Cleanup(func() {
+		if err := w.StartVolume(vol); err != nil {
+			t.Errorf("restarting SeaweedFS volume server %d: %v", vol, err)
+		}
+	})
+	acked := underLoad(t, d, bucket, func() {
+		t.Logf("SIGKILL SeaweedFS volume server %d", vol)
+		w.KillVolume(vol)
+	})
+
+	verifyAll(t, "with the volume server down, through Caddy (aws-sdk-go-v2)", acked, sdkGetter(sdkClient(t, d.caddyURL, 10), bucket))
+	checkListing(t, "with the volume server down, gateway 1", sdkClient(t, d.gateways[1].url(), 5), bucket, acked)
+
+	start := time.Now()
+	if err := w.StartVolume(vol); err != nil {
+		t.Fatalf("restarting SeaweedFS volume server %d: %v", vol, err)
+	}
+	t.Logf("SeaweedFS volume server %d back in %v", vol, time.Since(start).Round(time.Millisecond))
+	verifyAll(t, "after the restart, through gateway 2 (minio-go)", acked, minioGetter(minioClient(t, d.gateways[2].url()), bucket))
 }

@@ -1,6 +1,8 @@
 // Package scaleout tests upstream mode as it is deployed to scale out:
 // several stateless `storagecli gateway run` processes serving one order
-// whose data lives on a 4-node distributed (erasure-coded) MinIO cluster,
+// whose data lives on a 4-node distributed (erasure-coded) MinIO cluster
+// (or, with UPSTREAM_ENGINE=seaweedfs, a SeaweedFS cluster: a master, three
+// volume servers with replication 001, a filer, two S3 front ends),
 // behind the Caddy built from ./cmd/caddy load-balancing over them with
 // `reverse_proxy` (round robin, passive health checks, retries of failed
 // dials). Everything is a real process on loopback; the clients are
@@ -18,22 +20,27 @@
 //   - TestMinIONodeStoppedUnderLoad: one MinIO node of four is killed
 //     (SIGKILL) during the load; reads and writes continue, nothing
 //     acknowledged is lost, and the node is restarted afterwards.
+//   - TestVolumeServerStoppedUnderLoad (SeaweedFS): one volume server of
+//     three is killed (SIGKILL) during the load; likewise.
 //
 // Run with:
 //
 //	CI=true go test -count=1 ./tests/scaleout/
+//	CI=true UPSTREAM_ENGINE=seaweedfs go test -count=1 ./tests/scaleout/
 //
 // MinIO is built once from the version pinned in tools/minio (see
-// internal/miniotest; $MINIO_BIN overrides it); ./cmd/storagecli and
+// internal/miniotest; $MINIO_BIN overrides it), SeaweedFS likewise from
+// tools/seaweedfs (internal/seaweedtest; $WEED_BIN); ./cmd/storagecli and
 // ./cmd/caddy are built once per run ($SCALEOUT_STORAGECLI and
-// $SCALEOUT_CADDY name prebuilt binaries instead). MinIO and the aws cli are
-// required: without them the tests fail when CI is set and are skipped
-// otherwise.
+// $SCALEOUT_CADDY name prebuilt binaries instead). The engine and the aws
+// cli are required: without them the tests fail when CI is set and are
+// skipped otherwise.
 package scaleout
 
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -45,6 +52,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lambda/storagecli/internal/miniotest"
+	"github.com/lambda/storagecli/internal/seaweedtest"
 	"github.com/lambda/storagecli/internal/testproc"
 )
 
@@ -70,27 +78,95 @@ func TestMain(m *testing.M) {
 }
 
 // ---------------------------------------------------------------------------
-// The shared MinIO cluster: started once per test binary (it takes a while
-// on a small machine), one upstream bucket; each test has its own order
-// prefix in it.
+// The shared upstream cluster: started once per test binary (it takes a
+// while on a small machine), one upstream bucket; each test has its own
+// order prefix in it. $UPSTREAM_ENGINE picks it: "minio" (the default), a
+// 4-node distributed MinIO cluster; "seaweedfs", a SeaweedFS cluster (a
+// master, three volume servers with replication 001, a filer and two S3
+// front ends).
 
 var (
 	clusterMu  sync.Mutex
-	cluster    *miniotest.Server
+	cluster    *upstreamCluster
 	clusterErr error
 )
 
-// minioCluster returns the shared 4-node cluster, starting it on first use.
-// Without a MinIO binary the test fails in CI and is skipped elsewhere.
-func minioCluster(t *testing.T) *miniotest.Server {
+// upstreamCluster is the cluster of either engine.
+type upstreamCluster struct {
+	engine string
+	// Endpoints are the S3 endpoints (host:port): MinIO's nodes, or
+	// SeaweedFS's S3 front ends.
+	Endpoints            []string
+	AccessKey, SecretKey string
+	minio                *miniotest.Server    // engine "minio"
+	weed                 *seaweedtest.Cluster // engine "seaweedfs"
+}
+
+// endpoint is the S3 endpoint gateway node numbers map to (round robin
+// over the cluster's endpoints).
+func (c *upstreamCluster) endpoint(node int) string { return c.Endpoints[node%len(c.Endpoints)] }
+
+// start starts whatever server of the cluster is stopped.
+func (c *upstreamCluster) start() error {
+	if c.weed != nil {
+		return c.weed.Start()
+	}
+	return c.minio.Start()
+}
+
+// pids are the cluster's server processes (0: stopped).
+func (c *upstreamCluster) pids() []int {
+	if c.weed != nil {
+		return c.weed.PIDs()
+	}
+	return c.minio.PIDs()
+}
+
+func (c *upstreamCluster) close() {
+	if c.weed != nil {
+		c.weed.Close()
+		return
+	}
+	c.minio.Close()
+}
+
+// upstreamEngine is $UPSTREAM_ENGINE: "minio" (default) or "seaweedfs".
+func upstreamEngine() string {
+	if e := os.Getenv("UPSTREAM_ENGINE"); e != "" {
+		return e
+	}
+	return "minio"
+}
+
+// needEngine skips t unless the cluster is of engine e (a test of one
+// engine's failure modes).
+func needEngine(t *testing.T, e string) {
 	t.Helper()
-	bin := miniotest.Binary(t)
+	if upstreamEngine() != e {
+		t.Skipf("a test of the %s upstream (UPSTREAM_ENGINE=%s)", e, upstreamEngine())
+	}
+}
+
+// upstream returns the shared cluster, starting it on first use. Without
+// the engine's binary the test fails in CI and is skipped elsewhere.
+func upstream(t *testing.T) *upstreamCluster {
+	t.Helper()
+	engine := upstreamEngine()
+	var bin string
+	switch engine {
+	case "minio":
+		bin = miniotest.Binary(t)
+	case "seaweedfs":
+		bin = seaweedtest.Binary(t)
+	default:
+		t.Fatalf("UPSTREAM_ENGINE=%q: want minio or seaweedfs", engine)
+	}
 	clusterMu.Lock()
 	defer clusterMu.Unlock()
 	if cluster != nil {
-		// A test stopped a node and failed before restarting it.
-		if err := cluster.Start(); err != nil {
-			t.Fatalf("restarting the MinIO cluster: %v", err)
+		// A test stopped a server and failed before restarting it.
+		if err := cluster.start(); err != nil {
+			t.Fatalf("restarting the %s cluster: %v", engine, err)
 		}
 		return cluster
 	}
@@ -98,40 +174,55 @@ func minioCluster(t *testing.T) *miniotest.Server {
 		t.Fatal(clusterErr)
 	}
 	start := time.Now()
-	dir := filepath.Join(testproc.TempDir(), "minio")
-	s, err := miniotest.Launch(bin, miniotest.Options{Nodes: 4, Dir: dir, StartTimeout: 3 * time.Minute})
+	c, err := launch(engine, bin, filepath.Join(testproc.TempDir(), engine))
 	if err == nil {
-		err = makeUpstreamBucket(s)
+		err = makeUpstreamBucket(c)
 		if err != nil {
-			s.Close()
+			c.close()
 		}
 	}
 	if err != nil {
-		clusterErr = fmt.Errorf("starting the 4-node MinIO cluster: %w", err)
+		clusterErr = fmt.Errorf("starting the %s cluster: %w", engine, err)
 		t.Fatal(clusterErr)
 	}
-	t.Logf("4-node MinIO cluster ready in %v: %v", time.Since(start).Round(time.Millisecond), s.Endpoints)
-	cluster = s
-	return s
+	t.Logf("%s cluster ready in %v: %v", engine, time.Since(start).Round(time.Millisecond), c.Endpoints)
+	cluster = c
+	return c
+}
+
+// launch starts the cluster of engine with the binary bin under dir.
+func launch(engine, bin, dir string) (*upstreamCluster, error) {
+	if engine == "seaweedfs" {
+		w, err := seaweedtest.Launch(bin, seaweedtest.Options{Dir: dir})
+		if err != nil {
+			return nil, err
+		}
+		return &upstreamCluster{engine: engine, Endpoints: w.Endpoints, AccessKey: w.AccessKey, SecretKey: w.SecretKey, weed: w}, nil
+	}
+	s, err := miniotest.Launch(bin, miniotest.Options{Nodes: 4, Dir: dir, StartTimeout: 3 * time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	return &upstreamCluster{engine: engine, Endpoints: s.Endpoints, AccessKey: s.AccessKey, SecretKey: s.SecretKey, minio: s}, nil
 }
 
 func closeCluster() {
 	clusterMu.Lock()
 	defer clusterMu.Unlock()
 	if cluster != nil {
-		cluster.Close()
+		cluster.close()
 		cluster = nil
 	}
 }
 
-// upstreamClient is a minio-go client of the cluster's node i with the
-// root credentials: the tests look at the upstream directly with it.
-func upstreamClient(s *miniotest.Server, i int) (*minio.Client, error) {
-	return minio.New(s.Endpoints[i], &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, "")})
+// upstreamClient is a minio-go client of the cluster's endpoint i with
+// its admin credentials: the tests look at the upstream directly with it.
+func upstreamClient(c *upstreamCluster, i int) (*minio.Client, error) {
+	return minio.New(c.endpoint(i), &minio.Options{Creds: credentials.NewStaticV4(c.AccessKey, c.SecretKey, "")})
 }
 
-func makeUpstreamBucket(s *miniotest.Server) error {
-	cl, err := upstreamClient(s, 0)
+func makeUpstreamBucket(c *upstreamCluster) error {
+	cl, err := upstreamClient(c, 0)
 	if err != nil {
 		return err
 	}
@@ -149,8 +240,8 @@ func makeUpstreamBucket(s *miniotest.Server) error {
 // closeClusterNoWait kills the cluster's nodes without taking the lock (a
 // test may hold it while the watchdog fires).
 func closeClusterNoWait() {
-	if s := cluster; s != nil {
-		for _, pid := range s.PIDs() {
+	if c := cluster; c != nil {
+		for _, pid := range c.pids() {
 			if pid > 0 {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}

@@ -1,12 +1,21 @@
 // Package upstream runs `storagecli gateway run` in upstream mode
-// ([order.<id>.upstream]) on a 4-node distributed MinIO cluster started by
-// the tests (internal/miniotest: separate processes on loopback, two
-// drives each, erasure coding) and drives it with the aws cli and boto3.
+// ([order.<id>.upstream]) on a real S3 cluster started by the tests and
+// drives it with the aws cli and boto3. The cluster is, by
+// $UPSTREAM_ENGINE:
 //
-//	go test ./tests/upstream/
+//   - minio (the default): a 4-node distributed MinIO cluster
+//     (internal/miniotest: separate processes on loopback, two drives
+//     each, erasure coding);
 //
-// MinIO, the aws cli and boto3 are required: without them the tests fail
-// when CI is set and are skipped otherwise.
+//   - seaweedfs: a SeaweedFS cluster (internal/seaweedtest: a master, three
+//     volume servers with replication 001, a filer, two S3 front ends; the
+//     two test orders talk to different front ends).
+//
+//     go test ./tests/upstream/
+//     UPSTREAM_ENGINE=seaweedfs go test ./tests/upstream/
+//
+// The engine, the aws cli and boto3 are required: without them the tests
+// fail when CI is set and are skipped otherwise.
 package upstream
 
 import (
@@ -23,6 +32,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lambda/storagecli/internal/miniotest"
+	"github.com/lambda/storagecli/internal/seaweedtest"
 	"github.com/lambda/storagecli/internal/testproc"
 )
 
@@ -31,10 +41,66 @@ const upstreamBucket = "orders"
 
 var (
 	binPath  string              // the storagecli binary built by TestMain
-	cluster  *miniotest.Server   // the 4-node MinIO cluster
+	cluster  *upstreamCluster    // the upstream S3 cluster
 	setupErr error               // why the environment could not be set up
 	orders   map[string]*gateway // the gateways of the test orders
 )
+
+// upstreamCluster is the cluster of either engine, as the tests use it.
+type upstreamCluster struct {
+	Engine string
+	// Endpoints are the S3 endpoints (host:port); Endpoint is the first.
+	Endpoint             string
+	Endpoints            []string
+	AccessKey, SecretKey string
+
+	stop  func()
+	start func() error
+	close func()
+}
+
+// Stop stops every server of the cluster; Start starts them again.
+func (c *upstreamCluster) Stop()        { c.stop() }
+func (c *upstreamCluster) Start() error { return c.start() }
+func (c *upstreamCluster) Close()       { c.close() }
+
+// engine is $UPSTREAM_ENGINE: "minio" (default) or "seaweedfs".
+func engine() string {
+	if e := os.Getenv("UPSTREAM_ENGINE"); e != "" {
+		return e
+	}
+	return "minio"
+}
+
+// startCluster starts the cluster of engine() under dir.
+func startCluster(dir string) (*upstreamCluster, error) {
+	switch e := engine(); e {
+	case "minio":
+		bin, err := miniotest.BinaryPath()
+		if err != nil {
+			return nil, &noEngine{e, err}
+		}
+		s, err := miniotest.Launch(bin, miniotest.Options{Nodes: 4, Dir: dir})
+		if err != nil {
+			return nil, err
+		}
+		return &upstreamCluster{Engine: e, Endpoint: s.Endpoint, Endpoints: s.Endpoints, AccessKey: s.AccessKey,
+			SecretKey: s.SecretKey, stop: s.Stop, start: s.Start, close: s.Close}, nil
+	case "seaweedfs":
+		bin, err := seaweedtest.BinaryPath()
+		if err != nil {
+			return nil, &noEngine{e, err}
+		}
+		c, err := seaweedtest.Launch(bin, seaweedtest.Options{Dir: dir})
+		if err != nil {
+			return nil, err
+		}
+		return &upstreamCluster{Engine: e, Endpoint: c.Endpoint, Endpoints: c.Endpoints, AccessKey: c.AccessKey,
+			SecretKey: c.SecretKey, stop: c.Stop, start: c.Start, close: c.Close}, nil
+	default:
+		return nil, fmt.Errorf("UPSTREAM_ENGINE=%q: want minio or seaweedfs", e)
+	}
+}
 
 func TestMain(m *testing.M) {
 	testproc.Main(m, "upstream", func() int {
@@ -50,11 +116,7 @@ func setup(tmp string) error {
 	if binPath, err = testproc.BinaryNow("storagecli"); err != nil {
 		return err
 	}
-	bin, err := miniotest.BinaryPath()
-	if err != nil {
-		return &noMinIO{err}
-	}
-	cluster, err = miniotest.Launch(bin, miniotest.Options{Nodes: 4, Dir: filepath.Join(tmp, "minio")})
+	cluster, err = startCluster(filepath.Join(tmp, engine()))
 	if err != nil {
 		return err
 	}
@@ -66,8 +128,8 @@ func setup(tmp string) error {
 		return err
 	}
 	orders = map[string]*gateway{}
-	for _, id := range []string{"alpha", "beta"} {
-		g, err := startGateway(filepath.Join(tmp, id), id)
+	for i, id := range []string{"alpha", "beta"} {
+		g, err := startGateway(filepath.Join(tmp, id), id, cluster.Endpoints[i%len(cluster.Endpoints)])
 		if err != nil {
 			return fmt.Errorf("gateway of order %s: %w", id, err)
 		}
@@ -76,17 +138,23 @@ func setup(tmp string) error {
 	return nil
 }
 
-// noMinIO is a setup failure because no MinIO binary could be had.
-type noMinIO struct{ err error }
+// noEngine is a setup failure because no server binary could be had.
+type noEngine struct {
+	engine string
+	err    error
+}
 
-func (e *noMinIO) Error() string { return "no MinIO server binary: " + e.err.Error() }
+func (e *noEngine) Error() string { return "no " + e.engine + " server binary: " + e.err.Error() }
 
 // env returns the test environment, or ends t when it is missing.
 func env(t *testing.T) {
 	t.Helper()
-	var nm *noMinIO
-	if errors.As(setupErr, &nm) {
-		miniotest.Unavailable(t, nm.err)
+	var ne *noEngine
+	if errors.As(setupErr, &ne) {
+		if ne.engine == "seaweedfs" {
+			seaweedtest.Unavailable(t, ne.err)
+		}
+		miniotest.Unavailable(t, ne.err)
 	}
 	if setupErr != nil {
 		t.Fatalf("setup: %v", setupErr)
@@ -112,15 +180,17 @@ func stopAll() {
 type gateway struct {
 	*testproc.Proc
 	order, home, addr    string
+	upstream             string // the upstream S3 endpoint it talks to (host:port)
 	accessKey, secretKey string
 }
 
 func (g *gateway) endpoint() string { return "http://" + g.addr }
 
 // userTOML is the configuration of a test order's home: the order on the
-// shared upstream bucket under its own prefix. The upstream credentials
-// are not in the file: they come from the environment (--account env).
-func userTOML(addr, id string) string {
+// shared upstream bucket under its own prefix, through the S3 endpoint
+// upEndpoint. The upstream credentials are not in the file: they come from
+// the environment (--account env).
+func userTOML(addr, id, upEndpoint string) string {
 	return fmt.Sprintf(`[gateway]
 address    = %q
 access_key = %q
@@ -133,12 +203,13 @@ extra_order_id = %q
 endpoint = "http://%s"
 bucket   = %q
 prefix   = "%s/"
-`, addr, id+"-key", id+"-secret-key", id, id, cluster.Endpoint, upstreamBucket, id)
+`, addr, id+"-key", id+"-secret-key", id, id, upEndpoint, upstreamBucket, id)
 }
 
 // startGateway writes home's configuration and starts the gateway of order
-// id on a free port, waiting until it accepts connections.
-func startGateway(home, id string) (*gateway, error) {
+// id (on the upstream S3 endpoint upEndpoint) on a free port, waiting
+// until it accepts connections.
+func startGateway(home, id, upEndpoint string) (*gateway, error) {
 	addr, err := testproc.FreeAddrNow()
 	if err != nil {
 		return nil, err
@@ -146,7 +217,7 @@ func startGateway(home, id string) (*gateway, error) {
 	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(home, "config", "user.toml"), []byte(userTOML(addr, id)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, "config", "user.toml"), []byte(userTOML(addr, id, upEndpoint)), 0o600); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(binPath, "--home", home, "gateway", "run", "--account", "env")
@@ -155,7 +226,7 @@ func startGateway(home, id string) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &gateway{Proc: p, order: id, home: home, addr: addr, accessKey: id + "-key", secretKey: id + "-secret-key"}
+	g := &gateway{Proc: p, order: id, home: home, addr: addr, upstream: upEndpoint, accessKey: id + "-key", secretKey: id + "-secret-key"}
 	if err := testproc.WaitTCP(addr, p, 30*time.Second); err != nil {
 		g.Kill()
 		return nil, fmt.Errorf("%w\nlog:\n%s", err, g.LogTail(6000))

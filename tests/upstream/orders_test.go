@@ -60,11 +60,11 @@ func TestOrderCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(storagecli(t, g, "order", "list", "--json")), &rows); err != nil {
 		t.Fatal(err)
 	}
-	want := "http://" + cluster.Endpoint + "/" + upstreamBucket + "/beta/"
+	want := "http://" + g.upstream + "/" + upstreamBucket + "/beta/"
 	if len(rows) == 0 || rows[0].OrderID != "beta" || rows[0].DataDir != want || rows[0].Status != "active" {
 		t.Errorf("order list: %+v, want beta at %s", rows, want)
 	}
-	if out := storagecli(t, g, "config", "order.beta.upstream.endpoint"); strings.TrimSpace(out) != "http://"+cluster.Endpoint {
+	if out := storagecli(t, g, "config", "order.beta.upstream.endpoint"); strings.TrimSpace(out) != "http://"+g.upstream {
 		t.Errorf("config order.beta.upstream.endpoint: %q", out)
 	}
 }

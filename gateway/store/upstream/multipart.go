@@ -114,32 +114,14 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	}
 	name := s.dataName(bucket, key)
 	// A part replaces the upload's part of the same number, if any.
+	replaced := false // a part of this number was there before this one
 	oldPart := func() (int64, bool, error) {
-		// MinIO answers nothing when the marker is not an uploaded part
-		// (parts sent out of order): then the parts are read from the
-		// start.
-		for marker, limit := number-1, 1; ; limit = 1000 {
-			res, err := s.core.ListObjectParts(ctx, s.bucket, name, uploadID, marker, limit)
-			if err != nil {
-				return 0, false, err
-			}
-			for _, p := range res.ObjectParts {
-				if p.PartNumber == number {
-					return store.PartCost(p.Size), false, nil
-				}
-				if p.PartNumber > number {
-					return 0, false, nil
-				}
-			}
-			switch {
-			case len(res.ObjectParts) == 0 && marker == number-1 && marker > 0:
-				marker = 0
-			case !res.IsTruncated || len(res.ObjectParts) == 0:
-				return 0, false, nil
-			default:
-				marker = res.NextPartNumberMarker
-			}
+		ps, err := s.partsNumbered(ctx, name, uploadID, number, 1)
+		if err != nil || len(ps) == 0 {
+			return 0, false, err
 		}
+		replaced = true
+		return store.PartCost(ps[0].Size), false, nil
 	}
 	popts := minio.PutObjectPartOptions{DisableContentSha256: true}
 	var sent *crcReader // the CRC32C sent as a trailer, if one is
@@ -167,10 +149,15 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 			return effect{}, s.mapErr(err)
 		}
 		// The part is stored: it counts.
+		e := effect{added: store.PartCost(size)}
 		if !handed {
-			return effect{added: store.PartCost(size)}, errors.New("upstream: the upstream stored a part without reading its whole body")
+			return e, errors.New("upstream: the upstream stored a part without reading its whole body")
 		}
-		return effect{added: store.PartCost(size)}, nil
+		// The part it replaced is gone, unless the upstream keeps both
+		// until the upload completes (SeaweedFS stores every upload of
+		// a part as a file of its own): then nothing is credited.
+		e.noCredit = replaced && s.keepsReplacedPart(ctx, name, uploadID, number)
+		return e, nil
 	})
 	if err != nil {
 		return nil, err
@@ -196,6 +183,48 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		}
 	}
 	return part, nil
+}
+
+// keepsReplacedPart reports whether the upstream upload lists part number
+// more than once (the upload of a part did not replace the one before it).
+// An error counts as kept: the credit is then only deferred to the next
+// scan.
+func (s *Store) keepsReplacedPart(ctx context.Context, name, uploadID string, number int) bool {
+	ps, err := s.partsNumbered(ctx, name, uploadID, number, 2)
+	return err != nil || len(ps) != 1
+}
+
+// partsNumbered returns up to max of the upstream upload's entries of part
+// number (SeaweedFS lists every upload of a part number until completion;
+// others list one).
+func (s *Store) partsNumbered(ctx context.Context, name, uploadID string, number, max int) ([]minio.ObjectPart, error) {
+	var out []minio.ObjectPart
+	// MinIO answers nothing when the marker is not an uploaded part (parts
+	// sent out of order): then the parts are read from the start.
+	for marker, limit := number-1, max; ; limit = 1000 {
+		res, err := s.core.ListObjectParts(ctx, s.bucket, name, uploadID, marker, limit)
+		if err != nil {
+			return out, err
+		}
+		for _, p := range res.ObjectParts {
+			if p.PartNumber > number {
+				return out, nil
+			}
+			if p.PartNumber == number {
+				if out = append(out, p); len(out) == max {
+					return out, nil
+				}
+			}
+		}
+		switch {
+		case len(res.ObjectParts) == 0 && marker == number-1 && marker > 0:
+			marker = 0
+		case !res.IsTruncated || len(res.ObjectParts) == 0:
+			return out, nil
+		default:
+			marker = res.NextPartNumberMarker
+		}
+	}
 }
 
 // upParts lists every part of the upstream upload (ascending) with their

@@ -475,11 +475,23 @@ func (s *Store) written(ctx context.Context, bucket, key, etag string, size int6
 }
 
 // putUnknownSize streams a body of unknown length to a staging object as
-// a multipart upload of BufferSize parts, then copies it.
+// a multipart upload of BufferSize parts, then copies it; a body that
+// fits in one part is put at once.
 func (s *Store) putUnknownSize(ctx context.Context, bucket, key string, in store.PutInput) (*store.Object, error) {
+	partSize := max(s.bufSize, store.MinPartSize)
+	// A body that fits in one part goes in one PUT, without staging (and
+	// keeps the MD5 ETag on upstreams whose copies of a multipart object
+	// keep its multipart ETag, as SeaweedFS's do).
+	first, whole, err := readSmall(in.Body, -1, partSize)
+	if err != nil {
+		return nil, err
+	}
+	if whole {
+		return s.putSmall(ctx, bucket, key, first, in)
+	}
 	staging := s.stagingName()
 	h := md5.New()
-	body := io.TeeReader(in.Body, h)
+	body := io.TeeReader(io.MultiReader(bytes.NewReader(first), in.Body), h)
 	id, err := s.core.NewMultipartUpload(ctx, s.bucket, staging, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 	if err != nil {
 		return nil, s.mapErr(err)
@@ -487,7 +499,6 @@ func (s *Store) putUnknownSize(ctx context.Context, bucket, key string, in store
 	abort := func() { s.core.AbortMultipartUpload(context.Background(), s.bucket, staging, id) }
 	var parts []minio.CompletePart
 	var size int64
-	partSize := max(s.bufSize, store.MinPartSize)
 	for n := 1; ; n++ {
 		data, whole, err := readSmall(body, -1, partSize)
 		if err != nil {

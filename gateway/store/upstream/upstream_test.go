@@ -38,7 +38,7 @@ var (
 // of store.MaxKeyLength (1024) bytes: with the order's prefix and bucket
 // the upstream name exceeds S3's 1024-byte limit (and MinIO's 255 bytes
 // per name segment); see docs/upstream.md.
-const knownLimits = `^TestConformance(Cluster|Streaming|MD5)?$/^Keys$/^Unusual$`
+const knownLimits = `^TestConformance(Cluster|Streaming|MD5|SeaweedFS|SeaweedFSStreaming)?$/^Keys$/^Unusual$`
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -49,6 +49,7 @@ func TestMain(m *testing.M) {
 	for _, s := range servers {
 		s.Close()
 	}
+	closeSeaweed()
 	os.Exit(code)
 }
 

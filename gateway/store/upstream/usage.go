@@ -103,7 +103,7 @@ const usageRefreshTimeout = 5 * time.Minute
 func (s *Store) refreshUsage() {
 	ctx, cancel := context.WithTimeout(s.life, usageRefreshTimeout)
 	defer cancel()
-	s.scanAndCache(ctx) //nolint:errcheck // a failed scan leaves the figure; the next Usage retries
+	_, _ = s.scanAndCache(ctx) // a failed scan leaves the figure; the next Usage retries
 	c := &s.uc
 	c.mu.Lock()
 	c.refreshing = false
