@@ -73,6 +73,9 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 	if !store.ValidBucketName(rc.bucket) {
 		return s3err.InvalidBucketName
 	}
+	if err := checkLockHeader(r.Header); err != nil {
+		return err
+	}
 	body, err := h.readXMLBody(r, rc, maxSmallXML, true)
 	if err != nil {
 		return err
@@ -101,6 +104,9 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 		err = h.opts.Store.CreateBucket(r.Context(), rc.bucket)
 		if err == nil {
 			err = h.initBucketAccess(r, rc)
+		}
+		if err == nil {
+			err = h.createBucketLock(r, rc)
 		}
 	}
 	if errors.Is(err, store.ErrBucketExists) && h.region() == "us-east-1" {
@@ -175,6 +181,11 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 			return errNoConditionalDelete
 		}
 	}
+	ctx, err := h.lockContext(r, rc)
+	if err != nil {
+		return err
+	}
+	r = r.WithContext(ctx)
 	res := deleteResult{NS: s3NS}
 	for _, o := range req.Objects {
 		var d deletedEntry

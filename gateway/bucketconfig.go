@@ -24,13 +24,15 @@ var bucketConfigs = []struct {
 	emptyRoot     string       // GET answers this empty document
 	handlers      *configHandlers
 }{
-	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, "", nil},
+	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, "",
+		&configHandlers{(*Handler).getBucketLifecycle, (*Handler).putBucketLifecycle, (*Handler).deleteBucketLifecycle}},
 	{"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", s3err.NoSuchTagSet, "",
 		&configHandlers{(*Handler).getBucketTagging, (*Handler).putBucketTagging, (*Handler).deleteBucketTagging}},
 	{"website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite", s3err.NoSuchWebsiteConfiguration, "",
 		&configHandlers{(*Handler).getBucketWebsite, (*Handler).putBucketWebsite, (*Handler).deleteBucketWebsite}},
 	{"encryption", "GetBucketEncryption", "PutBucketEncryption", "DeleteBucketEncryption", s3err.ServerSideEncryptionConfigurationNotFound, "", nil},
-	{"object-lock", "GetObjectLockConfiguration", "PutObjectLockConfiguration", "", s3err.ObjectLockConfigurationNotFound, "", nil},
+	{"object-lock", "GetObjectLockConfiguration", "PutObjectLockConfiguration", "", s3err.ObjectLockConfigurationNotFound, "",
+		&configHandlers{(*Handler).getObjectLockConfiguration, (*Handler).putObjectLockConfiguration, nil}},
 	{"replication", "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication", s3err.ReplicationConfigurationNotFound, "", nil},
 	{"logging", "GetBucketLogging", "PutBucketLogging", "", nil, "BucketLoggingStatus", nil},
 	{"notification", "GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", "", nil, "NotificationConfiguration", nil},

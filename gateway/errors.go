@@ -37,6 +37,7 @@ var storeErrors = []struct {
 	{store.ErrNoSuchVersion, errNoSuchVersion},
 	{store.ErrInvalidVersionID, errInvalidVersionID},
 	{store.ErrMethodNotAllowed, s3err.MethodNotAllowed},
+	{store.ErrObjectLocked, errLockedVersion},
 }
 
 // notSupported answers what the order's store cannot do (upstream mode's

@@ -100,6 +100,7 @@ func writeMetadata(hdr http.Header, m store.Metadata) {
 		hdr[metaPrefix+k] = []string{v}
 	}
 	writeTaggingCount(hdr, &m)
+	writeLockHeaders(hdr, &m)
 }
 
 // responseOverrides are the GetObject query parameters that override

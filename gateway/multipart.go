@@ -19,6 +19,9 @@ func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	meta.ACL = rc.access.reqACL.objectString()
+	if err := h.applyWriteLock(r, rc, &meta, false); err != nil {
+		return err
+	}
 	in := store.UploadInput{Meta: meta, ChecksumAlgorithm: strings.ToUpper(r.Header.Get("x-amz-checksum-algorithm"))}
 	in.ChecksumType, err = checksum.UploadType(in.ChecksumAlgorithm, strings.ToUpper(r.Header.Get("x-amz-checksum-type")))
 	if err != nil {

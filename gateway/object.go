@@ -25,6 +25,9 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 		return err
 	}
 	meta.ACL = rc.access.reqACL.objectString()
+	if err := h.applyWriteLock(r, rc, &meta, true); err != nil {
+		return err
+	}
 	cond, err := writeConditions(r.Header)
 	if err != nil {
 		return err
@@ -48,6 +51,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	}
 	w.Header().Set("ETag", quoteETag(obj.ETag))
 	setChecksumHeaders(w.Header(), obj.Checksum)
+	h.setExpiration(r.Context(), w.Header(), rc, obj)
 	setVersionHeader(w.Header(), obj.VersionID)
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -167,6 +171,7 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	}
 	hdr := w.Header()
 	writeMetadata(hdr, obj.Meta)
+	h.setExpiration(r.Context(), hdr, rc, obj)
 	for _, o := range responseOverrides {
 		if v := q.Get(o[0]); v != "" {
 			hdr.Set(o[1], v)
@@ -265,6 +270,11 @@ func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqCo
 	if err != nil {
 		return err
 	}
+	ctx, err := h.lockContext(r, rc)
+	if err != nil {
+		return err
+	}
+	r = r.WithContext(ctx)
 	if versionID == "" {
 		release, err := h.reserveDeleteMarker(r, rc, rc.key)
 		if err != nil {
@@ -342,6 +352,10 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err != nil {
 		return err
 	}
+	var lock store.Metadata // the copy's retention and legal hold
+	if err := h.applyWriteLock(r, rc, &lock, false); err != nil {
+		return err
+	}
 	cond, err := writeConditions(r.Header)
 	if err != nil {
 		return err
@@ -358,7 +372,8 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		// request's ACL; S3 copies neither the ACL nor the retention of
 		// the source.
 		Attrs: func(src *store.Object) store.Metadata {
-			return store.Metadata{Tags: tags(src), ACL: rc.access.reqACL.objectString()}
+			return store.Metadata{Tags: tags(src), ACL: rc.access.reqACL.objectString(),
+				LockMode: lock.LockMode, LockUntil: lock.LockUntil, LegalHold: lock.LegalHold}
 		},
 		SrcVersionID: srcVersion,
 		SrcCheck: func(src *store.Object) error {

@@ -21,10 +21,12 @@ var (
 	errNoSSE = s3err.NotImplemented.WithMessage("Server-side encryption is not supported by this gateway: objects are stored unencrypted.")
 	// AWS's answer to SSE-C parameters for an object not encrypted with them.
 	errSSECNotApplicable = s3err.InvalidRequest.WithMessage("The encryption parameters are not applicable to this object.")
-	errNoObjectLock      = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
-	errNoBucketLock      = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway.")
-	errNoWebsite         = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
-	errNoAppend          = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
+	// Object lock (objectlock.go): lock headers on a bucket without it,
+	// and object lock on a store without versions (upstream mode).
+	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
+	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
+	errNoWebsite    = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
+	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
 	// errNoConditionalDelete: deleting only if the object still matches is
 	// not done yet; deleting unconditionally would be the worse answer.
 	errNoConditionalDelete = s3err.NotImplemented.WithMessage("Conditional deletes are not supported by this gateway.")
@@ -68,10 +70,6 @@ var refusedHeaders = []refusedHeader{
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5", copies, nil, errSSECNotApplicable},
-	{"X-Amz-Object-Lock-Mode", objectWrites, nil, errNoObjectLock},
-	{"X-Amz-Object-Lock-Retain-Until-Date", objectWrites, nil, errNoObjectLock},
-	{"X-Amz-Object-Lock-Legal-Hold", objectWrites, nil, errNoObjectLock},
-	{"X-Amz-Bucket-Object-Lock-Enabled", bucketCreate, oneOf("false"), errNoBucketLock},
 	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
 	{"If-Match", []string{"DeleteObject"}, nil, errNoConditionalDelete},

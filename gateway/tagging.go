@@ -182,10 +182,15 @@ func writeTagging(w http.ResponseWriter, stored string) error {
 }
 
 func (h *Handler) getObjectTagging(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	obj, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key)
+	versionID, err := versionParam(r)
 	if err != nil {
 		return err
 	}
+	obj, err := h.opts.Store.HeadObjectVersion(r.Context(), rc.bucket, rc.key, versionID)
+	if err != nil {
+		return err
+	}
+	setVersionHeader(w.Header(), obj.VersionID)
 	return writeTagging(w, obj.Meta.Tags)
 }
 
@@ -201,20 +206,26 @@ func (h *Handler) deleteObjectTagging(w http.ResponseWriter, r *http.Request, rc
 	return h.setObjectTags(w, r, rc, "", http.StatusNoContent)
 }
 
-// setObjectTags replaces the tags of the key's current version, charging
-// what they add to the order.
+// setObjectTags replaces the tags of the key's current version (or of
+// the version versionId names), charging what they add to the order.
 func (h *Handler) setObjectTags(w http.ResponseWriter, r *http.Request, rc *reqContext, tags string, status int) error {
+	versionID, err := versionParam(r)
+	if err != nil {
+		return err
+	}
 	release, err := h.reserve(r.Context(), rc, int64(len(tags)), nil)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if _, err := h.opts.Store.UpdateObject(r.Context(), rc.bucket, rc.key, func(o *store.Object) error {
+	obj, err := h.opts.Store.UpdateObjectVersion(r.Context(), rc.bucket, rc.key, versionID, func(o *store.Object) error {
 		o.Meta.Tags = tags
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	setVersionHeader(w.Header(), obj.VersionID)
 	w.WriteHeader(status)
 	return nil
 }

@@ -71,6 +71,9 @@ func (h *Handler) putBucketVersioning(w http.ResponseWriter, r *http.Request, rc
 	if doc.Status != store.Enabled && doc.Status != store.Suspended {
 		return errIllegalVersioning
 	}
+	if err := h.checkVersioningLock(r.Context(), rc.bucket, doc.Status); err != nil {
+		return err
+	}
 	if err := h.opts.Store.SetBucketVersioning(r.Context(), rc.bucket, doc.Status); err != nil {
 		if errors.Is(err, store.ErrNotSupported) {
 			return errNoVersions
@@ -140,6 +143,9 @@ func copySourceError(err error) error {
 // without a version id adds in a versioned bucket costs: markers take
 // room in the index like any entry, so they count against the capacity.
 func (h *Handler) reserveDeleteMarker(r *http.Request, rc *reqContext, key string) (func(), error) {
+	if !store.SupportsVersions(h.opts.Store) {
+		return func() {}, nil // never a delete marker
+	}
 	state, err := h.opts.Store.BucketVersioning(r.Context(), rc.bucket)
 	if err != nil || state == store.Unversioned {
 		return func() {}, err

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"io"
 	"net/http"
 	"net/url"
@@ -317,4 +318,89 @@ func TestVersioningUpstream(t *testing.T) {
 	e.ok("DELETE", "/bkt/k?versionId=null", nil)
 	resp, body = e.do(testAK, testSK, "GET", "/bkt/k", nil, nil)
 	wantError(t, resp, body, http.StatusNotFound, "NoSuchKey")
+}
+
+// TestVersionedAttributes: object tagging and GetObjectAttributes act on
+// the version versionId names, noncurrent or not.
+func TestVersionedAttributes(t *testing.T) {
+	e := vEnv{newEnv(t)}
+	ctx := context.Background()
+	e.mkBucket("bkt")
+	e.setVersioning("bkt", types.BucketVersioningStatusEnabled)
+	v1 := e.putV("bkt", "k", "one")
+	v2 := e.putV("bkt", "k", "two!")
+	_, err := e.s3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k"), VersionId: aws.String(v1),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("old"), Value: aws.String("yes")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for vid, want := range map[string]int{v1: 1, v2: 0} {
+		out, err := e.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k"), VersionId: aws.String(vid)})
+		if err != nil || len(out.TagSet) != want || aws.ToString(out.VersionId) != vid {
+			t.Errorf("GetObjectTagging(%s) = %+v, %v; want %d tags", vid, out, err, want)
+		}
+	}
+	attrs, err := e.s3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("bkt"), Key: aws.String("k"), VersionId: aws.String(v1),
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesObjectSize}})
+	if err != nil || aws.ToInt64(attrs.ObjectSize) != 3 || aws.ToString(attrs.VersionId) != v1 {
+		t.Errorf("GetObjectAttributes(v1) = %+v, %v", attrs, err)
+	}
+	dm, err := e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.s3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k"), VersionId: dm.VersionId,
+		Tagging: &types.Tagging{TagSet: []types.Tag{}}})
+	if apiCode(err) != "MethodNotAllowed" {
+		t.Errorf("tagging a delete marker: %v", err)
+	}
+	_, err = e.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("k")})
+	if apiCode(err) != "NoSuchKey" {
+		t.Errorf("tags of a deleted key: %v", err)
+	}
+}
+
+// TestVersionedPostObject: a browser upload into a versioned bucket makes
+// a new version and answers its id.
+func TestVersionedPostObject(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	doc := []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`)
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt?versioning", doc, map[string]string{"Content-MD5": md5b64(doc)}); resp.StatusCode != 200 {
+		t.Fatalf("PutBucketVersioning: %d %s", resp.StatusCode, body)
+	}
+	e.ok("PUT", "/bkt/k", []byte("first"))
+	fields := e.signed(testAK, testSK, []string{`{"bucket": "bkt"}`, `["eq", "$key", "k"]`}, formField{"key", "k"})
+	resp, body := e.post("/bkt", fields, "f.txt", []byte("second"))
+	vid := resp.Header.Get("x-amz-version-id")
+	if resp.StatusCode != http.StatusNoContent || vid == "" || vid == "null" {
+		t.Fatalf("POST: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	var list struct {
+		Version []struct{ VersionId string }
+	}
+	if err := xml.Unmarshal(e.ok("GET", "/bkt?versions", nil), &list); err != nil || len(list.Version) != 2 || list.Version[0].VersionId != vid {
+		t.Errorf("versions after POST: %+v, %v", list, err)
+	}
+}
+
+// TestVersioningLockedBucket: a bucket with an object lock configuration
+// cannot have its versioning suspended.
+func TestVersioningLockedBucket(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"}); resp.StatusCode != 200 {
+		t.Fatalf("CreateBucket with object lock: %d %s", resp.StatusCode, body)
+	}
+	put := func(status string) (*http.Response, []byte) {
+		doc := []byte(`<VersioningConfiguration><Status>` + status + `</Status></VersioningConfiguration>`)
+		return e.do(testAK, testSK, "PUT", "/bkt?versioning", doc, map[string]string{"Content-MD5": md5b64(doc)})
+	}
+	if resp, body := put("Enabled"); resp.StatusCode != 200 {
+		t.Fatalf("Enabled: %d %s", resp.StatusCode, body)
+	}
+	resp, body := put("Suspended")
+	wantError(t, resp, body, http.StatusConflict, "InvalidBucketState")
+	if body := e.ok("GET", "/bkt?versioning", nil); !bytes.Contains(body, []byte("<Status>Enabled</Status>")) {
+		t.Errorf("after the refused suspension: %s", body)
+	}
 }

@@ -172,6 +172,10 @@ type Store interface {
 	// updated object; ErrNoSuchKey if there is none. A store that cannot
 	// change attributes in place returns ErrNotSupported.
 	UpdateObject(ctx context.Context, bucket, key string, fn func(*Object) error) (*Object, error)
+	// UpdateObjectVersion is UpdateObject of the version versionID ("" the
+	// current one), current or not, with the errors of HeadObjectVersion
+	// (a delete marker has no attributes to change).
+	UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*Object) error) (*Object, error)
 	// SetBucketVersioning sets the bucket's versioning state, Enabled or
 	// Suspended (a bucket never returns to Unversioned).
 	SetBucketVersioning(ctx context.Context, bucket, state string) error

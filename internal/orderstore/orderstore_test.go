@@ -222,6 +222,7 @@ read_only = true
 [[order.o2.keys]]
 access_key = "o2key"
 secret_key = "o2secret"
+bypass_governance = true
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -233,8 +234,11 @@ secret_key = "o2secret"
 	if k, ok := o1.Key("main"); !ok || k.ReadOnly || k.SecretKey != "mainsecret" {
 		t.Errorf("main key: %+v", k)
 	}
-	if k, ok := o1.Key("ro"); !ok || !k.ReadOnly {
+	if k, ok := o1.Key("ro"); !ok || !k.ReadOnly || k.BypassGovernance {
 		t.Errorf("ro key: %+v", k)
+	}
+	if k, ok := Order(c, "o2").Key("o2key"); !ok || !k.BypassGovernance {
+		t.Errorf("o2key (bypass_governance = true): %+v", k)
 	}
 	o2 := Order(c, "o2")
 	if _, ok := o2.Key("main"); ok || len(o2.Keys) != 1 || o2.Capacity != 0 || o2.BlockPublic {

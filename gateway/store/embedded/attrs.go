@@ -11,9 +11,16 @@ import (
 )
 
 // UpdateObject changes the attributes of the key's current version in
-// place, in one index transaction: the record is rewritten with the new
-// attributes, its data files stay.
+// place (see UpdateObjectVersion).
 func (s *Store) UpdateObject(ctx context.Context, bucket, key string, fn func(*store.Object) error) (*store.Object, error) {
+	return s.UpdateObjectVersion(ctx, bucket, key, "", fn)
+}
+
+// UpdateObjectVersion changes the attributes of version versionID ("" the
+// current one) in place, in one index transaction: the record is
+// rewritten where it is (the current object or a noncurrent version) with
+// the new attributes, its data files stay.
+func (s *Store) UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*store.Object) error) (*store.Object, error) {
 	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
@@ -25,19 +32,23 @@ func (s *Store) UpdateObject(ctx context.Context, bucket, key string, fn func(*s
 	var res error
 	err := s.update(func(tx *bbolt.Tx) error {
 		out, res = nil, nil
-		objs := objectsOf(tx, bucket)
-		if objs == nil {
+		vb := openVBucket(tx, bucket)
+		if vb == nil {
 			res = store.ErrNoSuchBucket
 			return nil
 		}
-		v := objs.Get([]byte(key))
-		if v == nil {
-			res = store.ErrNoSuchKey
+		l, err := vb.locate(key, versionID, decodeFull)
+		if err == store.ErrInvalidVersionID {
+			res = err
 			return nil
 		}
-		rec, err := decodeObject(v, decodeFull)
 		if err != nil {
 			return err
+		}
+		rec, err := readable(l, versionID)
+		if err != nil {
+			res = err
+			return nil
 		}
 		before := rec.cost(key)
 		o := rec.object(key)
@@ -46,7 +57,11 @@ func (s *Store) UpdateObject(ctx context.Context, bucket, key string, fn func(*s
 			return nil
 		}
 		rec.meta.CopyAttrs(&o.Meta)
-		if err := objs.Put([]byte(key), rec.encode()); err != nil {
+		b, k := vb.objs, []byte(key)
+		if !l.current {
+			b, k = vb.vers, l.vkey
+		}
+		if err := b.Put(k, rec.encode()); err != nil {
 			return err
 		}
 		out = rec.object(key)

@@ -81,13 +81,22 @@ func (r *objRecord) files() []fileID {
 
 // object describes the record as a store.Object.
 func (r *objRecord) object(key string) *store.Object {
-	o := &store.Object{
+	o := new(store.Object)
+	r.fill(o, key)
+	return o
+}
+
+// fill describes the record in o (a zero Object).
+func (r *objRecord) fill(o *store.Object, key string) {
+	*o = store.Object{
 		Key:          key,
 		Size:         r.size,
-		ETag:         r.etag(),
 		LastModified: unixTime(r.mtime),
 		Meta:         r.meta,
 		Checksum:     r.sum,
+	}
+	if !r.marker {
+		o.ETag = r.etag()
 	}
 	if r.upload != (uploadID{}) {
 		o.UploadID = r.upload.String()
@@ -99,7 +108,6 @@ func (r *objRecord) object(key string) *store.Object {
 			o.Parts[i] = p.part()
 		}
 	}
-	return o
 }
 
 func (p *partInfo) part() store.Part {

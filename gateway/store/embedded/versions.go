@@ -428,8 +428,9 @@ func readable(l *located, vname string) (*objRecord, error) {
 }
 
 // deleteVersionTx deletes version versionID of key (not "") and promotes
-// the next newest version when it was the newest.
-func deleteVersionTx(tx *bbolt.Tx, bucket, key, versionID string) (out store.DeleteResult, old []fileID, res, err error) {
+// the next newest version when it was the newest. A version that object
+// lock protects is kept: res is store.ErrObjectLocked (lockattrs.go).
+func deleteVersionTx(tx *bbolt.Tx, bucket, key, versionID string, lk lockCheck) (out store.DeleteResult, old []fileID, res, err error) {
 	out.VersionID = versionID
 	vb := openVBucket(tx, bucket)
 	if vb == nil {
@@ -441,6 +442,9 @@ func deleteVersionTx(tx *bbolt.Tx, bucket, key, versionID string) (out store.Del
 	}
 	if err != nil {
 		return out, nil, nil, err
+	}
+	if lk.locked(l.rec) {
+		return out, nil, store.ErrObjectLocked, nil
 	}
 	switch {
 	case l.current:
@@ -549,6 +553,7 @@ func (s *Store) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 	}
 	defer s.end()
 	now := time.Now().UnixNano()
+	lk := lockCheck{now: time.Unix(0, now), bypass: store.GovernanceBypass(ctx)}
 	var (
 		out      store.DeleteResult
 		old      []fileID
@@ -558,7 +563,7 @@ func (s *Store) DeleteObjectVersion(ctx context.Context, bucket, key, versionID 
 		if versionID == "" {
 			out, old, res, err = deleteTx(tx, bucket, key, now)
 		} else {
-			out, old, res, err = deleteVersionTx(tx, bucket, key, versionID)
+			out, old, res, err = deleteVersionTx(tx, bucket, key, versionID, lk)
 		}
 		return err
 	})
@@ -779,13 +784,13 @@ func (w *versionWalk) emit(key []byte, fromO bool) error {
 	}
 	// A key's first entry is its current version: its object in o, or
 	// else its newest delete marker in v.
-	latest := !bytes.Equal(key, w.lastKey)
-	o := rec.object(string(key))
-	o.IsLatest = latest
+	w.page.Versions = append(w.page.Versions, store.Object{})
+	o := &w.page.Versions[len(w.page.Versions)-1]
+	rec.fill(o, string(key))
+	o.IsLatest = !bytes.Equal(key, w.lastKey)
 	if o.VersionID == "" {
 		o.VersionID = store.NullVersion // never versioned: every object is its null version
 	}
-	w.page.Versions = append(w.page.Versions, *o)
 	w.page.NextKeyMarker, w.page.NextVersionIDMarker = o.Key, o.VersionID
 	w.lastKey = append(w.lastKey[:0], key...)
 	if fromO {

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Attrs", testAttrs},
 		{"DeleteIf", testDeleteIf},
 		{"Versions", testVersions},
+		{"Lock", testLock},
 	}
 	asGateway := func(t *testing.T) store.Store {
 		s := newStore(t)

@@ -38,6 +38,7 @@ func testVersions(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListPages", testVersionsListPages},
 		{"ManyVersions", testVersionsMany},
 		{"Usage", testVersionsUsage},
+		{"Attrs", testVersionsAttrs},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
 	}
@@ -56,6 +57,10 @@ func testVersionsUnsupported(t *testing.T, newStore func(t *testing.T) store.Sto
 	}
 	_, err := f.s.HeadObjectVersion(ctx, f.bucket, "k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 	wantErr(t, "HeadObjectVersion(other id)", err, store.ErrNoSuchVersion)
+	if r, err := f.s.DeleteObjectVersion(ctx, f.bucket, "k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"); err != nil || r.VersionID != "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" {
+		t.Errorf("DeleteObjectVersion(other id) = %+v, %v; want nothing deleted, no error", r, err)
+	}
+	f.wantContent("k", []byte("data"))
 	if _, err := f.s.DeleteObjectVersion(ctx, f.bucket, "k", store.NullVersion); err != nil {
 		t.Fatal(err)
 	}
@@ -602,4 +607,37 @@ func testVersionsUsage(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if u.Bytes != want {
 		t.Errorf("Usage.Bytes = %d, want %d (bucket, one version, one delete marker)", u.Bytes, want)
 	}
+}
+
+// testVersionsAttrs changes the attributes of a noncurrent version in
+// place: the other versions keep theirs, the charges follow.
+func testVersionsAttrs(t *testing.T, newStore func(t *testing.T) store.Store) {
+	f := newVFix(t, newStore, store.Enabled)
+	ctx := t.Context()
+	v1 := f.put("k", []byte("one")).VersionID
+	v2 := f.put("k", []byte("two")).VersionID
+	o, err := f.s.UpdateObjectVersion(ctx, f.bucket, "k", v1, func(o *store.Object) error {
+		o.Meta.Tags = "a=b"
+		return nil
+	})
+	if err != nil || o.VersionID != v1 || o.Meta.Tags != "a=b" {
+		t.Fatalf("UpdateObjectVersion(v1) = %+v, %v", o, err)
+	}
+	for vid, want := range map[string]string{v1: "a=b", v2: ""} {
+		if o, err := f.s.HeadObjectVersion(ctx, f.bucket, "k", vid); err != nil || o.Meta.Tags != want {
+			t.Errorf("HeadObjectVersion(%s).Meta.Tags = %+v, %v; want %q", vid, o, err, want)
+		}
+	}
+	if got := string(f.getVersion("k", v1)); got != "one" {
+		t.Errorf("bytes of the updated version: %q", got)
+	}
+	f.wantVersions(map[string]string{v1: "v1", v2: "v2"}, "k:v2:latest", "k:v1")
+	f.wantUsage(6, 2)
+	dm := f.del("k", "").VersionID
+	_, err = f.s.UpdateObjectVersion(ctx, f.bucket, "k", dm, func(*store.Object) error { return nil })
+	wantErr(t, "UpdateObjectVersion(delete marker)", err, store.ErrMethodNotAllowed)
+	_, err = f.s.UpdateObject(ctx, f.bucket, "k", func(*store.Object) error { return nil })
+	wantErr(t, "UpdateObject(deleted key)", err, store.ErrNoSuchKey)
+	_, err = f.s.UpdateObjectVersion(ctx, f.bucket, "k", "bad", func(*store.Object) error { return nil })
+	wantErr(t, "UpdateObjectVersion(malformed id)", err, store.ErrInvalidVersionID)
 }

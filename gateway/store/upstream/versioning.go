@@ -45,12 +45,21 @@ func (s *Store) GetObjectVersion(ctx context.Context, bucket, key, versionID str
 	return s.GetObject(ctx, bucket, key, check)
 }
 
-// DeleteObjectVersion deletes the current version only.
+// DeleteObjectVersion deletes the current version (the null one); any
+// other id names no version, which is no error (S3 semantics).
 func (s *Store) DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (store.DeleteResult, error) {
 	if err := currentOnly(versionID); err != nil {
-		return store.DeleteResult{}, err
+		return store.DeleteResult{VersionID: versionID}, s.checkBucket(ctx, bucket)
 	}
 	return store.DeleteResult{VersionID: versionID}, s.DeleteObject(ctx, bucket, key)
+}
+
+// UpdateObjectVersion updates the current version only.
+func (s *Store) UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*store.Object) error) (*store.Object, error) {
+	if err := currentOnly(versionID); err != nil {
+		return nil, err
+	}
+	return s.UpdateObject(ctx, bucket, key, fn)
 }
 
 // ListObjectVersions is not supported: the gateway lists the objects as
