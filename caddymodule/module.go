@@ -146,7 +146,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			zap.String("order", s.order))
 	}
 
-	shared, err := acquireStore(s.loc, s.order, s.cfg.Gateway.NoSync)
+	shared, err := acquireStore(s.loc, s.order, s.cfg.Gateway.NoSync, s.cfg.Order(s.order).LifecycleDay)
 	if err != nil {
 		return err
 	}

@@ -204,18 +204,11 @@ func unsigned(r *http.Request) bool {
 	return true
 }
 
-// anonymousAuth is the Auth of an unsigned request: no access key, and a
-// body as its x-amz-content-sha256 says (a SHA-256 to verify, unsigned,
-// or aws-chunked with an unsigned trailer; signed chunks need a
-// signature). refusal is the answer when nothing grants it access.
+// anonymousAuth is the Auth of an unsigned request (sigv4.Anonymous);
+// refusal is the answer when its body needs a signature.
 func anonymousAuth(r *http.Request, refusal error) (*sigv4.Auth, error) {
-	switch ph := r.Header.Get("X-Amz-Content-Sha256"); {
-	case ph == "" || ph == sigv4.UnsignedPayload:
-		return &sigv4.Auth{PayloadHash: sigv4.UnsignedPayload}, nil
-	case ph == sigv4.StreamingUnsignedTrailer:
-		return &sigv4.Auth{PayloadHash: ph}, nil
-	case len(ph) == 64 && strings.Trim(strings.ToLower(ph), "0123456789abcdef") == "":
-		return &sigv4.Auth{PayloadHash: strings.ToLower(ph)}, nil
+	if a, ok := sigv4.Anonymous(r); ok {
+		return a, nil
 	}
 	return nil, refusal
 }
@@ -238,6 +231,9 @@ func (h *Handler) authorizeAnonymous(r *http.Request, rc *reqContext, refusal er
 		return errPublicBlocked
 	case !store.ValidBucketName(rc.bucket) || !utf8.ValidString(rc.key) || rc.key != "" && !store.ValidKey(rc.key):
 		return s3err.AccessDenied
+	}
+	if err := anonymousOverrides(r, rc); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	pab, err := h.publicAccessBlock(ctx, rc)
@@ -271,6 +267,24 @@ func (h *Handler) authorizeAnonymous(r *http.Request, rc *reqContext, refusal er
 		return s3err.AccessDenied
 	}
 	return h.anonymousACLGrant(ctx, rc, acc.anon)
+}
+
+// errAnonymousOverrides is AWS's answer to response-* parameters on an
+// anonymous read: nobody may make a public object answer with another
+// Content-Type (text/html on the gateway's origin) or disposition.
+var errAnonymousOverrides = s3err.InvalidRequest.WithMessage("Request specific response headers cannot be used for anonymous GET requests.")
+
+// anonymousOverrides refuses response header overrides on anonymous reads.
+func anonymousOverrides(r *http.Request, rc *reqContext) error {
+	if rc.op != "GetObject" && rc.op != "HeadObject" {
+		return nil
+	}
+	for p := range r.URL.Query() {
+		if strings.HasPrefix(strings.ToLower(p), "response-") {
+			return errAnonymousOverrides
+		}
+	}
+	return nil
 }
 
 // anonymousACLGrant checks the ACL grant to AllUsers that rule asks for.
@@ -402,7 +416,20 @@ func (h *Handler) policyRequest(r *http.Request, rc *reqContext, acc opAccess) *
 	case "ListObjects", "ListObjectsV2", "ListObjectVersions", "ListMultipartUploads":
 		c["s3:prefix"] = []string{r.URL.Query().Get("prefix")}
 	}
-	return &policy.Request{AccessKey: rc.auth.AccessKey, Actions: []string{acc.action, "s3:" + rc.op}, Resource: res, Context: c}
+	actions := []string{acc.action, "s3:" + rc.op}
+	if v, ok := versionActions[acc.action]; ok && rc.key != "" && r.URL.Query().Has("versionId") {
+		actions = []string{v, "s3:" + rc.op + "Version"}
+	}
+	return &policy.Request{AccessKey: rc.auth.AccessKey, Actions: actions, Resource: res, Context: c}
+}
+
+// versionActions are the actions a request naming a versionId needs
+// instead, as on AWS (s3:GetObject does not grant reading old versions).
+var versionActions = map[string]string{
+	"s3:GetObject": "s3:GetObjectVersion", "s3:DeleteObject": "s3:DeleteObjectVersion",
+	"s3:GetObjectAcl": "s3:GetObjectVersionAcl", "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
+	"s3:GetObjectTagging": "s3:GetObjectVersionTagging", "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+	"s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging", "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
 }
 
 // tagConditionOps are the operations on an existing object whose policy

@@ -167,6 +167,9 @@ func TestAnonymousACLAccess(t *testing.T) {
 			t.Errorf("public object: %q", got)
 		}
 		e.wantAnon("HEAD", "/pub/r", nil, nil, 200, "")
+		e.wantAnon("GET", "/pub/r?response-content-type=text/html", nil, nil, 400, "InvalidRequest")
+		e.wantAnon("GET", "/pub/r?Response-Content-Disposition=inline", nil, nil, 400, "InvalidRequest")
+		e.want(testAK, testSK, "GET", "/pub/r?response-content-type=text/plain", nil, nil, 200, "")
 		e.wantAnon("GET", "/pub/p", nil, nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/pub/missing", nil, nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/nobucket/r", nil, nil, 403, "AccessDenied")
@@ -185,6 +188,17 @@ func TestAnonymousACLAccess(t *testing.T) {
 		e.wantAnon("PUT", "/pub/up2", []byte("x"), map[string]string{"x-amz-acl": "public-read"}, 403, "AccessDenied")
 		e.wantAnon("PUT", "/pub/up3", []byte("x"), map[string]string{"x-amz-acl": "private"}, 200, "")
 		e.wantAnon("PUT", "/pub/up4", []byte("x"), map[string]string{"X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}, 403, "AccessDenied")
+		// An aws-chunked body with an unsigned trailer, its checksum verified.
+		chunked := "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
+		e.wantAnon("PUT", "/pub/chunked", []byte(chunked), map[string]string{"Content-Encoding": "aws-chunked",
+			"X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32", "X-Amz-Decoded-Content-Length": "5"}, 200, "")
+		if got := string(e.ok("GET", "/pub/chunked", nil)); got != "hello" {
+			t.Errorf("anonymous aws-chunked upload: %q", got)
+		}
+		bad := strings.Replace(chunked, "NhCmhg==", "AAAAAA==", 1)
+		e.wantAnon("PUT", "/pub/chunked2", []byte(bad), map[string]string{"Content-Encoding": "aws-chunked",
+			"X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER", "X-Amz-Trailer": "x-amz-checksum-crc32", "X-Amz-Decoded-Content-Length": "5"}, 400, "BadDigest")
+		e.wantAnon("PUT", "/pub/sha", []byte("abc"), map[string]string{"X-Amz-Content-Sha256": strings.Repeat("0", 64)}, 400, "XAmzContentSHA256Mismatch")
 		e.wantAnon("PUT", "/bkt/up", []byte("x"), nil, 403, "AccessDenied")
 		e.wantAnon("DELETE", "/pub/r", nil, nil, 403, "AccessDenied")
 		// The object's ACL is read on the version served: made private,
@@ -414,10 +428,15 @@ func TestBucketPolicy(t *testing.T) {
 		}
 		e.wantAnon("HEAD", "/bkt/public/a", nil, nil, 200, "")
 		e.wantAnon("GET", "/bkt/public/missing", nil, nil, 404, "NoSuchKey")
+		// Old versions need s3:GetObjectVersion, as on AWS.
+		e.wantAnon("GET", "/bkt/public/a?versionId=null", nil, nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/bkt/private/b", nil, nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/bkt", nil, nil, 403, "AccessDenied")
 		e.wantAnon("PUT", "/bkt/public/new", []byte("x"), nil, 403, "AccessDenied")
 		e.wantAnon("GET", "/bkt?policy", nil, nil, 403, "AccessDenied")
+		e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObjectVersion","Resource":"arn:aws:s3:::BKT/public/*"}`), nil, 204, "")
+		e.wantAnon("GET", "/bkt/public/a?versionId=null", nil, nil, 200, "")
+		e.wantAnon("GET", "/bkt/public/a", nil, nil, 403, "AccessDenied")
 		// A policy only for one IP range is not public.
 		narrow := bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::BKT/*","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}`)
 		e.want(testAK, testSK, "PUT", "/bkt?policy", narrow, nil, 204, "")
@@ -745,4 +764,100 @@ func TestPostObjectACL(t *testing.T) {
 	resp, body = e.post("/pub", e.signed(testAK, testSK, conds, formField{"key", "form2.txt"}, formField{"acl", "public-read"}), "f.txt", []byte("form"))
 	wantError(t, resp, body, 403, "AccessDenied")
 	e.want(testAK, testSK, "HEAD", "/pub/form2.txt", nil, nil, 404, "")
+}
+
+// TestPolicyDeniesPostObject: a Deny on uploads applies to browser uploads
+// by the key their form names.
+func TestPolicyDeniesPostObject(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::BKT/locked/*"}`), nil, 204, "")
+	conds := []string{`["starts-with", "$key", ""]`}
+	resp, body := e.post("/bkt", e.signed(testAK, testSK, conds, formField{"key", "locked/x"}), "f.txt", []byte("x"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	e.want(testAK, testSK, "HEAD", "/bkt/locked/x", nil, nil, 404, "")
+	if resp, body := e.post("/bkt", e.signed(testAK, testSK, conds, formField{"key", "open/x"}), "f.txt", []byte("x")); resp.StatusCode != 204 {
+		t.Errorf("POST outside the denied prefix: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestMinioClientPolicy: the policies mc writes (`mc anonymous set
+// download|upload|public|none`, through minio-go's SetBucketPolicy) are
+// accepted and do what they say.
+func TestMinioClientPolicy(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("mcb")
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("mcb"), Key: aws.String("a.txt"), Body: strings.NewReader("a")}); err != nil {
+		t.Fatal(err)
+	}
+	anonGet := func(path string) int {
+		resp, err := http.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	download := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetBucketLocation","s3:ListBucket"],"Resource":["arn:aws:s3:::mcb"]},{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::mcb/*"]}]}`
+	if err := e.minio.SetBucketPolicy(ctx, "mcb", download); err != nil {
+		t.Fatalf("SetBucketPolicy: %v", err)
+	}
+	if got, err := e.minio.GetBucketPolicy(ctx, "mcb"); err != nil || got != download {
+		t.Fatalf("GetBucketPolicy: %q %v", got, err)
+	}
+	if code := anonGet("/mcb/a.txt"); code != 200 {
+		t.Errorf("anonymous GET: %d", code)
+	}
+	if code := anonGet("/mcb?list-type=2"); code != 200 {
+		t.Errorf("anonymous list: %d", code)
+	}
+	if code := anonGet("/mcb?location"); code != 200 {
+		t.Errorf("anonymous GetBucketLocation: %d", code)
+	}
+	upload := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetBucketLocation","s3:ListBucketMultipartUploads"],"Resource":["arn:aws:s3:::mcb"]},{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:AbortMultipartUpload","s3:DeleteObject","s3:ListMultipartUploadParts","s3:PutObject"],"Resource":["arn:aws:s3:::mcb/*"]}]}`
+	if err := e.minio.SetBucketPolicy(ctx, "mcb", upload); err != nil {
+		t.Fatalf("SetBucketPolicy upload: %v", err)
+	}
+	req, _ := http.NewRequest("PUT", e.srv.URL+"/mcb/up.txt", strings.NewReader("up"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("anonymous PUT under the upload policy: %d", resp.StatusCode)
+	}
+	if code := anonGet("/mcb/a.txt"); code != 403 {
+		t.Errorf("anonymous GET under the upload policy: %d", code)
+	}
+	if err := e.minio.SetBucketPolicy(ctx, "mcb", ""); err != nil {
+		t.Fatalf("SetBucketPolicy none: %v", err)
+	}
+	if code := anonGet("/mcb?list-type=2"); code != 403 {
+		t.Errorf("anonymous list after the policy was removed: %d", code)
+	}
+}
+
+// TestVersionACLs: GetObjectAcl reads the version named; PutObjectAcl
+// changes the current version's ACL, and refuses a noncurrent one.
+func TestVersionACLs(t *testing.T) {
+	e := publicEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.want(testAK, testSK, "PUT", "/pub?versioning", []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`), nil, 200, "")
+	r1, _ := e.do(testAK, testSK, "PUT", "/pub/v", []byte("one"), nil)
+	r2, _ := e.do(testAK, testSK, "PUT", "/pub/v", []byte("two"), map[string]string{"x-amz-acl": "public-read"})
+	v1, v2 := r1.Header.Get("x-amz-version-id"), r2.Header.Get("x-amz-version-id")
+	if v1 == "" || v2 == "" || v1 == v2 {
+		t.Fatalf("version ids %q %q", v1, v2)
+	}
+	if acl := string(e.ok("GET", "/pub/v?acl&versionId="+v1, nil)); strings.Contains(acl, "AllUsers") {
+		t.Errorf("version 1 ACL: %s", acl)
+	}
+	if acl := string(e.ok("GET", "/pub/v?acl&versionId="+v2, nil)); !strings.Contains(acl, "AllUsers") {
+		t.Errorf("version 2 ACL: %s", acl)
+	}
+	e.want(testAK, testSK, "PUT", "/pub/v?acl&versionId="+v1, nil, map[string]string{"x-amz-acl": "public-read"}, 501, "NotImplemented")
+	e.want(testAK, testSK, "PUT", "/pub/v?acl&versionId="+v2, nil, map[string]string{"x-amz-acl": "private"}, 200, "")
+	e.wantAnon("GET", "/pub/v", nil, nil, 403, "AccessDenied")
+	e.want(testAK, testSK, "GET", "/pub/v?acl&versionId=nosuchversion", nil, nil, 400, "InvalidArgument")
 }

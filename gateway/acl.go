@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -60,7 +61,8 @@ var cannedACLGrants = map[string]acl{
 	"authenticated-read":        newACL(grant{granteeOwner, permFullControl}, grant{granteeAuth, permREAD}),
 }
 
-// errACLGrantee refuses canned ACLs whose grantees the gateway has not.
+// errCannedUnsupported refuses the canned ACLs whose grantees the gateway
+// has not.
 var errCannedUnsupported = s3err.NotImplemented.WithMessage("The canned ACLs aws-exec-read and log-delivery-write are not supported by this gateway: it has no EC2 or log delivery principals.")
 
 func newACL(gs ...grant) acl {
@@ -78,7 +80,7 @@ func (a acl) String() string {
 	return strings.Join(parts, ",")
 }
 
-// objectACLString is what store.Metadata.ACL holds for a: "" for private.
+// objectString is what store.Metadata.ACL holds for a: "" for private.
 func (a acl) objectString() string {
 	if a.private() {
 		return ""
@@ -305,7 +307,7 @@ func (h *Handler) getBucketACL(w http.ResponseWriter, r *http.Request, rc *reqCo
 }
 
 func (h *Handler) getObjectACL(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	obj, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key)
+	obj, err := h.opts.Store.HeadObjectVersion(r.Context(), rc.bucket, rc.key, r.URL.Query().Get("versionId"))
 	if err != nil {
 		return err
 	}
@@ -351,9 +353,15 @@ func (h *Handler) putBucketACL(w http.ResponseWriter, r *http.Request, rc *reqCo
 // and it is still the version whose ACL was asked for.
 func (h *Handler) putObjectACL(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	ctx := r.Context()
-	obj, err := h.opts.Store.HeadObject(ctx, rc.bucket, rc.key)
+	vid := r.URL.Query().Get("versionId")
+	obj, err := h.opts.Store.HeadObjectVersion(ctx, rc.bucket, rc.key, vid)
 	if err != nil {
 		return err
+	}
+	if vid != "" {
+		if err := h.checkCurrentVersion(ctx, rc, obj); err != nil {
+			return err
+		}
 	}
 	a, err := h.requestedACL(r, rc)
 	if err != nil {
@@ -370,6 +378,9 @@ func (h *Handler) putObjectACL(w http.ResponseWriter, r *http.Request, rc *reqCo
 	}
 	defer release()
 	_, err = h.opts.Store.UpdateObject(ctx, rc.bucket, rc.key, func(o *store.Object) error {
+		if err := sameVersion(o, obj); err != nil {
+			return err
+		}
 		o.Meta.ACL = s
 		return nil
 	})
@@ -385,6 +396,21 @@ func (h *Handler) putObjectACL(w http.ResponseWriter, r *http.Request, rc *reqCo
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// errVersionACL refuses changing the ACL of a version that is no longer
+// the key's current one: the store changes attributes of the current
+// version only.
+var errVersionACL = s3err.NotImplemented.WithMessage("Changing the ACL of a noncurrent object version is not supported by this gateway.")
+
+// checkCurrentVersion refuses obj, looked up by its version id, unless it
+// is its key's current version.
+func (h *Handler) checkCurrentVersion(ctx context.Context, rc *reqContext, obj *store.Object) error {
+	cur, err := h.opts.Store.HeadObject(ctx, rc.bucket, rc.key)
+	if errors.Is(err, store.ErrNoSuchKey) || err == nil && cur.VersionID != obj.VersionID {
+		return errVersionACL
+	}
+	return err
 }
 
 // errSourceChanged answers a change of an object's ACL by a copy when

@@ -86,8 +86,9 @@ type attributesPart struct {
 }
 
 // getObjectAttributes serves GetObjectAttributes: what HeadObject and
-// ListParts tell, in one answer, without the data. The conditional
-// headers apply as on GetObject.
+// ListParts tell, in one answer, without the data, of the current version
+// or the one versionId names. The conditional headers apply as on
+// GetObject; delete markers answer as on HeadObject.
 func (h *Handler) getObjectAttributes(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	want, err := parseObjectAttributes(r.Header.Values("X-Amz-Object-Attributes"))
 	if err != nil {
@@ -101,14 +102,16 @@ func (h *Handler) getObjectAttributes(w http.ResponseWriter, r *http.Request, rc
 	if err != nil {
 		return err
 	}
-	if v := r.URL.Query().Get("versionId"); v != "" && v != "null" {
-		// The store keeps one version of each object, whose id is "null".
-		return s3err.InvalidArgument.WithMessage("Invalid version id specified")
-	}
-	obj, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key)
+	versionID, err := versionParam(r)
 	if err != nil {
 		return err
 	}
+	obj, err := h.opts.Store.HeadObjectVersion(r.Context(), rc.bucket, rc.key, versionID)
+	if err != nil {
+		setDeleteMarkerHeaders(w.Header(), err)
+		return err
+	}
+	setVersionHeader(w.Header(), obj.VersionID)
 	w.Header().Set("Last-Modified", timeHTTP(obj.LastModified))
 	if err := parseConditionals(r.Header, "").check(obj, s3err.NotModified); err != nil {
 		w.Header().Set("ETag", quoteETag(obj.ETag))
@@ -144,7 +147,9 @@ func objectParts(obj *store.Object, marker, maxParts int) *attributesParts {
 	truncated := false
 	next := 0
 	for _, part := range obj.Parts {
-		if part.Number <= marker {
+		if part.Number <= marker || maxParts == 0 {
+			// max-parts=0 asks for no parts: an empty, complete page
+			// (a truncated one would loop a paginator on one marker).
 			continue
 		}
 		if len(p.Parts) == maxParts {

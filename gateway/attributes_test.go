@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/xml"
 	"net/http"
 	"strings"
 	"testing"
@@ -143,6 +144,18 @@ func testGetObjectAttributesMultipart(t *testing.T, open storeOpener) {
 		}
 	}
 
+	// max-parts=0: no parts, not truncated; a marker past the end: the same.
+	for _, in := range []*s3.GetObjectAttributesInput{{MaxParts: aws.Int32(0)}, {PartNumberMarker: aws.String("4")}} {
+		in.Bucket, in.Key, in.ObjectAttributes = aws.String("attrs"), aws.String("crc"), allAttributes
+		out, err := e.s3.GetObjectAttributes(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if op := out.ObjectParts; op == nil || aws.ToInt32(op.TotalPartsCount) != 4 || len(op.Parts) != 0 || aws.ToBool(op.IsTruncated) {
+			t.Errorf("max-parts %v, marker %v: ObjectParts %+v", aws.ToInt32(in.MaxParts), aws.ToString(in.PartNumberMarker), out.ObjectParts)
+		}
+	}
+
 	// An upload without a checksum: its parts are counted, not listed.
 	e.multipartUpload("attrs", "nosum", data[:(5<<20)+1], "")
 	out, err := e.s3.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String("attrs"), Key: aws.String("nosum"), ObjectAttributes: allAttributes})
@@ -184,7 +197,6 @@ func TestGetObjectAttributesErrors(t *testing.T) {
 		{"lower-case attribute", "/attrs/k?attributes", map[string]string{"x-amz-object-attributes": "etag"}, 400, "InvalidArgument", "Invalid attribute name specified."},
 		{"bad max-parts", "/attrs/k?attributes", with("x-amz-max-parts", "-1"), 400, "InvalidArgument", "max-parts"},
 		{"bad part-number-marker", "/attrs/k?attributes", with("x-amz-part-number-marker", "x"), 400, "InvalidArgument", "part-number-marker"},
-		{"version id", "/attrs/k?attributes&versionId=3HL4kqtJlcpXroDTDmJ", attrs, 400, "InvalidArgument", "Invalid version id specified"},
 		{"no key", "/attrs/nope?attributes", attrs, 404, "NoSuchKey", ""},
 		{"no bucket", "/nope/k?attributes", attrs, 404, "NoSuchBucket", ""},
 		{"If-Match fails", "/attrs/k?attributes", with("If-Match", `"0123"`), 412, "PreconditionFailed", ""},
@@ -208,4 +220,91 @@ func TestGetObjectAttributesErrors(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("<ObjectSize>4</ObjectSize>")) || resp.Header.Get("Last-Modified") == "" {
 		t.Errorf("versionId=null: %s %s", resp.Status, body)
 	}
+}
+
+// TestGetObjectAttributesVersions: versionId names a version of a
+// versioned bucket; delete markers answer as on HeadObject.
+func TestGetObjectAttributesVersions(t *testing.T) {
+	e := newEnv(t)
+	e.mkBucket("vers")
+	ctx := context.Background()
+	if _, err := e.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("vers"),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, body := range []string{"first", "second version"} {
+		out, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("vers"), Key: aws.String("k"), Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, aws.ToString(out.VersionId))
+	}
+	attrs := func(versionID string) (*s3.GetObjectAttributesOutput, error) {
+		in := &s3.GetObjectAttributesInput{Bucket: aws.String("vers"), Key: aws.String("k"), ObjectAttributes: allAttributes}
+		if versionID != "" {
+			in.VersionId = aws.String(versionID)
+		}
+		return e.s3.GetObjectAttributes(ctx, in)
+	}
+	for _, c := range []struct {
+		id      string
+		size    int64
+		version string
+	}{{"", 14, ids[1]}, {ids[0], 5, ids[0]}, {ids[1], 14, ids[1]}} {
+		out, err := attrs(c.id)
+		if err != nil {
+			t.Fatalf("versionId %q: %v", c.id, err)
+		}
+		if aws.ToInt64(out.ObjectSize) != c.size || aws.ToString(out.VersionId) != c.version {
+			t.Errorf("versionId %q: ObjectSize %d, VersionId %q; want %d, %q", c.id, aws.ToInt64(out.ObjectSize), aws.ToString(out.VersionId), c.size, c.version)
+		}
+	}
+	del, err := e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("vers"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := aws.ToString(del.VersionId)
+	resp, body := e.do("GET", "/vers/k?attributes", nil, map[string]string{"x-amz-object-attributes": "ETag"})
+	wantError(t, resp, body, 404, "NoSuchKey")
+	if resp.Header.Get("x-amz-delete-marker") != "true" || resp.Header.Get("x-amz-version-id") != marker {
+		t.Errorf("current version a delete marker: headers %v", resp.Header)
+	}
+	resp, body = e.do("GET", "/vers/k?attributes&versionId="+marker, nil, map[string]string{"x-amz-object-attributes": "ETag"})
+	wantError(t, resp, body, 405, "MethodNotAllowed")
+	if resp.Header.Get("x-amz-delete-marker") != "true" || resp.Header.Get("Last-Modified") == "" {
+		t.Errorf("delete marker by id: headers %v", resp.Header)
+	}
+	if out, err := attrs(ids[0]); err != nil || aws.ToInt64(out.ObjectSize) != 5 {
+		t.Errorf("an older version behind the delete marker: %+v, %v", out, err)
+	}
+}
+
+// TestGetObjectAttributesVersionIDRefusals: a version id the store cannot
+// have made, or none of its versions has, is refused as GetObject refuses
+// it, on both stores (upstream keeps no versions).
+func TestGetObjectAttributesVersionIDRefusals(t *testing.T) {
+	eachStore(t, func(t *testing.T, open storeOpener) {
+		e := envOn(t, open)
+		e.mkBucket("attrs")
+		e.put("attrs", "k", []byte("data"))
+		for _, id := range []string{"3HL4kqtJlcpXroDTDmJ", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", ""} {
+			get, getBody := e.do("GET", "/attrs/k?versionId="+id, nil, nil)
+			resp, body := e.do("GET", "/attrs/k?attributes&versionId="+id, nil, map[string]string{"x-amz-object-attributes": "ETag"})
+			if get.StatusCode < 400 {
+				t.Fatalf("GetObject versionId %q: %s", id, get.Status)
+			}
+			wantError(t, resp, body, get.StatusCode, errorCode(t, getBody))
+		}
+	})
+}
+
+// errorCode returns the Code of an S3 XML error body.
+func errorCode(t *testing.T, body []byte) string {
+	t.Helper()
+	var e s3Error
+	if err := xml.Unmarshal(body, &e); err != nil {
+		t.Fatalf("not an S3 error: %q", body)
+	}
+	return e.Code
 }

@@ -24,7 +24,8 @@ var bucketConfigs = []struct {
 	emptyRoot     string       // GET answers this empty document
 	handlers      *configHandlers
 }{
-	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, "", nil},
+	{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", s3err.NoSuchLifecycleConfiguration, "",
+		&configHandlers{(*Handler).getBucketLifecycle, (*Handler).putBucketLifecycle, (*Handler).deleteBucketLifecycle}},
 	{"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", s3err.NoSuchTagSet, "",
 		&configHandlers{(*Handler).getBucketTagging, (*Handler).putBucketTagging, (*Handler).deleteBucketTagging}},
 	{"website", "GetBucketWebsite", "PutBucketWebsite", "DeleteBucketWebsite", s3err.NoSuchWebsiteConfiguration, "", nil},

@@ -24,6 +24,9 @@ import (
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/store"
+	"github.com/lambda/storagecli/gateway/store/embedded"
+	"github.com/lambda/storagecli/gateway/store/upstream"
 )
 
 const appOrigin = "https://app.example"
@@ -439,5 +442,98 @@ func TestCORSPreflightFlood(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > goroutines+2 {
 		t.Errorf("%d goroutines after the flood, %d before", n, goroutines)
+	}
+}
+
+// BenchmarkCORSPreflight: the cost of one preflight against a bucket with
+// 100 rules where only the last allows the origin, with 20 requested
+// headers (the worst rule scan a configuration allows).
+func BenchmarkCORSPreflight(b *testing.B) {
+	st, err := embedded.Open(b.TempDir(), embedded.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	h, err := gateway.New(gateway.Options{Store: st, Credentials: map[string]string{testAK: testSK}, Region: testRegion})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	cli := s3.New(s3.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(testAK, testSK, "")})
+	ctx := context.Background()
+	if _, err := cli.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("web")}); err != nil {
+		b.Fatal(err)
+	}
+	rules := make([]types.CORSRule, 100)
+	for i := range rules {
+		rules[i] = types.CORSRule{AllowedOrigins: []string{fmt.Sprintf("https://*.o%d.example", i)}, AllowedMethods: []string{"PUT"},
+			AllowedHeaders: []string{"content-type", "x-amz-*"}}
+	}
+	rules[99].AllowedOrigins = []string{"https://app.example"}
+	if _, err := cli.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String("web"), CORSConfiguration: &types.CORSConfiguration{CORSRules: rules}}); err != nil {
+		b.Fatal(err)
+	}
+	headers := "content-type"
+	for i := range 19 {
+		headers += fmt.Sprintf(",x-amz-meta-h%d", i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodOptions, "/web/key", nil)
+		req.Header.Set("Origin", "https://app.example")
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		req.Header.Set("Access-Control-Request-Headers", headers)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}
+
+// TestCORSSharedUpstream: in upstream mode the rules live upstream, in the
+// order's namespace: rules set through one gateway answer the preflights
+// of another serving the same order, and their deletion too (here without
+// a cache: BucketCacheTTL < 0).
+func TestCORSSharedUpstream(t *testing.T) {
+	srv := sharedMinIO(t)
+	cfg := upstream.Config{Endpoint: "http://" + srv.Endpoint, Bucket: ordersUpstreamBucket,
+		Prefix:    fmt.Sprintf("cors%d-%d/", time.Now().UnixNano()%1e9, minioPrefix.Add(1)),
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, BucketCacheTTL: -1}
+	gateways := make([]*testEnv, 2)
+	for i := range gateways {
+		gateways[i] = envOn(t, func(t *testing.T) (store.Store, func(context.Context) (store.Usage, error)) {
+			st, err := upstream.New(cfg, upstream.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, nil
+		})
+	}
+	a, b := gateways[0], gateways[1]
+	a.mkBucket("web")
+	preflight := func(e *testEnv) int {
+		req := httptest.NewRequest(http.MethodOptions, "/web/x", nil)
+		req.Header.Set("Origin", appOrigin)
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if code := preflight(b); code != http.StatusForbidden {
+		t.Fatalf("preflight before any rule: %d", code)
+	}
+	a.putCORS("web", corsRules)
+	if code := preflight(b); code != http.StatusOK {
+		t.Errorf("preflight through the other gateway after PutBucketCors: %d, want 200", code)
+	}
+	if _, err := a.s3.DeleteBucketCors(context.Background(), &s3.DeleteBucketCorsInput{Bucket: aws.String("web")}); err != nil {
+		t.Fatal(err)
+	}
+	if code := preflight(b); code != http.StatusForbidden {
+		t.Errorf("preflight through the other gateway after DeleteBucketCors: %d, want 403", code)
 	}
 }

@@ -34,8 +34,6 @@ func Routes() []RouteInfo {
 			q = append(q, "list-type=2")
 		case sameFunc(rt.when, hasCopySource):
 			ri.Header.Set("x-amz-copy-source", "/bkt/k")
-		case sameFunc(rt.when, isPostForm):
-			ri.Header.Set("Content-Type", "multipart/form-data; boundary=B")
 		default:
 			panic("Routes: a condition this test helper does not know")
 		}

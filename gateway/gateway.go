@@ -82,6 +82,8 @@ type Handler struct {
 	limits   Limits
 	uploads  *Uploads
 	cors     corsCache
+	// lifecycles are the buckets' parsed lifecycle rules (x-amz-expiration).
+	lifecycles lifecycleCache
 }
 
 // New returns a Handler serving opts.Store.

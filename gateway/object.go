@@ -51,6 +51,7 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	}
 	w.Header().Set("ETag", quoteETag(obj.ETag))
 	setChecksumHeaders(w.Header(), obj.Checksum)
+	h.setExpiration(r.Context(), w.Header(), rc, obj)
 	setVersionHeader(w.Header(), obj.VersionID)
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -170,6 +171,7 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	}
 	hdr := w.Header()
 	writeMetadata(hdr, obj.Meta)
+	h.setExpiration(r.Context(), hdr, rc, obj)
 	for _, o := range responseOverrides {
 		if v := q.Get(o[0]); v != "" {
 			hdr.Set(o[1], v)

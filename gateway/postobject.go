@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/lambda/storagecli/gateway/payload"
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/sigv4"
 	"github.com/lambda/storagecli/gateway/store"
@@ -37,14 +36,8 @@ var (
 		Message: "Your POST request fields preceding the upload file were too large."}
 	errPostFileCount = s3err.InvalidArgument.WithMessage("POST requires exactly one file upload per request.")
 	errPostAnonymous = s3err.AccessDenied.WithMessage("Anonymous POST uploads are not allowed; the form must carry a policy signed with AWS Signature Version 4.")
+	errPostNotForm   = s3err.PreconditionFailed.WithMessage("At least one of the pre-conditions you specified did not hold (Bucket POST must be of the enclosure-type multipart/form-data).")
 )
-
-// isPostForm selects POST Object: a POST to a bucket whose body is an HTML
-// form (multipart/form-data).
-func isPostForm(r *http.Request) bool {
-	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	return strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data")
-}
 
 // postForm is a browser upload's form, read up to its file, authenticated
 // and checked against its policy.
@@ -66,7 +59,11 @@ func postFieldError(name string) error {
 // route table calls it (routes whose perm is permPostPolicy), in place of
 // the header or query authentication.
 func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier) (*sigv4.Auth, error) {
-	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data") {
+		return nil, errPostNotForm
+	}
+	_, params, err := mime.ParseMediaType(ct)
 	if err != nil || params["boundary"] == "" {
 		return nil, errMalformedPOST
 	}
@@ -88,7 +85,9 @@ func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier
 	if err != nil {
 		return nil, err
 	}
-	fields["key"] = strings.ReplaceAll(key, "${filename}", file.FileName())
+	if name, ok := uploadName(file); ok {
+		fields["key"] = strings.ReplaceAll(key, "${filename}", name)
+	}
 	fields["bucket"] = rc.bucket
 	if err := pol.check(h.opts.Now(), fields); err != nil {
 		return nil, err
@@ -109,7 +108,7 @@ func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier
 func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, error) {
 	fields := make(map[string]string)
 	size := 0
-	for {
+	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			return nil, nil, errPostFileCount
@@ -123,11 +122,8 @@ func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 			return fields, part, nil
 		case name == "":
 			return nil, nil, errMalformedPOST
-		case len(fields) == maxPostFields:
+		case n == maxPostFields:
 			return nil, nil, errPostPreDataTooLarge
-		}
-		if _, dup := fields[name]; dup {
-			return nil, nil, s3err.InvalidArgument.WithMessage("The form field %s appears more than once.", clipped(name))
 		}
 		val, err := io.ReadAll(io.LimitReader(part, int64(maxPostFieldBytes-size+1)))
 		if err != nil {
@@ -136,8 +132,27 @@ func readPostFields(mr *multipart.Reader) (map[string]string, *multipart.Part, e
 		if size += len(name) + len(val); size > maxPostFieldBytes {
 			return nil, nil, errPostPreDataTooLarge
 		}
+		if prev, dup := fields[name]; dup {
+			// Fields of the same name are one, their values separated by
+			// commas (as AWS documents for policies).
+			fields[name] = prev + "," + string(val)
+			continue
+		}
 		fields[name] = string(val)
 	}
+}
+
+// uploadName returns the name of the uploaded file for ${filename}: the
+// file part's filename without any directory (after the last / or \), and
+// false when the part has no filename parameter (S3 then keeps
+// ${filename} as written).
+func uploadName(file *multipart.Part) (string, bool) {
+	_, params, err := mime.ParseMediaType(file.Header.Get("Content-Disposition"))
+	name, ok := params["filename"]
+	if err != nil || !ok {
+		return "", false
+	}
+	return name[strings.LastIndexAny(name, `/\`)+1:], true
 }
 
 // postReadError is the answer to a form that could not be read: the
@@ -150,7 +165,12 @@ func postReadError(err error) error {
 	return errMalformedPOST
 }
 
-// verifyPostFields authenticates the form by its SigV4 fields.
+// postSigFields are the fields of a SigV4 form signature, as AWS names
+// them when one is missing, in the order it checks them.
+var postSigFields = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Signature", "Policy"}
+
+// verifyPostFields authenticates the form by its SigV4 fields: all of them
+// or, for an anonymous form, none.
 func verifyPostFields(v sigv4.Verifier, fields map[string]string) (*sigv4.Auth, error) {
 	if _, ok := fields["awsaccesskeyid"]; ok {
 		return nil, sigv4.ErrSignatureV2
@@ -158,13 +178,17 @@ func verifyPostFields(v sigv4.Verifier, fields map[string]string) (*sigv4.Auth, 
 	if _, ok := fields["signature"]; ok {
 		return nil, sigv4.ErrSignatureV2
 	}
-	_, hasPolicy := fields["policy"]
-	_, hasSig := fields["x-amz-signature"]
-	if !hasPolicy && !hasSig {
+	signed := false
+	for _, name := range postSigFields[:4] {
+		_, ok := fields[strings.ToLower(name)]
+		signed = signed || ok
+	}
+	if !signed {
+		// No signature (a policy alone signs nothing): anonymous.
 		return nil, errPostAnonymous
 	}
-	for _, name := range []string{"policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"} {
-		if _, ok := fields[name]; !ok {
+	for _, name := range postSigFields {
+		if _, ok := fields[strings.ToLower(name)]; !ok {
 			return nil, postFieldError(name)
 		}
 	}
@@ -261,9 +285,10 @@ type postResponse struct {
 	ETag     string
 }
 
-// postObject serves POST Object: the form's file is stored as PutObject
-// stores a body (streamed, verified, charged to the order), with the
-// form's fields as its headers.
+// postObject serves POST Object: the form's fields become the headers of
+// a PutObject of the file, served by putObject itself (the one upload
+// path: refusals, metadata, checksums, capacity, the store), whose answer
+// is then given the form's success action.
 func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	f := rc.post
 	hdr, err := f.header()
@@ -276,31 +301,15 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err := h.authorizeACLHeaders(r, rc, hdr); err != nil {
 		return err
 	}
-	meta, err := metadataFromRequest(hdr)
-	if err != nil {
+	put := r.Clone(r.Context())
+	put.Header, put.ContentLength, put.Body = hdr, -1, http.NoBody
+	rc.body = &countingReader{r: io.NopCloser(f.file)}
+	if err := h.putObject(heldStatus{w}, put, rc); err != nil {
 		return err
 	}
-	meta.ACL = rc.access.reqACL.objectString()
-	pr, err := payload.New(f.file, payload.Options{Header: hdr, ContentLength: -1, PayloadHash: payload.UnsignedPayload,
-		RequireAlgorithm: defaultChecksum(hdr), SkipMD5: store.MakesETags(h.opts.Store)})
-	if err != nil {
-		return err
-	}
-	body, release, err := h.meterBody(r.Context(), rc, pr, -1, store.ObjectCost(rc.key, 0, h.chargedMeta(&meta)), h.replacedCost(rc))
-	if err != nil {
-		return err
-	}
-	defer release()
-	obj, err := h.opts.Store.PutObject(r.Context(), rc.bucket, rc.key,
-		store.PutInput{Body: body, Size: -1, Sums: pr.Sums, Meta: meta, ModTimeUnused: true})
-	if err != nil {
-		return err
-	}
-	etag := quoteETag(obj.ETag)
+	etag := w.Header().Get("ETag")
 	loc := h.objectURL(r, rc)
-	w.Header().Set("ETag", etag)
 	w.Header().Set("Location", loc)
-	setChecksumHeaders(w.Header(), obj.Checksum)
 	if to := postRedirect(f.fields, rc.bucket, rc.key, etag); to != "" {
 		w.Header().Set("Location", to)
 		w.WriteHeader(http.StatusSeeOther)
@@ -317,6 +326,13 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	return nil
 }
 
+// heldStatus lets a handler set the answer's headers but keeps back its
+// status, which the caller writes (putObject's 200 for a POST's 204, 201
+// or 303). The handler must not write a body.
+type heldStatus struct{ http.ResponseWriter }
+
+func (heldStatus) WriteHeader(int) {}
+
 // postRedirect returns where success_action_redirect (or the older
 // redirect) sends the browser, with the bucket, key and ETag appended to
 // its query; "" when there is none or S3 could not interpret it (then the
@@ -330,7 +346,7 @@ func postRedirect(fields map[string]string, bucket, key, etag string) string {
 	if raw == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ""
 	}
-	q := url.Values{"bucket": {bucket}, "key": {key}, "etag": {etag}}.Encode()
+	q := "bucket=" + url.QueryEscape(bucket) + "&key=" + url.QueryEscape(key) + "&etag=" + url.QueryEscape(etag)
 	if u.RawQuery != "" {
 		q = u.RawQuery + "&" + q
 	}

@@ -14,11 +14,15 @@ import (
 	"github.com/lambda/storagecli/gateway/s3err"
 )
 
-// The errors of POST policies, as AWS answers them.
-var (
-	errInvalidPolicyDocument = &s3err.Error{Code: "InvalidPolicyDocument", Status: http.StatusBadRequest,
-		Message: "The content of the form does not meet the conditions specified in the policy document."}
-)
+// errInvalidPolicyDocument answers a POST policy that cannot be read.
+var errInvalidPolicyDocument = &s3err.Error{Code: "InvalidPolicyDocument", Status: http.StatusBadRequest,
+	Message: "The content of the form does not meet the conditions specified in the policy document."}
+
+// policyError is InvalidPolicyDocument with AWS's "Invalid Policy: "
+// prefix.
+func policyError(format string, args ...any) error {
+	return errInvalidPolicyDocument.WithMessage("Invalid Policy: "+format, args...)
+}
 
 // policyDenied is AWS's AccessDenied for a form the policy does not allow.
 func policyDenied(format string, args ...any) error {
@@ -27,14 +31,40 @@ func policyDenied(format string, args ...any) error {
 
 // postCondition is one condition of a POST policy: op is "eq" or
 // "starts-with" on field (lower case, without the "$"); the exact-match
-// object form {"field": "value"} is an "eq".
+// object form {"field": "value"} is an "eq". name is the field as the
+// policy spells it (for messages); a name without "$" names no field and
+// never holds, as on S3.
 type postCondition struct {
-	op, field, value string
+	op, name, field, value string
 }
 
 // String is the condition as AWS quotes it in its error messages.
 func (c postCondition) String() string {
-	return fmt.Sprintf("[%q, %q, %q]", c.op, "$"+c.field, c.value)
+	return fmt.Sprintf("[%q, %q, %q]", c.op, c.name, c.value)
+}
+
+// holds reports whether the condition holds on the form's fields. A field
+// the form lacks fails every condition (S3 refuses a form without a field
+// its policy names, even with an empty starts-with). A starts-with on
+// Content-Type holds when every type of a comma-separated list starts
+// with the prefix.
+func (c postCondition) holds(fields map[string]string) bool {
+	v, ok := fields[c.field]
+	if !ok || c.field == "" {
+		return false
+	}
+	if c.op == "eq" {
+		return v == c.value
+	}
+	if c.field != "content-type" {
+		return strings.HasPrefix(v, c.value)
+	}
+	for t := range strings.SplitSeq(v, ",") {
+		if !strings.HasPrefix(strings.TrimSpace(t), c.value) {
+			return false
+		}
+	}
+	return true
 }
 
 // postPolicy is a decoded POST policy document.
@@ -54,39 +84,43 @@ var exactOnlyFields = map[string]bool{
 	"x-amz-credential": true, "x-amz-date": true, "x-amz-security-token": true,
 }
 
-// policyError is the InvalidPolicyDocument error with AWS's "Invalid
-// Policy: " prefix.
-func policyError(format string, args ...any) error {
-	return errInvalidPolicyDocument.WithMessage("Invalid Policy: "+format, args...)
-}
-
-// parsePostPolicy decodes the base64 policy field: a JSON document with an
-// expiration (ISO 8601) and an array of conditions.
+// parsePostPolicy decodes the base64 policy field: a JSON object with
+// exactly the members expiration (ISO 8601, UTC) and conditions (a list).
 func parsePostPolicy(b64 string) (*postPolicy, error) {
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return nil, policyError("Invalid Base64 Encoding.")
 	}
-	var doc struct {
-		Expiration *string           `json:"expiration"`
-		Conditions []json.RawMessage `json:"conditions"`
-	}
+	var doc map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&doc); err != nil || dec.More() {
+	if err := dec.Decode(&doc); err != nil || dec.More() || doc == nil {
 		return nil, policyError("Invalid JSON.")
 	}
-	if doc.Expiration == nil {
+	for name := range doc {
+		if name != "expiration" && name != "conditions" {
+			return nil, policyError("Unexpected: '%s'", clipped(strings.ToLower(name)))
+		}
+	}
+	var exp string
+	if doc["expiration"] == nil {
 		return nil, policyError("Policy missing expiration.")
 	}
-	exp, err := time.Parse(time.RFC3339Nano, *doc.Expiration)
-	if err != nil {
-		return nil, policyError("Invalid 'expiration' value: '%s'", clipped(*doc.Expiration))
+	if json.Unmarshal(doc["expiration"], &exp) != nil {
+		return nil, policyError("Invalid 'expiration' value: %s", clipped(string(doc["expiration"])))
 	}
-	if doc.Conditions == nil {
+	t, err := time.Parse(time.RFC3339Nano, exp)
+	if err != nil || !strings.HasSuffix(exp, "Z") {
+		return nil, policyError("Invalid 'expiration' value: '%s'", clipped(exp))
+	}
+	var conds []json.RawMessage
+	if doc["conditions"] == nil {
 		return nil, policyError("Policy missing conditions.")
 	}
-	p := &postPolicy{expiration: exp}
-	for _, c := range doc.Conditions {
+	if json.Unmarshal(doc["conditions"], &conds) != nil || conds == nil {
+		return nil, policyError("Invalid 'conditions' value: must be a List.")
+	}
+	p := &postPolicy{expiration: t}
+	for _, c := range conds {
 		if err := p.addCondition(c); err != nil {
 			return nil, err
 		}
@@ -94,65 +128,94 @@ func parsePostPolicy(b64 string) (*postPolicy, error) {
 	return p, nil
 }
 
-// addCondition parses one element of the conditions array.
+// addCondition parses one element of the conditions list.
 func (p *postPolicy) addCondition(raw json.RawMessage) error {
-	switch bytes.TrimSpace(raw)[0] {
+	switch raw[0] {
 	case '{':
 		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil || len(m) == 0 {
-			return policyError("Invalid Simple-Condition: %s", clipped(string(raw)))
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return policyError("Invalid JSON.")
+		}
+		if len(m) != 1 {
+			return policyError("Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.")
 		}
 		for k, v := range m {
 			s, ok := v.(string)
 			if !ok {
 				return policyError("Invalid Simple-Condition: value must be a string.")
 			}
-			p.conds = append(p.conds, postCondition{"eq", strings.ToLower(strings.TrimPrefix(k, "$")), s})
+			p.conds = append(p.conds, newCondition("eq", "$"+k, s))
 		}
 		return nil
 	case '[':
-		return p.addArrayCondition(raw)
+		return p.addListCondition(raw)
 	}
-	return policyError("Invalid Condition: %s", clipped(string(raw)))
+	return policyError("Invalid condition test: must be a List or Object.")
 }
 
-// addArrayCondition parses ["eq"|"starts-with", "$field", "value"] and
+// newCondition makes the condition op name value.
+func newCondition(op, name, value string) postCondition {
+	c := postCondition{op: op, name: name, value: value}
+	if f, ok := strings.CutPrefix(name, "$"); ok {
+		c.field = strings.ToLower(f)
+	}
+	return c
+}
+
+// addListCondition parses ["eq"|"starts-with", "$field", "value"] and
 // ["content-length-range", min, max].
-func (p *postPolicy) addArrayCondition(raw json.RawMessage) error {
+func (p *postPolicy) addListCondition(raw json.RawMessage) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var a []any
-	if err := dec.Decode(&a); err != nil || len(a) != 3 {
-		return policyError("Invalid Condition: %s", clipped(string(raw)))
+	if err := dec.Decode(&a); err != nil {
+		return policyError("Invalid JSON.")
 	}
-	op, _ := a[0].(string)
-	switch op = strings.ToLower(op); op {
-	case "content-length-range":
-		lo, ok1 := policyInt(a[1])
-		hi, ok2 := policyInt(a[2])
-		if !ok1 || !ok2 || lo > hi {
-			return policyError("Invalid content-length-range: %s", clipped(string(raw)))
-		}
-		if p.hasLen {
-			// Several ranges: the upload must satisfy each.
-			lo, hi = max(lo, p.minLen), min(hi, p.maxLen)
-		}
-		p.minLen, p.maxLen, p.hasLen = lo, hi, true
-		return nil
-	case "eq", "starts-with":
-		field, ok1 := a[1].(string)
-		value, ok2 := a[2].(string)
-		if !ok1 || !ok2 || !strings.HasPrefix(field, "$") || len(field) == 1 {
-			return policyError("Invalid Condition: %s", clipped(string(raw)))
-		}
-		field = strings.ToLower(field[1:])
-		if op == "starts-with" && exactOnlyFields[field] {
-			return policyError("Invalid Condition: the %s field supports only exact matches.", field)
-		}
-		p.conds = append(p.conds, postCondition{op, field, value})
-		return nil
+	if len(a) == 0 {
+		return policyError("Invalid Condition: missing operation identifier.")
 	}
-	return policyError("Invalid Condition: unknown operation %s", clipped(fmt.Sprint(a[0])))
+	op, ok := a[0].(string)
+	if !ok {
+		return policyError("Invalid Condition: missing operation identifier.")
+	}
+	op = strings.ToLower(op)
+	switch op {
+	case "content-length-range", "eq", "starts-with":
+	default:
+		return policyError("Invalid Condition: unknown operation '%s'.", clipped(op))
+	}
+	if len(a) != 3 {
+		return policyError("Invalid %s: wrong number of arguments.", op)
+	}
+	if op == "content-length-range" {
+		return p.addLengthRange(a[1], a[2])
+	}
+	name, ok1 := a[1].(string)
+	value, ok2 := a[2].(string)
+	if !ok1 || !ok2 {
+		return policyError("Invalid JSON.")
+	}
+	c := newCondition(op, name, value)
+	if op == "starts-with" && exactOnlyFields[c.field] {
+		return policyError("Invalid Condition: the %s field supports only exact matches.", c.field)
+	}
+	p.conds = append(p.conds, c)
+	return nil
+}
+
+// addLengthRange adds a content-length-range: integers (or strings holding
+// them), not negative, min <= max. Several ranges must all hold.
+func (p *postPolicy) addLengthRange(a, b any) error {
+	lo, ok1 := policyInt(a)
+	hi, ok2 := policyInt(b)
+	if !ok1 || !ok2 || lo > hi {
+		return policyError("Invalid content-length-range: [%v, %v]", a, b)
+	}
+	if p.hasLen {
+		lo, hi = max(lo, p.minLen), min(hi, p.maxLen)
+	}
+	p.minLen, p.maxLen, p.hasLen = lo, hi, true
+	return nil
 }
 
 // policyInt reads a content-length-range bound: a JSON integer or a string
@@ -182,12 +245,7 @@ func (p *postPolicy) check(now time.Time, fields map[string]string) error {
 	}
 	covered := make(map[string]bool, len(p.conds))
 	for _, c := range p.conds {
-		v := fields[c.field]
-		ok := v == c.value
-		if c.op == "starts-with" {
-			ok = strings.HasPrefix(v, c.value)
-		}
-		if !ok {
+		if !c.holds(fields) {
 			return policyDenied("Policy Condition failed: %s", c)
 		}
 		covered[c.field] = true

@@ -22,7 +22,9 @@ func TestParsePostPolicy(t *testing.T) {
 	}{
 		{"minimal", `{` + exp + `, "conditions": []}`, ""},
 		{"all forms", `{` + exp + `, "conditions": [{"bucket": "b"}, ["eq", "$key", "k"], ["starts-with", "$Content-Type", "image/"],
-			["starts-with", "$key", ""], ["content-length-range", 1, 10], ["content-length-range", "0", "5"], ["EQ", "$acl", "private"]]}`, ""},
+			["starts-with", "$key", ""], ["content-length-range", 1, 10], ["content-length-range", "0", "5"], ["EQ", "$acl", "private"],
+			["StArTs-WiTh", "$KeY", "foo"]]}`, ""},
+		{"field without $ (a condition that never holds)", `{` + exp + `, "conditions": [["eq", "key", "x"]]}`, ""},
 		{"expiration without millis", `{"expiration": "2030-01-01T00:00:00Z", "conditions": []}`, ""},
 		{"not base64", "", "Invalid Base64"},
 		{"not json", `{`, "Invalid JSON"},
@@ -30,18 +32,28 @@ func TestParsePostPolicy(t *testing.T) {
 		{"no expiration", `{"conditions": []}`, "missing expiration"},
 		{"bad expiration", `{"expiration": "tomorrow", "conditions": []}`, "Invalid 'expiration'"},
 		{"no conditions", `{` + exp + `}`, "missing conditions"},
-		{"condition not a list", `{` + exp + `, "conditions": ["key"]}`, "Invalid Condition"},
-		{"two elements", `{` + exp + `, "conditions": [["eq", "$key"]]}`, "Invalid Condition"},
-		{"unknown op", `{` + exp + `, "conditions": [["ends-with", "$key", "x"]]}`, "unknown operation"},
-		{"field without $", `{` + exp + `, "conditions": [["eq", "key", "x"]]}`, "Invalid Condition"},
-		{"number value", `{` + exp + `, "conditions": [["eq", "$key", 5]]}`, "Invalid Condition"},
-		{"object number value", `{` + exp + `, "conditions": [{"key": 5}]}`, "Simple-Condition"},
-		{"empty object", `{` + exp + `, "conditions": [{}]}`, "Simple-Condition"},
+		{"condition neither list nor object", `{` + exp + `, "conditions": ["key"]}`, "must be a List or Object"},
+		{"conditions not a list", `{` + exp + `, "conditions": {"key": "k"}}`, "must be a List"},
+		{"conditions null", `{` + exp + `, "conditions": null}`, "must be a List"},
+		{"member in upper case", `{"EXPIRATION": "2030-01-01T00:00:00Z", "conditions": []}`, "Unexpected: 'expiration'"},
+		{"unknown member", `{` + exp + `, "conditions": [], "Statement": []}`, "Unexpected: 'statement'"},
+		{"expiration with an offset", `{"expiration": "2030-01-01T02:00:00+02:00", "conditions": []}`, "Invalid 'expiration'"},
+		{"expiration not a string", `{"expiration": 5, "conditions": []}`, "Invalid 'expiration'"},
+		{"empty list", `{` + exp + `, "conditions": [[]]}`, "missing operation identifier"},
+		{"two elements", `{` + exp + `, "conditions": [["eq", "$key"]]}`, "Invalid eq: wrong number of arguments."},
+		{"four elements", `{` + exp + `, "conditions": [["starts-with", "$key", "a", "b"]]}`, "Invalid starts-with: wrong number of arguments."},
+		{"unknown op", `{` + exp + `, "conditions": [["ends-with", "$key", "x"]]}`, "unknown operation 'ends-with'"},
+		{"number value", `{` + exp + `, "conditions": [["eq", "$key", 5]]}`, "Invalid JSON"},
+		{"object number value", `{` + exp + `, "conditions": [{"key": 5}]}`, "value must be a string"},
+		{"empty object", `{` + exp + `, "conditions": [{}]}`, "exactly one property"},
+		{"object of two", `{` + exp + `, "conditions": [{"bucket": "b", "key": "k"}]}`, "exactly one property"},
 		{"starts-with on bucket", `{` + exp + `, "conditions": [["starts-with", "$bucket", "b"]]}`, "only exact"},
 		{"starts-with on credential", `{` + exp + `, "conditions": [["starts-with", "$x-amz-credential", ""]]}`, "only exact"},
 		{"range reversed", `{` + exp + `, "conditions": [["content-length-range", 10, 1]]}`, "content-length-range"},
 		{"range negative", `{` + exp + `, "conditions": [["content-length-range", -1, 1]]}`, "content-length-range"},
 		{"range fraction", `{` + exp + `, "conditions": [["content-length-range", 0, 1.5]]}`, "content-length-range"},
+		{"range of words", `{` + exp + `, "conditions": [["content-length-range", "test", "10"]]}`, "content-length-range"},
+		{"range of two", `{` + exp + `, "conditions": [["content-length-range", 0]]}`, "wrong number of arguments"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			enc := b64(c.doc)
@@ -94,8 +106,15 @@ func TestPostPolicyCheck(t *testing.T) {
 		{"starts-with", `["starts-with", "$key", "user/"]`, base, "", ""},
 		{"starts-with fails", `["starts-with", "$key", "admin/"]`, base, "", `["starts-with", "$key", "admin/"]`},
 		{"starts-with empty prefix", `["starts-with", "$key", ""]`, base, "", ""},
-		{"starts-with empty prefix on a missing field", `["starts-with", "$key", ""], ["starts-with", "$content-type", ""]`, base, "", ""},
+		{"starts-with empty prefix on a missing field", `["starts-with", "$key", ""], ["starts-with", "$Content-Type", ""]`, base, "", `["starts-with", "$Content-Type", ""]`},
 		{"eq on a missing field", `["starts-with", "$key", ""], ["eq", "$acl", "private"]`, base, "", `["eq", "$acl", "private"]`},
+		{"eq empty on a missing field", `["starts-with", "$key", ""], ["eq", "$acl", ""]`, base, "", `["eq", "$acl", ""]`},
+		{"eq empty on an empty field", `["starts-with", "$key", ""], ["eq", "$acl", ""]`, with("acl", ""), "", ""},
+		{"field without $", `["starts-with", "$key", ""], ["eq", "key", "user/a.txt"]`, base, "", `["eq", "key", "user/a.txt"]`},
+		{"message keeps the policy's spelling", `["starts-with", "$key", ""], ["eq", "$X-Amz-Meta-A", "2"]`, with("x-amz-meta-a", "1"), "", `["eq", "$X-Amz-Meta-A", "2"]`},
+		{"content-type list", `["starts-with", "$key", ""], ["starts-with", "$Content-Type", "image/"]`, with("content-type", "image/jpg,image/png, image/gif"), "", ""},
+		{"content-type list with another type", `["starts-with", "$key", ""], ["starts-with", "$Content-Type", "image/"]`, with("content-type", "image/jpg,text/plain"), "", "Condition failed"},
+		{"other fields are not lists", `["starts-with", "$key", ""], ["starts-with", "$x-amz-meta-a", "a"]`, with("x-amz-meta-a", "ab,cd"), "", ""},
 		{"bucket", `{"bucket": "bkt"}, ["starts-with", "$key", ""]`, base, "", ""},
 		{"bucket fails", `{"bucket": "other"}, ["starts-with", "$key", ""]`, base, "", `["eq", "$bucket", "other"]`},
 		{"key not covered", `{"bucket": "bkt"}`, base, "", "Extra input fields: key"},
@@ -190,4 +209,25 @@ func TestPostPolicyAWSExample(t *testing.T) {
 	if err := p.check(time.Date(2015, 12, 29, 12, 0, 0, 0, time.UTC), fields); codeOf(err) != "AccessDenied" {
 		t.Errorf("another Content-Type: %v", err)
 	}
+}
+
+// FuzzPostPolicy: any policy document is parsed and checked without a
+// panic, and every refusal is an S3 error.
+func FuzzPostPolicy(f *testing.F) {
+	f.Add(`{"expiration": "2030-01-01T00:00:00Z", "conditions": [{"bucket": "b"}, ["starts-with", "$key", ""], ["content-length-range", 0, 10]]}`, "k")
+	f.Add(`{"expiration": "2030-01-01T00:00:00Z", "conditions": [["eq"], [], {}, [1, 2, 3], null, "x"]}`, "")
+	f.Add(`{"conditions": [["starts-with", "$Content-Type", "image/"]], "expiration": null}`, "image/a,text/b")
+	f.Fuzz(func(t *testing.T, doc, value string) {
+		p, err := parsePostPolicy(b64(doc))
+		if err != nil {
+			if s3err.As(err) == nil {
+				t.Fatalf("not an S3 error: %v", err)
+			}
+			return
+		}
+		err = p.check(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), map[string]string{"key": value, "content-type": value, "bucket": "b"})
+		if err != nil && s3err.As(err) == nil {
+			t.Fatalf("not an S3 error: %v", err)
+		}
+	})
 }

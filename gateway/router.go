@@ -80,7 +80,7 @@ var routes = append([]route{
 	{"GET", bucket, "cors", nil, "GetBucketCors", permRead, (*Handler).getBucketCors},
 	{"PUT", bucket, "cors", nil, "PutBucketCors", permConfig, (*Handler).putBucketCors},
 	{"DELETE", bucket, "cors", nil, "DeleteBucketCors", permConfig, (*Handler).deleteBucketCors},
-	{"POST", bucket, "", isPostForm, "PostObject", permPostPolicy, (*Handler).postObject},
+	{"POST", bucket, "", nil, "PostObject", permPostPolicy, (*Handler).postObject},
 
 	{"GET", object, "uploadId", nil, "ListParts", permRead, (*Handler).listParts},
 	{"GET", object, "acl", nil, "GetObjectAcl", permRead, (*Handler).getObjectACL},

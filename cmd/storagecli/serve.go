@@ -138,9 +138,12 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 		}
 	}()
 
+	ord := orderstore.Order(cfg, gc.order)
+	stopLifecycle := orderstore.StartLifecycle(st, func() time.Duration { return ord.LifecycleDay }, log.Named("lifecycle"))
+	defer stopLifecycle()
 	h, err := gateway.New(gateway.Options{
 		Store:  st,
-		Order:  orderstore.Order(cfg, gc.order),
+		Order:  ord,
 		Region: cfg.Gateway.Region,
 		Domain: cfg.Gateway.Domain,
 		Logger: log.Named("s3"),

@@ -13,7 +13,9 @@
 package console
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -82,7 +84,8 @@ type Console struct {
 	gw       *gateway.Handler
 	sessions *sessions
 	failures *failures
-	static   http.Handler
+	static   http.Handler      // the scripts and style sheets
+	etags    map[string]string // their ETags, by path under Path
 	signin   *template.Template
 	index    []byte
 }
@@ -124,12 +127,22 @@ func New(opts Options) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
+	etags := map[string]string{}
+	for _, name := range []string{"app.js", "app.css"} {
+		b, err := fs.ReadFile(sub, name)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		etags["assets/"+name] = `"` + hex.EncodeToString(sum[:8]) + `"`
+	}
 	return &Console{
 		opts:     opts,
 		gw:       opts.Gateway,
 		sessions: newSessions(opts.MaxSessions, opts.SessionTTL, opts.SessionIdle, opts.Now),
 		failures: newFailures(opts.FailureBurst, opts.FailureEvery, maxTrackedIPs, opts.Now),
 		static:   http.StripPrefix(opts.Path+"assets/", http.FileServerFS(sub)),
+		etags:    etags,
 		signin:   signin,
 		index:    index,
 	}, nil
@@ -201,12 +214,13 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		http.Redirect(w, r, c.opts.Path, http.StatusMovedPermanently)
-	case strings.HasPrefix(rel, "assets/"):
+	case c.etags[rel] != "":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			methodNotAllowed(w, "GET, HEAD")
 			return
 		}
 		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", c.etags[rel]) // http.FileServer answers If-None-Match with 304
 		c.static.ServeHTTP(w, r)
 	case strings.HasPrefix(rel, "api/"):
 		h.Set("Cache-Control", "no-store")

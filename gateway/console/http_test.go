@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"io"
@@ -9,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/lambda/storagecli/gateway/order"
 )
@@ -235,9 +240,15 @@ func TestAPIFlow(t *testing.T) {
 	if len(l.Objects) != 1 || l.Next != "" {
 		t.Fatalf("second page %+v", l)
 	}
+	tag := types.Tag{Key: aws.String("project"), Value: aws.String("console")}
+	if _, err := newClient(e.gw, "us-east-1", rwKey, rwSecret).PutObjectTagging(context.Background(), &s3.PutObjectTaggingInput{
+		Bucket: aws.String("data"), Key: aws.String("docs/big.bin"), Tagging: &types.Tagging{TagSet: []types.Tag{tag}}}); err != nil {
+		t.Fatal(err)
+	}
 	var d map[string]any
 	c.getJSON("/_console/api/object?bucket=data&key=docs/big.bin", &d)
-	if d["contentType"] != "application/x-test" || !strings.HasSuffix(d["etag"].(string), `-2"`) || d["size"].(float64) != 6<<20 {
+	if d["contentType"] != "application/x-test" || !strings.HasSuffix(d["etag"].(string), `-2"`) || d["size"].(float64) != 6<<20 ||
+		fmt.Sprint(d["tags"]) != "map[project:console]" {
 		t.Errorf("details %v", d)
 	}
 
@@ -487,4 +498,116 @@ func TestPageWeight(t *testing.T) {
 		t.Errorf("assets weigh %d bytes, over 100 KiB", total)
 	}
 	t.Logf("assets: %d bytes", total)
+}
+
+// TestPresignedOddKeys checks that presigned uploads and downloads work
+// for keys that need escaping in a URL.
+func TestPresignedOddKeys(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.signedIn(rwKey, rwSecret)
+	c.post("bucket/create", target{Bucket: "data"})
+	for _, key := range []string{"a b.txt", "plus+and&amp=.txt", "q?x=1#frag", "ünïcødé/文件.txt", "percent%20.txt", "semi;colon,(paren)!*'~.txt", "dir//double"} {
+		t.Run(key, func(t *testing.T) {
+			e.t = t
+			status, up := c.post("upload", uploadRequest{Bucket: "data", Key: key, Size: int64(len(key))})
+			if status != 200 {
+				t.Fatalf("upload: %d %v", status, up)
+			}
+			if status, body, _ := put(t, e.srv.Client(), up["url"].(string), []byte(key)); status != 200 {
+				t.Fatalf("presigned PUT: %d %s", status, body)
+			}
+			status, dl := c.post("link", linkRequest{Bucket: "data", Key: key})
+			if status != 200 {
+				t.Fatalf("link: %d %v", status, dl)
+			}
+			resp, err := e.srv.Client().Get(dl["url"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(b) != key {
+				t.Errorf("download: %d %q", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+func TestAssets(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.client()
+	for _, tt := range []struct {
+		path, contentType string
+		status            int
+	}{
+		{"/_console/assets/app.js", "text/javascript; charset=utf-8", 200},
+		{"/_console/assets/app.css", "text/css; charset=utf-8", 200},
+		{"/_console/assets/", "", 404},
+		{"/_console/assets/signin.html", "", 404},
+		{"/_console/assets/index.html", "", 404},
+		{"/_console/nope", "", 404},
+		{"/_console", "", http.StatusMovedPermanently},
+	} {
+		status, _, hdr := c.do("GET", tt.path, "", "", nil)
+		if status != tt.status || (tt.contentType != "" && hdr.Get("Content-Type") != tt.contentType) {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, status, hdr.Get("Content-Type"), tt.status, tt.contentType)
+		}
+		if tt.status != 200 {
+			continue
+		}
+		if hdr.Get("ETag") == "" || hdr.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: headers %v", tt.path, hdr)
+		}
+		if status, _, _ := c.do("GET", tt.path, "", "", map[string]string{"If-None-Match": hdr.Get("ETag")}); status != http.StatusNotModified {
+			t.Errorf("%s revalidated: %d, want 304", tt.path, status)
+		}
+	}
+	if status, _, _ := c.do("POST", "/_console/assets/app.js", "", "", nil); status != http.StatusMethodNotAllowed {
+		t.Errorf("POST of an asset: %d", status)
+	}
+}
+
+// TestVersions checks that an object's details list its versions in a
+// versioned bucket and that an older version can be downloaded.
+func TestVersions(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.signedIn(rwKey, rwSecret)
+	c.post("bucket/create", target{Bucket: "data"})
+	c.post("bucket/create", target{Bucket: "plain"})
+	if _, err := newClient(e.gw, "us-east-1", rwKey, rwSecret).PutBucketVersioning(context.Background(), &s3.PutBucketVersioningInput{
+		Bucket: aws.String("data"), VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"data", "plain"} {
+		for _, body := range []string{"first", "second"} {
+			_, up := c.post("upload", uploadRequest{Bucket: b, Key: "k", Size: int64(len(body))})
+			if status, msg, _ := put(t, e.srv.Client(), up["url"].(string), []byte(body)); status != 200 {
+				t.Fatalf("PUT: %d %s", status, msg)
+			}
+		}
+	}
+	var d struct {
+		Versions []versionInfo
+	}
+	c.getJSON("/_console/api/object?bucket=plain&key=k", &d)
+	if len(d.Versions) != 0 {
+		t.Errorf("an unversioned bucket lists versions: %+v", d.Versions)
+	}
+	c.getJSON("/_console/api/object?bucket=data&key=k", &d)
+	if len(d.Versions) != 2 || !d.Versions[0].Latest || d.Versions[1].Latest || d.Versions[1].Size != 5 {
+		t.Fatalf("versions %+v", d.Versions)
+	}
+	status, l := c.post("link", linkRequest{Bucket: "data", Key: "k", VersionID: d.Versions[1].ID})
+	if status != 200 {
+		t.Fatalf("link: %d %v", status, l)
+	}
+	resp, err := http.Get(l["url"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "first" {
+		t.Errorf("the older version reads %q", b)
+	}
 }

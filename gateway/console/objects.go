@@ -1,9 +1,11 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // Bounds of the object endpoints.
@@ -120,9 +123,73 @@ func (cl *call) headObject() (any, error) {
 			sums[name] = *v
 		}
 	}
+	tags := map[string]string{}
+	tt, err := cl.s3.GetObjectTagging(cl.ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(q.Get("bucket")), Key: aws.String(q.Get("key"))})
+	if err != nil && !notImplemented(err) {
+		return nil, err
+	}
+	if err == nil {
+		for _, t := range tt.TagSet {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	versions, err := cl.versions(q.Get("bucket"), q.Get("key"))
+	if err != nil {
+		return nil, err
+	}
 	return map[string]any{"key": q.Get("key"), "size": aws.ToInt64(out.ContentLength), "modified": aws.ToTime(out.LastModified),
 		"etag": aws.ToString(out.ETag), "contentType": aws.ToString(out.ContentType), "metadata": out.Metadata,
-		"checksums": sums, "versionId": aws.ToString(out.VersionId)}, nil
+		"checksums": sums, "tags": tags, "versionId": aws.ToString(out.VersionId), "versions": versions}, nil
+}
+
+// notImplemented reports whether err is the gateway's 501 NotImplemented
+// (an operation the store does not support).
+func notImplemented(err error) bool {
+	var se smithy.APIError
+	return errors.As(err, &se) && se.ErrorCode() == "NotImplemented"
+}
+
+// maxVersions bounds the versions listed in an object's details.
+const maxVersions = 100
+
+type versionInfo struct {
+	ID           string    `json:"id"`
+	Size         int64     `json:"size"`
+	Modified     time.Time `json:"modified"`
+	Latest       bool      `json:"latest"`
+	DeleteMarker bool      `json:"deleteMarker"`
+}
+
+// versions lists the versions of key (and its delete markers), newest
+// first, up to maxVersions; none when the bucket was never versioned
+// (its only version is "null").
+func (cl *call) versions(bucket, key string) ([]versionInfo, error) {
+	out, err := cl.s3.ListObjectVersions(cl.ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(key),
+		MaxKeys: aws.Int32(maxVersions)})
+	if notImplemented(err) {
+		return []versionInfo{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	list := []versionInfo{}
+	for _, v := range out.Versions {
+		if aws.ToString(v.Key) == key {
+			list = append(list, versionInfo{ID: aws.ToString(v.VersionId), Size: aws.ToInt64(v.Size),
+				Modified: aws.ToTime(v.LastModified), Latest: aws.ToBool(v.IsLatest)})
+		}
+	}
+	for _, d := range out.DeleteMarkers {
+		if aws.ToString(d.Key) == key {
+			list = append(list, versionInfo{ID: aws.ToString(d.VersionId), Modified: aws.ToTime(d.LastModified),
+				Latest: aws.ToBool(d.IsLatest), DeleteMarker: true})
+		}
+	}
+	if len(list) == 1 && list[0].ID == "null" {
+		return []versionInfo{}, nil
+	}
+	slices.SortStableFunc(list, func(a, b versionInfo) int { return b.Modified.Compare(a.Modified) })
+	return list, nil
 }
 
 // countPrefix counts the objects under a prefix (up to maxCount):
@@ -379,6 +446,8 @@ func (cl *call) abortMultipart() (any, error) {
 type linkRequest struct {
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`
+	// VersionID names a version other than the current one.
+	VersionID string `json:"versionId,omitempty"`
 	// Seconds is a share link's lifetime; 0 asks for a download URL.
 	Seconds int64 `json:"seconds,omitempty"`
 }
@@ -392,6 +461,9 @@ func (cl *call) link() (any, error) {
 		return nil, err
 	}
 	in := &s3.GetObjectInput{Bucket: aws.String(l.Bucket), Key: aws.String(l.Key)}
+	if l.VersionID != "" {
+		in.VersionId = aws.String(l.VersionID)
+	}
 	life := downloadLife
 	if l.Seconds == 0 {
 		name := l.Key[strings.LastIndex(l.Key, "/")+1:]
@@ -403,7 +475,7 @@ func (cl *call) link() (any, error) {
 		life = time.Duration(l.Seconds) * time.Second
 	}
 	// The link must be usable: check the object exists for this key.
-	if _, err := cl.s3.HeadObject(cl.ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key}); err != nil {
+	if _, err := cl.s3.HeadObject(cl.ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key, VersionId: in.VersionId}); err != nil {
 		return nil, err
 	}
 	o, now := cl.c.gw.Order(), cl.c.opts.Now()

@@ -37,6 +37,8 @@ type Order struct {
 	// BlockPublic forbids anonymous access altogether, whatever the
 	// buckets' ACLs and policies grant, and refuses public grants.
 	BlockPublic bool
+	// LifecycleDay is the day of bucket lifecycle rules; 0 means S3's.
+	LifecycleDay time.Duration
 	// Keys are the key pairs allowed on the order. Access keys are unique.
 	Keys []Key
 }

@@ -192,12 +192,32 @@ func Parse(doc []byte, o Options) (*Policy, error) {
 	return p, nil
 }
 
-// object decodes raw as one JSON object (and nothing after it).
+// object decodes raw as one JSON object (and nothing after it). A name
+// given twice is refused: only one of its values would apply.
 func object(raw []byte, what string) (map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	var m map[string]json.RawMessage
-	if err := dec.Decode(&m); err != nil || m == nil {
-		return nil, errorf("%s must be a JSON object.", what)
+	notObject := errorf("%s must be a JSON object.", what)
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, notObject
+	}
+	m := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		name, ok := t.(string)
+		if err != nil || !ok {
+			return nil, notObject
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, notObject
+		}
+		if _, dup := m[name]; dup {
+			return nil, errorf("%s names %q twice.", what, name)
+		}
+		m[name] = v
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, notObject
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errorf("%s must be one JSON object, with nothing after it.", what)

@@ -57,6 +57,9 @@ func TestParseRefuses(t *testing.T) {
 		{"bad bool", stmt(`{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::pub/*","Condition":{"Bool":{"aws:SecureTransport":"yes"}}}`), `"yes"`},
 		{"object tags", stmt(`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/public":"yes"}}}`), "object tags"},
 		{"duplicate sid", stmt(`{"Sid":"a","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"},{"Sid":"a","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}`), "unique"},
+		{"duplicate element", stmt(`{"Effect":"Deny","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*"}`), `"Effect" twice`},
+		{"duplicate condition key", stmt(`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pub/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8","aws:SourceIp":"0.0.0.0/0"}}}`), "twice"},
+		{"array top", `[]`, "JSON object"},
 		{"too large", `{"Statement":"` + strings.Repeat("x", MaxSize) + `"}`, "at most"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

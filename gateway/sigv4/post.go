@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/lambda/storagecli/gateway/s3err"
@@ -34,28 +35,29 @@ var ErrSignatureV2 = errSigV2
 func (v *Verifier) VerifyPost(f PostForm) (*Auth, error) {
 	q := &request{presigned: true}
 	if f.Algorithm != algorithm {
-		return nil, s3err.InvalidArgument.WithMessage("The x-amz-algorithm form field only supports \"AWS4-HMAC-SHA256\".")
+		return nil, s3err.InvalidArgument.WithMessage("X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\".")
 	}
 	t, err := time.Parse(amzDateLayout, f.Date)
 	if err != nil {
-		return nil, s3err.InvalidArgument.WithMessage("The x-amz-date form field must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\".")
+		return nil, s3err.InvalidArgument.WithMessage("X-Amz-Date must be formatted via ISO8601 Long format.")
 	}
 	if err := q.parseCredential(f.Credential); err != nil {
-		return nil, err
+		return nil, postCredentialError(s3err.As(err))
 	}
-	if q.term != terminator {
-		return nil, q.malformed("incorrect terminal %q. This endpoint uses \"aws4_request\".", clip(q.term))
-	}
-	if q.service != serviceS3 {
-		return nil, q.malformed("incorrect service %q. This endpoint belongs to %q.", clip(q.service), serviceS3)
-	}
-	if v.Region != "" && q.region != v.Region {
-		e := q.malformed("the region '%s' is wrong; expecting '%s'", clip(q.region), v.Region)
+	var e *s3err.Error
+	switch {
+	case q.term != terminator:
+		e = q.malformed("incorrect terminal %q. This endpoint uses \"aws4_request\".", clip(q.term))
+	case q.service != serviceS3:
+		e = q.malformed("incorrect service %q. This endpoint belongs to %q.", clip(q.service), serviceS3)
+	case v.Region != "" && q.region != v.Region:
+		e = q.malformed("the region '%s' is wrong; expecting '%s'", clip(q.region), v.Region)
 		e.Region = v.Region
-		return nil, e
+	case q.credDate != t.Format(dayLayout):
+		e = q.malformed("Invalid credential date %q. This date is not the same as X-Amz-Date: %q.", clip(q.credDate), t.Format(dayLayout))
 	}
-	if day := t.Format(dayLayout); q.credDate != day {
-		return nil, q.malformed("Invalid credential date %q. This date is not the same as X-Amz-Date: %q.", clip(q.credDate), day)
+	if e != nil {
+		return nil, postCredentialError(e)
 	}
 	if v.Lookup == nil {
 		return nil, s3err.InvalidAccessKeyID
@@ -79,6 +81,15 @@ func (v *Verifier) VerifyPost(f PostForm) (*Auth, error) {
 		seed:        got,
 		decodedLen:  -1,
 	}, nil
+}
+
+// postCredentialError is AWS's answer to a form's credential it cannot
+// use: InvalidArgument with the message a presigned URL gets, without its
+// "Error parsing the X-Amz-Credential parameter; " prefix.
+func postCredentialError(e *s3err.Error) error {
+	out := s3err.InvalidArgument.WithMessage("%s", strings.TrimPrefix(e.Message, "Error parsing the X-Amz-Credential parameter; "))
+	out.Region = e.Region
+	return out
 }
 
 // PostSignature returns the x-amz-signature of a POST policy (base64, as

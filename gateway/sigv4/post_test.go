@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -55,14 +56,15 @@ func TestVerifyPostRefused(t *testing.T) {
 		{"signature not hex", "", func(f *PostForm) { f.Signature = "xyz" }, "SignatureDoesNotMatch"},
 		{"signature upper-case", "", func(f *PostForm) { f.Signature = "8AFDBF4008C03F22C2CD3CDB72E4AFBB1F6A588F3255AC628749A66D7F09699E" }, ""},
 		{"unknown key", "", func(f *PostForm) { f.Credential = "OTHER/20151229/us-east-1/s3/aws4_request" }, "InvalidAccessKeyId"},
-		{"wrong region", "eu-west-1", func(*PostForm) {}, "AuthorizationQueryParametersError"},
+		{"wrong region", "eu-west-1", func(*PostForm) {}, "InvalidArgument"},
 		{"any region", "", func(*PostForm) {}, ""},
-		{"wrong service", "", func(f *PostForm) { f.Credential = postExampleAK + "/20151229/us-east-1/iam/aws4_request" }, "AuthorizationQueryParametersError"},
-		{"wrong terminator", "", func(f *PostForm) { f.Credential = postExampleAK + "/20151229/us-east-1/s3/aws5_request" }, "AuthorizationQueryParametersError"},
-		{"malformed credential", "", func(f *PostForm) { f.Credential = postExampleAK }, "AuthorizationQueryParametersError"},
-		{"credential day not the date's", "", func(f *PostForm) { f.Date = "20151230T000000Z" }, "AuthorizationQueryParametersError"},
+		{"wrong service", "", func(f *PostForm) { f.Credential = postExampleAK + "/20151229/us-east-1/iam/aws4_request" }, "InvalidArgument"},
+		{"wrong terminator", "", func(f *PostForm) { f.Credential = postExampleAK + "/20151229/us-east-1/s3/aws5_request" }, "InvalidArgument"},
+		{"malformed credential", "", func(f *PostForm) { f.Credential = postExampleAK }, "InvalidArgument"},
+		{"credential day not the date's", "", func(f *PostForm) { f.Date = "20151230T000000Z" }, "InvalidArgument"},
 		{"bad date", "", func(f *PostForm) { f.Date = "2015-12-29" }, "InvalidArgument"},
 		{"other algorithm", "", func(f *PostForm) { f.Algorithm = "AWS4-ECDSA-P256-SHA256" }, "InvalidArgument"},
+		{"empty access key", "", func(f *PostForm) { f.Credential = "/20151229/us-east-1/s3/aws4_request" }, "InvalidArgument"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := postExample()
@@ -76,6 +78,12 @@ func TestVerifyPostRefused(t *testing.T) {
 			}
 			if got != c.code {
 				t.Errorf("got %v, want %q", err, c.code)
+			}
+			if e := s3err.As(err); e != nil && strings.HasPrefix(e.Message, "Error parsing") {
+				t.Errorf("message with the presigned URL's prefix: %q", e.Message)
+			}
+			if c.region != "" && (s3err.As(err) == nil || s3err.As(err).Region != c.region) {
+				t.Errorf("no Region element: %v", err)
 			}
 		})
 	}

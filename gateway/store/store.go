@@ -195,6 +195,12 @@ type Store interface {
 	// the newest remaining one current. A version that does not exist is
 	// not an error (S3 semantics): the result then names versionID.
 	DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error)
+	// DeleteObjectIf is DeleteObjectVersion with "" (the key deleted as
+	// DeleteObject does) if check accepts the key's current object (nil
+	// when the key has none): check runs atomically with the delete, and
+	// its error is returned unchanged with nothing deleted. A store that
+	// cannot delete conditionally returns ErrNotSupported.
+	DeleteObjectIf(ctx context.Context, bucket, key string, check func(cur *Object) error) (DeleteResult, error)
 	// ListObjectVersions returns up to opts.Limit versions and delete
 	// markers (Objects with DeleteMarker set) and common prefixes, by key
 	// and then newest first, starting after (KeyMarker, VersionIDMarker):

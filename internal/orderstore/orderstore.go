@@ -32,7 +32,8 @@ import (
 // then the [[order.<id>.keys]] pairs.
 func Order(c *config.Config, id string) *order.Order {
 	oc := c.Order(id)
-	o := &order.Order{ID: id, Capacity: int64(oc.Capacity), Expires: oc.Expires.Time, Grace: oc.Grace, BlockPublic: oc.BlockPublicAccess}
+	o := &order.Order{ID: id, Capacity: int64(oc.Capacity), Expires: oc.Expires.Time, Grace: oc.Grace, BlockPublic: oc.BlockPublicAccess,
+		LifecycleDay: oc.LifecycleDay}
 	if c.GatewayKeyServes(id) {
 		o.Keys = append(o.Keys, order.Key{AccessKey: c.Gateway.AccessKey, SecretKey: string(c.Gateway.SecretKey)})
 	}

@@ -4,6 +4,7 @@ package browser
 
 import (
 	"context"
+	"crypto/md5"
 	"fmt"
 	"html/template"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/chromedp/chromedp"
 
 	"github.com/lambda/storagecli/gateway"
@@ -202,5 +204,88 @@ func TestBrowserPostUpload(t *testing.T) {
 	}
 	if aws.ToString(out.ContentType) != "text/plain" || out.Metadata["source"] != "browser" || aws.ToString(out.ETag) != q.Get("etag") {
 		t.Errorf("object: Content-Type %q, metadata %v, ETag %q (redirect said %q)", aws.ToString(out.ContentType), out.Metadata, aws.ToString(out.ETag), q.Get("etag"))
+	}
+}
+
+// fetchPage is a page uploading with fetch and FormData (no navigation):
+// upload() resolves to what the script could read of the answer.
+var fetchPage = template.Must(template.New("fetch").Parse(`<!doctype html>
+<html><body><script>
+const action = {{.Action}};
+const fields = {{.Fields}};
+async function upload() {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append("file", new Blob(["posted by fetch"], {type: "text/plain"}), "fetched.txt");
+  try {
+    const resp = await fetch(action, {method: "POST", body: form});
+    const doc = new DOMParser().parseFromString(await resp.text(), "application/xml");
+    return resp.status + " " + doc.querySelector("Key").textContent + " " + resp.headers.get("ETag");
+  } catch (e) {
+    return "refused: " + e.name;
+  }
+}
+</script></body></html>`))
+
+// TestBrowserPostFetch: a script on a page of another origin posts the
+// form with fetch and reads the 201 PostResponse and the exposed ETag when
+// the bucket's CORS configuration allows its origin; from an origin
+// without a rule the browser keeps the answer from the script.
+func TestBrowserPostFetch(t *testing.T) {
+	ctx := newBrowser(t)
+	gwURL, cli := newGateway(t, "media")
+	serve := func(key string) string {
+		mux := http.NewServeMux()
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			pp, err := s3.NewPresignClient(cli).PresignPostObject(r.Context(), &s3.PutObjectInput{Bucket: aws.String("media"), Key: aws.String(key)},
+				func(o *s3.PresignPostOptions) {
+					o.Conditions = []any{map[string]string{"success_action_status": "201"}}
+				})
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			pp.Values["success_action_status"] = "201"
+			_ = fetchPage.Execute(w, struct {
+				Action string
+				Fields map[string]string
+			}{gwURL + "/media", pp.Values})
+		})
+		return srv.URL
+	}
+	allowed := strings.Replace(serve("allowed.txt"), "127.0.0.1", "localhost", 1)
+	other := serve("other.txt")
+	_, err := cli.PutBucketCors(context.Background(), &s3.PutBucketCorsInput{Bucket: aws.String("media"), CORSConfiguration: &types.CORSConfiguration{
+		CORSRules: []types.CORSRule{{AllowedOrigins: []string{allowed}, AllowedMethods: []string{"POST"}, AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload := func(page string) string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`upload()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := `201 allowed.txt "` + fmt.Sprintf("%x", md5.Sum([]byte("posted by fetch"))) + `"`
+	if got := upload(allowed + "/"); got != want {
+		t.Errorf("allowed origin: %q, want %q", got, want)
+	}
+	if got := upload(other + "/"); got != "refused: TypeError" {
+		t.Errorf("origin without a rule: %q", got)
+	}
+	out, err := cli.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("media"), Key: aws.String("allowed.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	if b, _ := io.ReadAll(out.Body); string(b) != "posted by fetch" {
+		t.Errorf("stored %q", b)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // site is a served console as the flows see it.
@@ -72,9 +73,8 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 		t.Errorf("cookie: HttpOnly %v SameSite %v Path %q Secure %v (TLS %v)", c.HTTPOnly, c.SameSite, c.Path, c.Secure, s.tls)
 	}
 
-	// A bucket.
-	p.do(chromedp.SetValue(css("#new-bucket"), "photos"),
-		chromedp.Click(css("#create-bucket")),
+	// A bucket, made with the keyboard only (Enter submits the form).
+	p.do(chromedp.SendKeys(css("#new-bucket"), "photos"+kb.Enter),
 		chromedp.WaitVisible(css(`li[data-bucket="photos"]`)),
 		chromedp.Click(css(`li[data-bucket="photos"] a.bucket`)),
 		chromedp.WaitVisible(css("#browser")))
@@ -116,17 +116,39 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 		}
 	}
 
+	// An empty folder.
+	p.do(chromedp.Click(css("#new-folder")), chromedp.WaitVisible(css("#folder-name")),
+		chromedp.SetValue(css("#folder-name"), "empty"), chromedp.Click(css("#dialog-ok")))
+	p.waitJS("the new folder", `location.hash.includes('p=empty%2F') && document.querySelector('#objects tbody').textContent === 'This folder is empty.'`)
+	p.do(chromedp.Click(css(`#crumbs a`)))
+	p.waitJS("the folder listed", `!!document.querySelector('tr[data-prefix="empty/"]')`)
+
 	// Browse into the folder.
 	p.do(chromedp.Click(css(`tr[data-prefix="batch/"] a.open`)))
 	p.waitJS("50 objects in batch/", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 50`)
 	p.shot("05-folder")
+	// Search by prefix within the folder.
+	p.do(chromedp.SetValue(css("#search"), "file-1"), chromedp.Click(css("#search-form button")))
+	p.waitJS("10 matches", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 10`)
+	eval[bool](p, `document.getElementById('search').value = ''; document.querySelector('#search-form button').click(); true`)
+	p.waitJS("50 objects again", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 50`)
+	// Delete two selected objects.
+	p.do(chromedp.Click(css(`tr[data-key="batch/file-00.txt"] input.select`)),
+		chromedp.Click(css(`tr[data-key="batch/file-01.txt"] input.select`)),
+		chromedp.Click(css("#delete-selected")),
+		chromedp.WaitVisible(css("#dialog-body p")))
+	if msg := p.text("#dialog-body"); msg != "This deletes 2 objects." {
+		t.Errorf("confirmation = %q", msg)
+	}
+	p.do(chromedp.Click(css("#dialog-ok")))
+	p.waitJS("48 objects left", `document.querySelectorAll('#objects tr[data-key^="batch/file-"]').length === 48`)
 	// The same page on a phone: nothing wider than the screen.
 	p.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	if w := eval[int](p, `document.documentElement.scrollWidth`); w > 390 {
 		t.Errorf("on a 390 px wide phone the page is %d px wide", w)
 	}
 	p.shot("05-folder-phone")
-	p.do(chromedp.ResetViewport())
+	p.do(chromedp.EmulateViewport(1280, 900))
 	p.do(chromedp.Click(css(`#crumbs a`)))
 	p.waitJS("the bucket's root", `!!document.querySelector('tr[data-key="big.bin"]')`)
 
@@ -137,13 +159,21 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 		t.Fatal("the downloaded file differs from the uploaded one")
 	}
 
+	// Its details.
+	p.do(chromedp.Click(css(`tr[data-key="big.bin"] button.details`)), chromedp.WaitVisible(css("#dialog-body dl")))
+	if d := p.text("#dialog-body"); !strings.Contains(d, "20,000,000 bytes") || !strings.Contains(d, "ETag") {
+		t.Errorf("details: %q", d)
+	}
+	p.shot("06-details")
+	p.do(chromedp.Click(css("#dialog-ok")))
+
 	// A share link, fetched with a plain HTTP client.
 	p.do(chromedp.Click(css(`tr[data-key="big.bin"] button.share`)),
 		chromedp.WaitVisible(css("#share-make")),
 		chromedp.SetValue(css("#share-life"), "3600"),
 		chromedp.Click(css("#share-make")))
 	p.waitJS("the share link", `document.getElementById('share-url').value !== ''`)
-	p.shot("06-share")
+	p.shot("07-share")
 	link := eval[string](p, `document.getElementById('share-url').value`)
 	if !strings.Contains(link, "X-Amz-Expires=3600") {
 		t.Errorf("share link %q does not live an hour", link)
@@ -152,18 +182,20 @@ func readWriteFlow(t *testing.T, p *page, s site) {
 	if status != http.StatusOK || !bytes.Equal(body, big) {
 		t.Fatalf("share link: %d, %d bytes", status, len(body))
 	}
-	p.do(chromedp.Click(css("#dialog-ok")))
+	// Escape closes the dialog.
+	p.do(chromedp.KeyEvent(kb.Escape))
+	p.waitJS("the dialog closed", `!document.getElementById('dialog').open`)
 
 	// Delete the folder, after a confirmation that counts its objects.
 	p.do(chromedp.Click(css(`tr[data-prefix="batch/"] button.delete-folder`)),
 		chromedp.WaitVisible(css("#confirm-count")))
-	if msg := p.text("#confirm-count"); msg != "This deletes 50 objects." {
+	if msg := p.text("#confirm-count"); msg != "This deletes 48 objects." {
 		t.Errorf("confirmation = %q", msg)
 	}
-	p.shot("07-confirm-delete")
+	p.shot("08-confirm-delete")
 	p.do(chromedp.Click(css("#dialog-ok")))
 	p.waitJS("batch/ gone", `!document.querySelector('tr[data-prefix="batch/"]')`)
-	p.waitJS("1 object left", `document.getElementById('order-objects').textContent === '1'`)
+	p.waitJS("2 objects left (big.bin, empty/)", `document.getElementById('order-objects').textContent === '2'`)
 
 	// A forged write without the CSRF token is refused.
 	old := p.cookie()

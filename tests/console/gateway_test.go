@@ -60,9 +60,12 @@ func testOrder() *order.Order {
 		Keys: []order.Key{{AccessKey: rwKey, SecretKey: rwSecret}, {AccessKey: roKey, SecretKey: roSecret, ReadOnly: true}}}
 }
 
-// serve starts the gateway and its console on an embedded store, with
-// debug logging (every request) into a buffer.
-func serve(t *testing.T) *served {
+// serve starts the gateway and its console for testOrder.
+func serve(t *testing.T) *served { t.Helper(); return serveOrder(t, testOrder()) }
+
+// serveOrder starts the gateway and its console for the order on an
+// embedded store, with debug logging (every request) into a buffer.
+func serveOrder(t *testing.T, o *order.Order) *served {
 	t.Helper()
 	logs := &logBuffer{}
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewDevelopmentEncoderConfig()), logs, zap.DebugLevel))
@@ -71,7 +74,7 @@ func serve(t *testing.T) *served {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	gw, err := gateway.New(gateway.Options{Store: st, Order: testOrder(), Logger: log, Debug: true})
+	gw, err := gateway.New(gateway.Options{Store: st, Order: o, Logger: log, Debug: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -254,13 +254,26 @@ async function details(key) {
     add('Content type', d.contentType); add('ETag', d.etag); add('Version', d.versionId);
     for (const [k, v] of Object.entries(d.checksums || {})) add('Checksum ' + k, v);
     for (const [k, v] of Object.entries(d.metadata || {})) add('x-amz-meta-' + k, v);
-    await ask('Object details', [dl], 'Close', false);
+    for (const [k, v] of Object.entries(d.tags || {})) add('Tag ' + k, v);
+    const body = [dl];
+    if (d.versions && d.versions.length > 0) {
+      const list = el('ul', { id: 'versions' });
+      for (const v of d.versions) {
+        const li = el('li', { 'data-version': v.id }, when(v.modified) + ' · ' +
+          (v.deleteMarker ? 'delete marker' : bytes(v.size)) + (v.latest ? ' · current' : '') + ' · ' + v.id);
+        if (!v.deleteMarker) li.append(' ', el('button', { type: 'button', class: 'download-version',
+          onclick: () => download(key, v.id), 'aria-label': 'Download version ' + v.id }, 'Download'));
+        list.append(li);
+      }
+      body.push(el('h3', {}, 'Versions'), list);
+    }
+    await ask('Object details', body, 'Close', false);
   } catch (e) { say(e.message, true); }
 }
 
-async function download(key) {
+async function download(key, versionId) {
   try {
-    const { url } = await api('link', { bucket: S.bucket, key: key });
+    const { url } = await api('link', { bucket: S.bucket, key: key, versionId: versionId });
     const a = el('a', { href: url, download: key.slice(key.lastIndexOf('/') + 1), hidden: true });
     document.body.append(a);
     a.click();

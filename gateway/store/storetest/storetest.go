@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Usage", testUsage},
 		{"Configs", testConfigs},
 		{"Attrs", testAttrs},
+		{"DeleteIf", testDeleteIf},
 		{"Versions", testVersions},
 		{"Lock", testLock},
 	}
