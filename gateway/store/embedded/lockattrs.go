@@ -24,6 +24,22 @@ func (lk lockCheck) locked(rec *objRecord) bool {
 	return !rec.marker && store.Locked(&rec.meta, lk.now, lk.bypass)
 }
 
+// checkLockVersioning applies store.ErrLockNeedsVersioning to bucket b
+// about to have the configuration document name set ("" none) and the
+// versioning state state.
+func checkLockVersioning(b *bbolt.Bucket, name, state string) error {
+	if state == store.Enabled {
+		return nil
+	}
+	if name == store.ConfigObjectLock {
+		return store.ErrLockNeedsVersioning
+	}
+	if cfg := b.Bucket(keyConfigs); name == "" && cfg != nil && cfg.Get([]byte(store.ConfigObjectLock)) != nil {
+		return store.ErrLockNeedsVersioning
+	}
+	return nil
+}
+
 // UpdateObjectVersion is UpdateObject of version versionID ("" the
 // current one), wherever the version is (current in o, noncurrent in v),
 // in one index transaction.
