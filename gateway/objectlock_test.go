@@ -72,7 +72,14 @@ func TestObjectLockBucket(t *testing.T) {
 		aws.ToInt32(c.ObjectLockConfiguration.Rule.DefaultRetention.Days) != 2 {
 		t.Fatalf("GetObjectLockConfiguration after put = %+v, %v", c, err)
 	}
-	e.put("locked", "dflt", []byte("x"))
+	// AWS's rule: a put into a bucket with default retention carries
+	// Content-MD5 or a checksum.
+	_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("locked"), Key: aws.String("dflt"), Body: strings.NewReader("x")})
+	wantAPIError(t, "put without integrity header into a default-retention bucket", err, "InvalidRequest")
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("locked"), Key: aws.String("dflt"), Body: strings.NewReader("x"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
+		t.Fatalf("put with a checksum into a default-retention bucket: %v", err)
+	}
 	h, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("locked"), Key: aws.String("dflt")})
 	if err != nil || h.ObjectLockMode != types.ObjectLockModeGovernance || h.ObjectLockRetainUntilDate == nil ||
 		time.Until(*h.ObjectLockRetainUntilDate) < 47*time.Hour || time.Until(*h.ObjectLockRetainUntilDate) > 49*time.Hour {

@@ -37,7 +37,7 @@ func TestAWSCLIObjectLock(t *testing.T) {
 	}
 
 	var head struct{ ObjectLockMode, ObjectLockRetainUntilDate, ObjectLockLegalHoldStatus string }
-	s3api(t, env, g, nil, "put-object", "--bucket", bucket, "--key", "dflt", "--body", src)
+	s3api(t, env, g, nil, "put-object", "--bucket", bucket, "--key", "dflt", "--body", src, "--checksum-algorithm", "CRC32")
 	s3api(t, env, g, &head, "head-object", "--bucket", bucket, "--key", "dflt")
 	if head.ObjectLockMode != "GOVERNANCE" || head.ObjectLockRetainUntilDate == "" {
 		t.Errorf("head-object of a default-retention put: %+v", head)
