@@ -38,6 +38,7 @@ var storeErrors = []struct {
 	{store.ErrInvalidVersionID, errInvalidVersionID},
 	{store.ErrMethodNotAllowed, s3err.MethodNotAllowed},
 	{store.ErrObjectLocked, errLockedVersion},
+	{store.ErrLockNeedsVersioning, errLockNeedsVersioning},
 }
 
 // notSupported answers what the order's store cannot do (upstream mode's

@@ -299,8 +299,9 @@ func shownUntil(s string) string {
 
 // applyWriteLock sets meta's lock attributes for a new version from the
 // x-amz-object-lock-* headers, or else from the bucket's default
-// retention. body: the request carries the object's bytes, so setting
-// lock parameters needs an integrity header.
+// retention. body: the request carries the object's bytes, so a version
+// it locks (by its headers or the default retention) needs an integrity
+// header, as AWS requires.
 func (h *Handler) applyWriteLock(r *http.Request, rc *reqContext, meta *store.Metadata, body bool) error {
 	hdr := r.Header
 	mode, until := hdr.Get("X-Amz-Object-Lock-Mode"), hdr.Get("X-Amz-Object-Lock-Retain-Until-Date")
@@ -316,7 +317,8 @@ func (h *Handler) applyWriteLock(r *http.Request, rc *reqContext, meta *store.Me
 	case c == nil:
 		return nil
 	}
-	if set && body {
+	dflt := c.Rule != nil && c.Rule.DefaultRetention != nil
+	if (set || dflt) && body {
 		if err := requireIntegrity(hdr); err != nil {
 			return err
 		}
@@ -342,7 +344,7 @@ func (h *Handler) applyWriteLock(r *http.Request, rc *reqContext, meta *store.Me
 			return err
 		}
 		meta.LockMode, meta.LockUntil = mode, storedUntil(t)
-	case c.Rule != nil && c.Rule.DefaultRetention != nil:
+	case dflt:
 		d := c.Rule.DefaultRetention
 		meta.LockMode = d.Mode
 		meta.LockUntil = storedUntil(h.opts.Now().AddDate(d.Years, 0, d.Days))

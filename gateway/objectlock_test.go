@@ -72,7 +72,14 @@ func TestObjectLockBucket(t *testing.T) {
 		aws.ToInt32(c.ObjectLockConfiguration.Rule.DefaultRetention.Days) != 2 {
 		t.Fatalf("GetObjectLockConfiguration after put = %+v, %v", c, err)
 	}
-	e.put("locked", "dflt", []byte("x"))
+	// AWS's rule: a put into a bucket with default retention carries
+	// Content-MD5 or a checksum.
+	_, err = e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("locked"), Key: aws.String("dflt"), Body: strings.NewReader("x")})
+	wantAPIError(t, "put without integrity header into a default-retention bucket", err, "InvalidRequest")
+	if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("locked"), Key: aws.String("dflt"), Body: strings.NewReader("x"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
+		t.Fatalf("put with a checksum into a default-retention bucket: %v", err)
+	}
 	h, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("locked"), Key: aws.String("dflt")})
 	if err != nil || h.ObjectLockMode != types.ObjectLockModeGovernance || h.ObjectLockRetainUntilDate == nil ||
 		time.Until(*h.ObjectLockRetainUntilDate) < 47*time.Hour || time.Until(*h.ObjectLockRetainUntilDate) > 49*time.Hour {
@@ -321,4 +328,32 @@ func TestObjectLockStores(t *testing.T) {
 		resp, body = e.do(testAK, testSK, "PUT", "/plainstore?object-lock", cfg, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(sum[:])})
 		wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
 	})
+}
+
+// TestObjectLockOrderExpiry: a retention date past the order's expiry is
+// accepted; once the order expires, lock settings still read but nothing
+// changes them (docs/objectlock.md).
+func TestObjectLockOrderExpiry(t *testing.T) {
+	start := time.Now()
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o", Expires: start.Add(time.Hour), Grace: 24 * time.Hour})
+	resp, body := e.do(testAK, testSK, "PUT", "/expiring", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("CreateBucket with lock: %d %s", resp.StatusCode, body)
+	}
+	sum := md5.Sum([]byte("data"))
+	resp, body = e.do(testAK, testSK, "PUT", "/expiring/k", []byte("data"), map[string]string{
+		"Content-MD5": base64.StdEncoding.EncodeToString(sum[:]), "x-amz-object-lock-mode": "COMPLIANCE",
+		"x-amz-object-lock-retain-until-date": start.Add(365 * 24 * time.Hour).UTC().Format(time.RFC3339)})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("retention a year past the order's expiry: %d %s", resp.StatusCode, body)
+	}
+	e.setNow(start.Add(2 * time.Hour))
+	resp, body = e.do(testAK, testSK, "GET", "/expiring/k?retention", nil, nil)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("COMPLIANCE")) {
+		t.Errorf("GetObjectRetention after expiry: %d %s", resp.StatusCode, body)
+	}
+	legal := []byte(`<LegalHold><Status>ON</Status></LegalHold>`)
+	lsum := md5.Sum(legal)
+	resp, body = e.do(testAK, testSK, "PUT", "/expiring/k?legal-hold", legal, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(lsum[:])})
+	wantError(t, resp, body, http.StatusForbidden, "AccessDenied")
 }

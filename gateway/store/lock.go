@@ -25,6 +25,13 @@ const LegalHoldOn = "ON"
 // date in the future or a legal hold) and cannot be deleted.
 var ErrObjectLocked = errors.New("store: version protected by object lock")
 
+// ErrLockNeedsVersioning: object lock needs versioning Enabled. A store
+// with versions refuses, each in the transaction of the change,
+// PutBucketConfig(ConfigObjectLock) on a bucket whose versioning is not
+// Enabled and SetBucketVersioning(Suspended) on a bucket with that
+// document, so no race of the two leaves a lock bucket unversioned.
+var ErrLockNeedsVersioning = errors.New("store: object lock needs versioning Enabled")
+
 type bypassKey struct{}
 
 // WithGovernanceBypass returns ctx marked to let deletes remove versions

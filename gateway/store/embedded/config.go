@@ -72,6 +72,11 @@ func (s *Store) changeConfig(bucket, name string, doc []byte) error {
 			res = store.ErrNoSuchBucket
 			return nil
 		}
+		if doc != nil {
+			if res = checkLockVersioning(b, name, string(b.Get(keyVersioning))); res != nil {
+				return nil
+			}
+		}
 		cfg := b.Bucket(keyConfigs)
 		if cfg == nil && doc == nil {
 			return nil

@@ -3,6 +3,8 @@ package embedded
 import (
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/lambda/storagecli/gateway/store"
 )
 
@@ -17,4 +19,20 @@ type lockCheck struct {
 // locked reports whether rec's object lock forbids deleting it.
 func (lk lockCheck) locked(rec *objRecord) bool {
 	return !rec.marker && store.Locked(&rec.meta, lk.now, lk.bypass)
+}
+
+// checkLockVersioning applies store.ErrLockNeedsVersioning to bucket b
+// about to have the configuration document name set ("" none) and the
+// versioning state state.
+func checkLockVersioning(b *bbolt.Bucket, name, state string) error {
+	if state == store.Enabled {
+		return nil
+	}
+	if name == store.ConfigObjectLock {
+		return store.ErrLockNeedsVersioning
+	}
+	if cfg := b.Bucket(keyConfigs); name == "" && cfg != nil && cfg.Get([]byte(store.ConfigObjectLock)) != nil {
+		return store.ErrLockNeedsVersioning
+	}
+	return nil
 }

@@ -488,6 +488,9 @@ func (s *Store) SetBucketVersioning(ctx context.Context, bucket, state string) e
 			res = store.ErrNoSuchBucket
 			return nil
 		}
+		if res = checkLockVersioning(b, "", state); res != nil {
+			return nil
+		}
 		for _, name := range [][]byte{keyVersions, keyNulls} {
 			if _, err := b.CreateBucketIfNotExists(name); err != nil {
 				return err

@@ -28,7 +28,21 @@ func testLock(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		return
 	}
+	// The lock document needs versioning Enabled, and keeps it so.
+	lockDoc := []byte("<ObjectLockConfiguration/>")
+	wantErr(t, "lock configuration, unversioned", f.s.PutBucketConfig(ctx, f.bucket, store.ConfigObjectLock, lockDoc), store.ErrLockNeedsVersioning)
+	if err := f.s.SetBucketVersioning(ctx, f.bucket, store.Suspended); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "lock configuration, Suspended", f.s.PutBucketConfig(ctx, f.bucket, store.ConfigObjectLock, lockDoc), store.ErrLockNeedsVersioning)
 	if err := f.s.SetBucketVersioning(ctx, f.bucket, store.Enabled); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.PutBucketConfig(ctx, f.bucket, store.ConfigObjectLock, lockDoc); err != nil {
+		t.Fatalf("lock configuration, Enabled: %v", err)
+	}
+	wantErr(t, "suspending a lock bucket", f.s.SetBucketVersioning(ctx, f.bucket, store.Suspended), store.ErrLockNeedsVersioning)
+	if err := f.s.DeleteBucketConfig(ctx, f.bucket, store.ConfigObjectLock); err != nil {
 		t.Fatal(err)
 	}
 	v1 := f.put("k", []byte("one")).VersionID
