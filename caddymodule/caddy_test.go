@@ -379,7 +379,12 @@ func neverReachedServer(err error) bool {
 	if !strings.Contains(msg, "request send failed") || strings.Contains(msg, "INTERNAL_ERROR") {
 		return false
 	}
-	for _, s := range []string{"GOAWAY", "server closed idle connection", ": EOF", "REFUSED_STREAM", "connection reset by peer"} {
+	// A write to a connection the server had already closed as idle (a
+	// graceful shutdown closes only idle connections) fails with a broken
+	// pipe, or with "use of closed network connection" once the client's
+	// read side has seen the close: the request never reached a handler.
+	for _, s := range []string{"GOAWAY", "server closed idle connection", ": EOF", "REFUSED_STREAM", "connection reset by peer",
+		"write: broken pipe", "use of closed network connection"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
