@@ -143,3 +143,60 @@ func corsGateway(t *testing.T, preflights *atomic.Int32) *s3.Client {
 	}
 	return cli
 }
+
+// publicScript GETs two URLs without credentials (as any page would) and
+// resolves to "<status> <body> | <status>".
+const publicScript = `(async () => {
+	try {
+		const pub = await fetch(%q);
+		const priv = await fetch(%q);
+		return pub.status + " " + await pub.text() + " | " + priv.status;
+	} catch (e) {
+		return "blocked: " + e;
+	}
+})()`
+
+// TestBrowserPublicRead: a page from another origin reads a public-read
+// object anonymously (the bucket's CORS rule lets it read the answer); a
+// private object of the same bucket is refused (403, readable too: S3's
+// error answers carry the CORS headers).
+func TestBrowserPublicRead(t *testing.T) {
+	ctx := newBrowser(t)
+	var preflights atomic.Int32
+	cli := corsGateway(t, &preflights)
+	bg := context.Background()
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<!doctype html><title>app</title>")
+	}))
+	defer page.Close()
+	if _, err := cli.PutBucketCors(bg, &s3.PutBucketCorsInput{Bucket: aws.String("web"),
+		CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{{
+			AllowedOrigins: []string{page.URL}, AllowedMethods: []string{"GET"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	// ACLs apply once the bucket's ownership lets object writers set them.
+	if _, err := cli.PutBucketOwnershipControls(bg, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String("web"),
+		OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipObjectWriter}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.PutObject(bg, &s3.PutObjectInput{Bucket: aws.String("web"), Key: aws.String("public.txt"),
+		Body: strings.NewReader("for everyone"), ACL: types.ObjectCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.PutObject(bg, &s3.PutObjectInput{Bucket: aws.String("web"), Key: aws.String("private.txt"),
+		Body: strings.NewReader("secret")}); err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSuffix(*cli.Options().BaseEndpoint, "/") + "/web/"
+	if err := chromedp.Do(ctx, chromedp.Navigate(page.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(publicScript, base+"public.txt", base+"private.txt"), chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("anonymous fetches: %s", res)
+	if res != "200 for everyone | 403" {
+		t.Errorf("anonymous fetches from the page: %q, want the public object and a 403 for the private one", res)
+	}
+}
