@@ -291,6 +291,17 @@ func TestObjectLockKeys(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bypassed version still there: HEAD %d", resp.StatusCode)
 	}
+	// The header from a key that may not bypass grants nothing, and
+	// refuses nothing either: a version without retention is deleted (as
+	// clients' clean-ups send the header on every delete).
+	resp, body = e.do(testAK, testSK, "PUT", "/lkb/free", []byte("x"), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT free: %d %s", resp.StatusCode, body)
+	}
+	freeVID := resp.Header.Get("x-amz-version-id")
+	if resp, body = e.do(testAK, testSK, "DELETE", "/lkb/free?versionId="+freeVID, nil, bypass); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("DeleteObject of an unprotected version with the bypass header from a key without bypass_governance: %d %s", resp.StatusCode, body)
+	}
 
 	// GOVERNANCE shortened with an allowed bypass; COMPLIANCE never.
 	lockHdr["x-amz-object-lock-mode"] = "COMPLIANCE"
