@@ -14,12 +14,13 @@ fi
 
 # tests/clients drives the clients users run besides those: the aws cli v2
 # (Debian's awscli, /usr/bin/aws; the aws on PATH may be v1), rclone, s3cmd
-# and restic from Debian, and the AWS SDK for JavaScript v3 from npm (the
+# and restic from Debian (and tests/console Debian's headless chromium),
+# and the AWS SDK for JavaScript v3 from npm (the
 # versions locked in tests/clients/js/package-lock.json, installed again
 # only when the lock file changes).
 missing=()
 [ -x /usr/bin/aws ] || missing+=(awscli)
-for tool in rclone s3cmd restic; do
+for tool in rclone s3cmd restic chromium; do
 	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/lambda/storagecli/config"
+	"github.com/lambda/storagecli/gateway/console"
+	"github.com/lambda/storagecli/gateway/store"
 )
 
 func init() {
@@ -41,6 +44,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		write_idle_timeout  <duration>
 //		max_uploads         <n>
 //		max_uploads_per_key <n>
+//		console             off|on|<path>
+//		website             <bucket>
 //	}
 //
 // Every subdirective is optional and may be given once; the block may be
@@ -61,7 +66,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		seen[sub] = true
 		switch sub {
 		case "config", "order", "access_key", "secret_key", "region", "domain", "data",
-			"read_idle_timeout", "write_idle_timeout", "max_uploads", "max_uploads_per_key":
+			"read_idle_timeout", "write_idle_timeout", "max_uploads", "max_uploads_per_key", "console", "website":
 			var v string
 			if !d.AllArgs(&v) {
 				return d.ArgErr()
@@ -87,6 +92,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Domain = v
 			case "data":
 				h.Data = v
+			case "console":
+				h.Console = v
+			case "website":
+				h.Website = v
 			default:
 				h.limit(sub, v)
 			}
@@ -127,6 +136,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 func checkValue(sub, v string) error {
 	if strings.Contains(v, "{") {
 		return nil
+	}
+	if sub == "console" && v != "on" && v != "off" {
+		return console.CheckPath(v)
+	}
+	if sub == "website" && !store.ValidBucketName(v) {
+		return fmt.Errorf("%q is not a bucket name", v)
 	}
 	key := map[string]string{
 		"order":      "broker.extra_order_id",

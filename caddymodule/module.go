@@ -19,6 +19,15 @@
 //
 // The handler is terminal: it answers every request it gets (with an S3
 // XML error if need be) and never calls the next handler.
+//
+// With website, a handler serves one bucket as a static website instead
+// of the S3 API (docs/website.md):
+//
+//	www.example.com {
+//		s3gateway {
+//			website BUCKET
+//		}
+//	}
 package caddymodule
 
 import (
@@ -38,6 +47,8 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/console"
+	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/internal/orderstore"
 )
 
@@ -83,6 +94,14 @@ type Handler struct {
 	// *.<domain> (and have a certificate for it).
 	Domain string `json:"domain,omitempty"`
 
+	// Serve this bucket as a static website (docs/website.md): every
+	// request this handler gets is a website request for the bucket
+	// (anonymous GET and HEAD of its public objects, index and error
+	// documents, redirects); the S3 API and the console are not served by
+	// it. Give the site block its own host name: Caddy's automatic HTTPS
+	// then serves the bucket over HTTPS.
+	Website string `json:"website,omitempty"`
+
 	// The directory holding the embedded stores' data, one subdirectory
 	// per order: the order's data is in <data>/<order>. Default: the
 	// file's [broker] db_path (~/.lambda_storagecli/gateway). A relative
@@ -107,10 +126,17 @@ type Handler struct {
 	// timeouts still apply: the shorter one wins.
 	Limits map[string]string `json:"limits,omitempty"`
 
+	// The order console, a web page where the order's owner signs in with
+	// a key pair: "off", "on", or the path to serve it at (on). Default:
+	// the file's [gateway] console and console_path (on, /_console/).
+	Console string `json:"console,omitempty"`
+
 	logger   *zap.Logger
 	shared   *sharedStore // set once this instance holds a pool reference
 	released bool         // Cleanup gave the reference back
 	gw       *gateway.Handler
+	con      *console.Console // nil: no console
+	site     http.Handler     // nil: no website (Website, or the file's website_domain)
 	obs      *observer
 }
 
@@ -139,7 +165,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			zap.String("order", s.order))
 	}
 
-	shared, err := acquireStore(s.loc, s.order, s.cfg.Gateway.NoSync)
+	shared, err := acquireStore(s.loc, s.order, s.cfg.Gateway.NoSync, s.cfg.Order(s.order).LifecycleDay)
 	if err != nil {
 		return err
 	}
@@ -162,11 +188,20 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Region:  s.cfg.Gateway.Region,
 		Domain:  s.cfg.Gateway.Domain,
 		Logger:  h.logger,
-		Debug:   h.Debug,
-		Observe: h.obs.observe,
+		// The file's website_domain: <bucket>.<website_domain> hosts are
+		// websites (the site block must answer for them).
+		WebsiteDomain: s.cfg.Gateway.WebsiteDomain,
+		Debug:         h.Debug,
+		Observe:       h.obs.observe,
 	})
 	if err != nil {
 		return fmt.Errorf("s3gateway: %w", err)
+	}
+	if h.con, err = h.newConsole(s.cfg); err != nil {
+		return fmt.Errorf("s3gateway: %w", err)
+	}
+	if err := h.provisionWebsite(s.cfg); err != nil {
+		return err
 	}
 	setOrderMetrics(ord)
 	h.logger.Info("serving order", zap.String("order", s.order), zap.String("data", s.dataDir),
@@ -313,6 +348,25 @@ func expandPath(p, home string) (string, error) {
 	return filepath.Abs(p)
 }
 
+// newConsole returns the order console the settings ask for (nil: off).
+func (h *Handler) newConsole(cfg *config.Config) (*console.Console, error) {
+	on, path := cfg.Gateway.Console, cfg.Gateway.ConsolePath
+	switch h.Console {
+	case "":
+	case "off":
+		on = false
+	case "on":
+		on = true
+	default:
+		on, path = true, h.Console
+	}
+	if !on {
+		return nil, nil
+	}
+	return console.New(console.Options{Gateway: h.gw, Path: path, Region: cfg.Gateway.Region,
+		Domain: cfg.Gateway.Domain, Logger: h.logger.Named("console")})
+}
+
 // Validate checks the handler's fields that need no files.
 func (h *Handler) Validate() error {
 	if (h.AccessKey == "") != (h.SecretKey == "") {
@@ -342,8 +396,9 @@ func (h *Handler) Cleanup() error {
 	return nil
 }
 
-// ServeHTTP serves an S3 request. It never calls next: every request gets
-// an S3 answer, errors included (as S3 XML, never as a Caddy error).
+// ServeHTTP serves an S3 request, or a website request (Website). It never
+// calls next: every request gets an answer, errors included (as S3 XML, or
+// HTML pages for websites; never as a Caddy error).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	if !h.shared.enter() {
 		// The config this request was routed by has been unloaded and its
@@ -353,15 +408,49 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		return nil
 	}
 	defer h.shared.leave()
+	if h.site != nil {
+		h.site.ServeHTTP(w, r)
+		return nil
+	}
+	h.serveAPI(w, r)
+	return nil
+}
+
+// provisionWebsite sets up the website this handler serves, if any: the
+// Website bucket, or the file's website_domain in front of the S3 API.
+func (h *Handler) provisionWebsite(cfg *config.Config) error {
+	if h.Website == "" {
+		if cfg.Gateway.WebsiteDomain != "" {
+			h.site = h.gw.WithWebsites(http.HandlerFunc(h.serveAPI))
+		}
+		return nil
+	}
+	bucket, err := caddy.NewReplacer().ReplaceOrErr(h.Website, true, true)
+	if err != nil {
+		return fmt.Errorf("s3gateway: website: %w", err)
+	}
+	if !store.ValidBucketName(bucket) {
+		return fmt.Errorf("s3gateway: website: %q is not a bucket name", bucket)
+	}
+	h.site = h.gw.Website(bucket)
+	h.logger.Info("serving a bucket as a website", zap.String("bucket", bucket))
+	return nil
+}
+
+// serveAPI serves the S3 API (and the console).
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	r = asSent(r)
+	if h.con != nil && h.con.Owns(r) {
+		h.con.ServeHTTP(w, r)
+		return
+	}
 	if e := droppedSignedHeader(r); e != nil {
 		h.logger.Warn("a signed header did not reach the S3 gateway", zap.String("header", e.header),
 			zap.String("hint", e.hint))
 		writeS3Error(w, r, h.obs, e.s3)
-		return nil
+		return
 	}
 	h.gw.ServeHTTP(w, r)
-	return nil
 }
 
 // Interface guards.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -51,6 +53,10 @@ type sharedStore struct {
 	// uploads counts the uploads in flight, for every handler serving
 	// this store (its caps are the gateway's Limits).
 	uploads gateway.Uploads
+	// day is the order's lifecycle day (ns) as the latest config says;
+	// stopLifecycle ends the store's lifecycle worker, before it closes.
+	day           atomic.Int64
+	stopLifecycle func()
 
 	inflight int  // requests being served
 	released bool // no loaded config holds it: close when inflight is 0
@@ -59,7 +65,7 @@ type sharedStore struct {
 
 // acquireStore returns the store at loc, opening it if no loaded config
 // uses it yet. Each successful call must be matched by releaseStore.
-func acquireStore(loc orderstore.Location, order string, noSync bool) (*sharedStore, error) {
+func acquireStore(loc orderstore.Location, order string, noSync bool, lifecycleDay time.Duration) (*sharedStore, error) {
 	dir := loc.ID
 	if loc.Kind == orderstore.KindEmbedded {
 		dir = loc.Dir
@@ -77,6 +83,8 @@ func acquireStore(loc orderstore.Location, order string, noSync bool) (*sharedSt
 			return nil, err
 		}
 		s := &sharedStore{dir: dir, label: loc.String(), order: order, noSync: noSync, st: st}
+		s.stopLifecycle = orderstore.StartLifecycle(st, func() time.Duration { return time.Duration(s.day.Load()) },
+			caddy.Log().Named("s3gateway.lifecycle").With(zap.String("order", order)))
 		storesMu.Lock()
 		live[dir] = s
 		storesMu.Unlock()
@@ -85,7 +93,9 @@ func acquireStore(loc orderstore.Location, order string, noSync bool) (*sharedSt
 	if err != nil {
 		return nil, err
 	}
-	return v.(*sharedStore), nil
+	s := v.(*sharedStore)
+	s.day.Store(int64(lifecycleDay))
+	return s, nil
 }
 
 // openStore opens the store at loc.
@@ -118,6 +128,7 @@ func (s *sharedStore) Destruct() error {
 	closeNow := s.inflight == 0 && s.markClosed()
 	storesMu.Unlock()
 	if closeNow {
+		s.stopLifecycle()
 		return s.st.Close()
 	}
 	return nil
@@ -154,6 +165,7 @@ func (s *sharedStore) leave() {
 	closeNow := s.inflight == 0 && s.released && s.markClosed()
 	storesMu.Unlock()
 	if closeNow {
+		s.stopLifecycle()
 		if err := s.st.Close(); err != nil {
 			caddy.Log().Named("s3gateway.store").Error("closing the store", zap.String("data", s.label), zap.Error(err))
 		}

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -287,5 +288,50 @@ func TestStoreInUseElsewhere(t *testing.T) {
 	_, err = loadHandler(ctx, Handler{Order: "busy", Data: data})
 	if err == nil || !strings.Contains(err.Error(), "is in use by another process") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// TestConsoleSetting checks that the console is on by default at the
+// file's path, and that the console subdirective turns it off or moves it.
+func TestConsoleSetting(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	cfgOff := filepath.Join(home, "off.toml")
+	if err := os.WriteFile(cfgOff, []byte("[gateway]\nconsole = false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range []struct {
+		console, config string
+		wantPath        string // "": no console
+		wantErr         string
+	}{
+		{wantPath: "/_console/"},
+		{console: "off"},
+		{console: "/_admin/console/", wantPath: "/_admin/console/"},
+		{config: cfgOff},
+		{config: cfgOff, console: "on", wantPath: "/_console/"},
+		{console: "/admin/", wantErr: `would hide the bucket "admin"`},
+	} {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			ctx, _ := newCaddyContext(t)
+			h, err := loadHandler(ctx, Handler{Order: fmt.Sprint("console-", i), Data: filepath.Join(home, "data"),
+				Config: tt.config, Console: tt.console})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodGet, "/_console/", nil)
+			if tt.wantPath != "" {
+				r = httptest.NewRequest(http.MethodGet, tt.wantPath, nil)
+			}
+			if got := h.con != nil && h.con.Owns(r); got != (tt.wantPath != "") {
+				t.Errorf("console at %q: %v", tt.wantPath, got)
+			}
+		})
 	}
 }

@@ -103,6 +103,8 @@ type Gateway struct {
 	Region string `toml:"region" doc:"Region signatures must be scoped to; empty accepts signatures for any region."`
 	// Domain enables virtual-hosted style requests (<bucket>.<domain>).
 	Domain string `toml:"domain" doc:"Set to serve virtual-hosted style requests: <bucket>.<domain>. Empty: path style only."`
+	// WebsiteDomain enables the website endpoint (<bucket>.<website_domain>).
+	WebsiteDomain string `toml:"website_domain" doc:"Set to serve buckets with a website configuration as static websites at <bucket>.<website_domain> (anonymous GET and HEAD; see docs/website.md). Empty: no website endpoint."`
 	// NoSync relaxes durability: writes are acknowledged before they are
 	// synced to disk.
 	NoSync bool `toml:"no_sync" doc:"true acknowledges writes before they are synced to disk (faster; data written just before a crash or power loss may be lost)."`
@@ -116,6 +118,10 @@ type Gateway struct {
 	MaxUploadsPerKey int `toml:"max_uploads_per_key" doc:"Uploads to one key (the parts of its multipart uploads included) in progress at once; more answer 503 SlowDown. 0: 64; negative: no limit."`
 	// MaxHeaderBytes caps a request's header block (storagecli gateway run).
 	MaxHeaderBytes Size `toml:"max_header_bytes" doc:"Largest request header block storagecli gateway run reads (larger: 431). 0: 16KiB, as Caddy. (Behind Caddy: Caddy's max_header_size.)"`
+	// Console serves the order console (a web page) at ConsolePath.
+	Console bool `toml:"console" doc:"Serve the order console, a web page to see and manage the order, at console_path."`
+	// ConsolePath is where the console is served.
+	ConsolePath string `toml:"console_path" doc:"Path of the order console: starts and ends with '/', its first segment no bucket name."`
 }
 
 // Broker is the [broker] section.
@@ -163,6 +169,8 @@ func Default() *Config {
 			MaxUploads:       1024,
 			MaxUploadsPerKey: 64,
 			MaxHeaderBytes:   16 << 10,
+			Console:          true,
+			ConsolePath:      "/_console/",
 		},
 		Broker: Broker{
 			ExtraOrderID: DefaultExtraOrderID,
@@ -438,6 +446,12 @@ func (c *Config) Validate() error {
 	}
 	if d := c.Gateway.Domain; d != "" && !domainRe.MatchString(d) {
 		add("gateway.domain", fmt.Errorf("%q is not a DNS name (no scheme, port or path)", d))
+	}
+	if d := c.Gateway.WebsiteDomain; d != "" && !domainRe.MatchString(d) {
+		add("gateway.website_domain", fmt.Errorf("%q is not a DNS name (no scheme, port or path)", d))
+	}
+	if d := c.Gateway.WebsiteDomain; d != "" && strings.EqualFold(d, c.Gateway.Domain) {
+		add("gateway.website_domain", errors.New("must differ from gateway.domain"))
 	}
 	if c.Gateway.MaxHeaderBytes < 0 {
 		add("gateway.max_header_bytes", errors.New("must not be negative"))

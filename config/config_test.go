@@ -86,6 +86,8 @@ db_path = "/var/lib/sc"
 		{name: "empty secret", in: "[gateway]\nsecret_key = \"\"\n", wantErr: []string{"gateway.secret_key", "empty"}},
 		{name: "bad region", in: "[gateway]\nregion = \"US East\"\n", wantErr: []string{"gateway.region"}},
 		{name: "bad domain", in: "[gateway]\ndomain = \"http://x.com\"\n", wantErr: []string{"gateway.domain"}},
+		{name: "bad website domain", in: "[gateway]\nwebsite_domain = \"x.com/site\"\n", wantErr: []string{"gateway.website_domain"}},
+		{name: "website domain is the domain", in: "[gateway]\ndomain = \"s3.x.com\"\nwebsite_domain = \"S3.x.com\"\n", wantErr: []string{"gateway.website_domain", "differ"}},
 		{name: "empty db_path", in: "[broker]\ndb_path = \"\"\n", wantErr: []string{"broker.db_path"}},
 	}
 	for _, tt := range tests {
@@ -329,11 +331,11 @@ func TestKeys(t *testing.T) {
 			t.Errorf("%s has no doc", k.Key)
 		}
 	}
-	want := "gateway.address:string gateway.access_key:string gateway.secret_key:string gateway.region:string gateway.domain:string gateway.no_sync:bool" +
-		" gateway.read_idle_timeout:duration gateway.write_idle_timeout:duration gateway.max_uploads:int gateway.max_uploads_per_key:int gateway.max_header_bytes:size" +
+	want := "gateway.address:string gateway.access_key:string gateway.secret_key:string gateway.region:string gateway.domain:string gateway.website_domain:string gateway.no_sync:bool" +
+		" gateway.read_idle_timeout:duration gateway.write_idle_timeout:duration gateway.max_uploads:int gateway.max_uploads_per_key:int gateway.max_header_bytes:size gateway.console:bool gateway.console_path:string" +
 		" broker.extra_order_id:string broker.db_path:string" +
-		" order.<id>.capacity:size order.<id>.expires:time order.<id>.grace:duration" +
-		" order.<id>.keys.access_key:string order.<id>.keys.secret_key:string order.<id>.keys.read_only:bool" +
+		" order.<id>.capacity:size order.<id>.expires:time order.<id>.grace:duration order.<id>.block_public_access:bool order.<id>.lifecycle_day:duration" +
+		" order.<id>.keys.access_key:string order.<id>.keys.secret_key:string order.<id>.keys.read_only:bool order.<id>.keys.bypass_governance:bool" +
 		" order.<id>.upstream.endpoint:string order.<id>.upstream.bucket:string order.<id>.upstream.prefix:string" +
 		" order.<id>.upstream.access_key:string order.<id>.upstream.secret_key:string order.<id>.upstream.ca_file:string" +
 		" order.<id>.upstream.region:string order.<id>.upstream.dial_timeout:duration order.<id>.upstream.response_timeout:duration" +

@@ -17,6 +17,8 @@ import (
 //	capacity = "200GiB"               # or a plain integer of bytes; 0: unlimited
 //	expires  = 2027-01-01T00:00:00Z   # RFC 3339, quoted or not; "": never
 //	grace    = "168h"                 # reads still work this long after expires
+//	block_public_access = true        # no anonymous access at all (default false)
+//	lifecycle_day = "10s"             # shorten lifecycle rules' day (tests; default 24h)
 //
 //	[[order.o1.keys]]
 //	access_key = "reader"
@@ -29,6 +31,10 @@ type Order struct {
 	Expires Time `toml:"expires" doc:"When the order expires (RFC 3339, e.g. 2027-01-01T00:00:00Z): writes are refused from then on. Empty: never."`
 	// Grace is how long after Expires reads still work.
 	Grace time.Duration `toml:"grace" doc:"How long after expires reads still work (e.g. 168h); after that every request is refused. 0: reads stop at expiry too."`
+	// BlockPublicAccess forbids public access to the order altogether.
+	BlockPublicAccess bool `toml:"block_public_access" doc:"true: no anonymous access to the order at all, whatever bucket ACLs and policies say, and ACLs or policies granting public access are refused (an account-level PublicAccessBlock). false (default): anonymous requests are served only where an ACL or a bucket policy explicitly grants them."`
+	// LifecycleDay shortens the day of bucket lifecycle rules (tests).
+	LifecycleDay time.Duration `toml:"lifecycle_day" doc:"The length of a day for bucket lifecycle rules (Expiration Days, NoncurrentDays, DaysAfterInitiation), e.g. \"10s\" so that a conformance suite sees expiry happen in seconds. 0 (default): S3's day, 24h, with expiry rounded to the next midnight UTC as S3 does."`
 	// Keys are extra key pairs allowed on the order.
 	Keys []OrderKey `toml:"keys" doc:"Extra key pairs allowed on this order: one [[order.<id>.keys]] table each."`
 	// Upstream, when set, keeps the order on an existing S3 service
@@ -44,6 +50,8 @@ type OrderKey struct {
 	SecretKey Secret `toml:"secret_key" doc:"Secret key matching access_key." secret:"true"`
 	// ReadOnly refuses every write made with this key.
 	ReadOnly bool `toml:"read_only" doc:"true: the key may read but not write."`
+	// BypassGovernance lets the key bypass GOVERNANCE object lock retention.
+	BypassGovernance bool `toml:"bypass_governance" doc:"true: the key may shorten or remove GOVERNANCE object lock retention and delete versions under it, with x-amz-bypass-governance-retention: true (see docs/objectlock.md). COMPLIANCE retention and legal holds bind every key."`
 }
 
 // clone returns a copy of o that shares no slice with it.
@@ -194,6 +202,9 @@ func validateOrder(key string, o Order, seen map[string]string, add func(string,
 	} else if o.Grace > 0 && o.Grace < time.Second {
 		// TOML integers decode as nanoseconds: grace = 168 is 168ns.
 		add(key+".grace", fmt.Errorf("%v is less than a second: write a duration with its unit, e.g. \"168h\"", o.Grace))
+	}
+	if o.LifecycleDay < 0 || (o.LifecycleDay > 0 && o.LifecycleDay < time.Second) {
+		add(key+".lifecycle_day", fmt.Errorf("%v: want 0 or a duration of at least a second, e.g. \"10s\"", o.LifecycleDay))
 	}
 	validateUpstream(key+".upstream", o.Upstream, add)
 	for i, k := range o.Keys {

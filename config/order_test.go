@@ -50,6 +50,7 @@ secret_key = "mainsecret"
 capacity = "200GiB"
 expires  = 2027-01-01T00:00:00Z
 grace    = "168h"
+block_public_access = true
 
 [[order.o1.keys]]
 access_key = "reader"
@@ -71,7 +72,7 @@ func TestParseOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	o1 := c.Order("o1")
-	if o1.Capacity != 200<<30 || o1.Grace != 168*time.Hour || !o1.Expires.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
+	if o1.Capacity != 200<<30 || o1.Grace != 168*time.Hour || !o1.BlockPublicAccess || !o1.Expires.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("o1 = %+v", o1)
 	}
 	if len(o1.Keys) != 2 || o1.Keys[0].AccessKey != "reader" || !o1.Keys[0].ReadOnly || o1.Keys[1].ReadOnly ||
@@ -79,7 +80,7 @@ func TestParseOrders(t *testing.T) {
 		t.Errorf("o1 keys = %+v", o1.Keys)
 	}
 	o2 := c.Order("o2")
-	if o2.Capacity != 1000 || !o2.Expires.Equal(time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)) || o2.Grace != 0 {
+	if o2.Capacity != 1000 || o2.BlockPublicAccess || !o2.Expires.Equal(time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)) || o2.Grace != 0 {
 		t.Errorf("o2 = %+v", o2)
 	}
 	if got := c.Order("none"); got.Capacity != 0 || !got.Expires.IsZero() || got.Keys != nil {

@@ -73,6 +73,9 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 	if !store.ValidBucketName(rc.bucket) {
 		return s3err.InvalidBucketName
 	}
+	if err := checkLockHeader(r.Header); err != nil {
+		return err
+	}
 	body, err := h.readXMLBody(r, rc, maxSmallXML, true)
 	if err != nil {
 		return err
@@ -99,6 +102,12 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 		}
 		defer release()
 		err = h.opts.Store.CreateBucket(r.Context(), rc.bucket)
+		if err == nil {
+			err = h.initBucketAccess(r, rc)
+		}
+		if err == nil {
+			err = h.createBucketLock(r, rc)
+		}
 	}
 	if errors.Is(err, store.ErrBucketExists) && h.region() == "us-east-1" {
 		// S3's legacy rule: in us-east-1, creating a bucket the caller
@@ -150,14 +159,6 @@ func (h *Handler) getBucketLocation(w http.ResponseWriter, r *http.Request, rc *
 	return nil
 }
 
-func (h *Handler) getBucketVersioning(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadBucket(r.Context(), rc.bucket); err != nil {
-		return err
-	}
-	writeXML(w, http.StatusOK, versioningConfiguration{NS: s3NS})
-	return nil
-}
-
 func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	// The bucket first: a request for a missing bucket is refused before
 	// its (up to 2 MiB) body is transferred.
@@ -180,24 +181,27 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 			return errNoConditionalDelete
 		}
 	}
+	ctx, err := h.lockContext(r, rc)
+	if err != nil {
+		return err
+	}
+	r = r.WithContext(ctx)
 	res := deleteResult{NS: s3NS}
 	for _, o := range req.Objects {
+		var d deletedEntry
 		err := error(nil)
-		switch {
-		case !store.ValidKey(o.Key):
-			err = invalidKey
-		case o.VersionID != "" && o.VersionID != "null":
-			err = s3err.NoSuchKey.WithMessage("The specified version does not exist.")
-		default:
-			err = h.opts.Store.DeleteObject(r.Context(), rc.bucket, o.Key)
+		if rc.access.denies(o.Key) {
+			err = s3err.AccessDenied
+		} else {
+			d, err = h.deleteOne(r, rc, o.Key, o.VersionID)
 		}
 		if err != nil {
 			e, _ := toS3Error(err)
-			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, Code: e.Code, Message: e.Message})
+			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: e.Code, Message: e.Message})
 			continue
 		}
 		if !req.Quiet {
-			res.Deleted = append(res.Deleted, deletedEntry{Key: o.Key})
+			res.Deleted = append(res.Deleted, d)
 		}
 	}
 	writeXML(w, http.StatusOK, res)

@@ -32,7 +32,19 @@ var storeErrors = []struct {
 	{store.ErrPreconditionFailed, s3err.PreconditionFailed},
 	{store.ErrIncompleteBody, s3err.IncompleteBody},
 	{store.ErrInvalidRange, s3err.InvalidRange},
+	{store.ErrNotSupported, notSupported},
+	{store.ErrConfigTooLarge, s3err.EntityTooLarge},
+	{store.ErrNoSuchVersion, errNoSuchVersion},
+	{store.ErrInvalidVersionID, errInvalidVersionID},
+	{store.ErrMethodNotAllowed, s3err.MethodNotAllowed},
+	{store.ErrObjectLocked, errLockedVersion},
+	{store.ErrLockNeedsVersioning, errLockNeedsVersioning},
 }
+
+// notSupported answers what the order's store cannot do (upstream mode's
+// limits, docs/upstream.md).
+var notSupported = &s3err.Error{Code: "NotImplemented", Status: http.StatusNotImplemented,
+	Message: "This operation is not supported by the order's storage (see the gateway's docs/upstream.md)."}
 
 // invalidKey is the answer for keys the gateway refuses (see store.ValidKey).
 var invalidKey = &s3err.Error{Code: "InvalidArgument", Status: http.StatusBadRequest,

@@ -10,6 +10,8 @@ import (
 type RouteInfo struct {
 	Op     string
 	Writes bool
+	// Form: the request is authenticated by a POST form's policy.
+	Form bool
 	// Method, Path (with the query selecting it) and Header make a request
 	// the route serves, on bucket "bkt" and key "k".
 	Method, Path string
@@ -20,7 +22,7 @@ type RouteInfo struct {
 func Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, rt := range routes {
-		ri := RouteInfo{Op: rt.op, Writes: rt.perm.writes(), Method: rt.method, Header: http.Header{}}
+		ri := RouteInfo{Op: rt.op, Writes: rt.perm.writes(), Form: rt.perm == permPostPolicy, Method: rt.method, Header: http.Header{}}
 		ri.Path = [...]string{"/", "/bkt", "/bkt/k"}[rt.target]
 		var q []string
 		if rt.sub != "" {

@@ -30,8 +30,8 @@ type Options struct {
 	// Store holds the order's data.
 	Store store.Store
 	// Order is the order served: its keys, capacity and expiry. Requests
-	// signed with a key not in it are refused; anonymous requests are always
-	// refused. SetOrder replaces it while serving.
+	// signed with a key not in it are refused; anonymous requests are
+	// refused unless a bucket's ACL or policy grants them (docs/access.md). SetOrder replaces it while serving.
 	Order *order.Order
 	// Credentials, when Order is nil, maps access keys to secret keys of an
 	// unnamed order without limits, every key read-write.
@@ -44,6 +44,10 @@ type Options struct {
 	Region string
 	// Domain enables virtual-hosted style requests: <bucket>.<Domain>.
 	Domain string
+	// WebsiteDomain enables the website endpoint: anonymous GET and HEAD
+	// requests for <bucket>.<WebsiteDomain> are served as bucket's static
+	// website by the handler WithWebsites returns (docs/website.md).
+	WebsiteDomain string
 	// Logger receives errors and, with Debug, one line per request.
 	Logger *zap.Logger
 	// Debug logs every request.
@@ -81,6 +85,9 @@ type Handler struct {
 	meter    *order.Meter
 	limits   Limits
 	uploads  *Uploads
+	cors     corsCache
+	// lifecycles are the buckets' parsed lifecycle rules (x-amz-expiration).
+	lifecycles lifecycleCache
 }
 
 // New returns a Handler serving opts.Store.
@@ -145,6 +152,12 @@ type reqContext struct {
 	ord    *order.Order // the order as it was when the request arrived
 	err    string
 	body   *countingReader // the request body; read it only through here
+	// The bucket's CORS document, read at most once (corsDocument).
+	corsDoc  []byte
+	corsErr  error
+	corsRead bool
+	post     *postForm   // a browser upload's form (permPostPolicy routes)
+	access   accessState // what authorization learnt (access.go)
 }
 
 // ServeHTTP implements http.Handler.
@@ -220,12 +233,31 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 	if rc.route != nil {
 		rc.op = rc.route.op
 	}
+	if rc.route != nil && rc.route.perm == permPreflight {
+		if err := rc.route.fn(h, w, r, rc); err != nil {
+			h.writeError(w, r, rc, err)
+		}
+		return
+	}
+	h.applyCORS(w, r, rc)
 	// One snapshot of the order per request: a key rotation (SetOrder)
 	// applies to requests arriving after it; those in flight finish.
 	rc.ord = h.order.Load()
 	v := h.verifier
 	v.Lookup = func(ak string) (string, bool) { k, ok := rc.ord.Key(ak); return k.SecretKey, ok }
-	auth, err := v.Verify(r)
+	var auth *sigv4.Auth
+	var err error
+	if rc.route != nil && rc.route.perm == permPostPolicy {
+		// A browser upload is signed by its form's policy, not its headers.
+		auth, err = h.readPostForm(r, rc, v)
+	} else {
+		auth, err = v.Verify(r)
+	}
+	refusal := err
+	if err != nil && unsigned(r) && (rc.route == nil || rc.route.perm != permPostPolicy) {
+		// Anonymous: authorize decides by the route and the bucket.
+		auth, err = anonymousAuth(r, err)
+	}
 	if err != nil {
 		h.writeError(w, r, rc, err)
 		return
@@ -239,7 +271,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 			rc.op = rc.route.op
 		}
 	}
-	if err := h.authorize(rc); err != nil {
+	if err := h.authorize(r, rc, refusal); err != nil {
 		h.writeError(w, r, rc, err)
 		return
 	}
@@ -256,6 +288,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		return
 	}
 	if err := h.checkExpectedOwner(r.Header); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	if err := h.authorizeACL(r, rc); err != nil {
 		h.writeError(w, r, rc, err)
 		return
 	}

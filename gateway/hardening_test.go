@@ -93,7 +93,7 @@ func TestPartChecksumOnUploadWithout(t *testing.T) {
 func TestPresignedHoistedHeaders(t *testing.T) {
 	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
 	e.ok("PUT", "/bkt", nil)
-	for _, q := range []string{"x-amz-server-side-encryption=AES256", "x-amz-acl=public-read", "x-amz-tagging=a%3Db"} {
+	for _, q := range []string{"x-amz-server-side-encryption=AES256", "x-amz-acl=public-read", "x-amz-tagging=aws%3Ab%3Dc"} {
 		req, _ := http.NewRequest("PUT", e.srv.URL+"/bkt/k?X-Amz-Expires=300&"+q, nil)
 		u, _, err := newS3Signer().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK},
 			req, "UNSIGNED-PAYLOAD", "s3", testRegion, time.Now())
@@ -112,8 +112,8 @@ func TestPresignedHoistedHeaders(t *testing.T) {
 			t.Errorf("presigned PUT with %s in its query: 200 (accepted, not honoured); want it refused as the header is (%s)", q, body)
 		}
 	}
-	// Hoisted metadata and canned ACLs the gateway does are honoured.
-	req, _ := http.NewRequest("PUT", e.srv.URL+"/bkt/m?X-Amz-Expires=300&x-amz-meta-colour=blue&x-amz-acl=private", nil)
+	// Hoisted metadata, tags and canned ACLs the gateway does are honoured.
+	req, _ := http.NewRequest("PUT", e.srv.URL+"/bkt/m?X-Amz-Expires=300&x-amz-meta-colour=blue&x-amz-acl=private&x-amz-tagging=a%3Db", nil)
 	u, _, err := newS3Signer().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: testAK, SecretAccessKey: testSK},
 		req, "UNSIGNED-PAYLOAD", "s3", testRegion, time.Now())
 	if err != nil {
@@ -128,7 +128,7 @@ func TestPresignedHoistedHeaders(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("presigned PUT with hoisted metadata: %d", resp.StatusCode)
 	}
-	if head, _ := e.do(testAK, testSK, "HEAD", "/bkt/m", nil, nil); head.Header.Get("x-amz-meta-colour") != "blue" {
-		t.Errorf("hoisted x-amz-meta-colour not stored: %v", head.Header)
+	if head, _ := e.do(testAK, testSK, "HEAD", "/bkt/m", nil, nil); head.Header.Get("x-amz-meta-colour") != "blue" || head.Header.Get("x-amz-tagging-count") != "1" {
+		t.Errorf("hoisted x-amz-meta-colour or x-amz-tagging not stored: %v", head.Header)
 	}
 }

@@ -168,7 +168,7 @@ func TestHostileBodies(t *testing.T) {
 		{"sdk algorithm differs", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-sdk-checksum-algorithm": "CRC32C", "x-amz-checksum-crc32": "AAAAAA=="}, 400, "InvalidRequest"},
 		{"bad storage class", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-storage-class": "PLATINUM"}, 400, "InvalidStorageClass"},
 		{"put to missing bucket", "PUT", "/nobucket/k", []byte("data"), nil, 404, "NoSuchBucket"},
-		{"object lock requested", "PUT", "/lockbucket", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true"}, 501, "NotImplemented"},
+		{"object lock header, bucket without lock", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-object-lock-legal-hold": "ON"}, 400, "InvalidRequest"},
 		{"big metadata", "PUT", "/bodies/k", []byte("data"), map[string]string{"x-amz-meta-big": strings.Repeat("m", 2100)}, 400, "MetadataTooLarge"},
 	}
 	for _, c := range cases {

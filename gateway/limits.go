@@ -114,10 +114,10 @@ func (u *Uploads) InFlight() int {
 }
 
 // admit applies the upload caps to an authenticated request: uploads
-// (PutObject, UploadPart) take a slot for their duration. The returned
+// (PutObject, UploadPart, PostObject) take a slot for their duration. The returned
 // func releases it.
 func (h *Handler) admit(rc *reqContext) (func(), error) {
-	if rc.op != "PutObject" && rc.op != "UploadPart" {
+	if rc.op != "PutObject" && rc.op != "UploadPart" && rc.op != "PostObject" {
 		return func() {}, nil
 	}
 	return h.uploads.acquire(rc.bucket+"/"+rc.key, h.limits.Uploads, h.limits.UploadsPerKey)

@@ -51,7 +51,9 @@ func metadataFromRequest(hdr http.Header) (store.Metadata, error) {
 	if n := m.Size(); n > store.MaxMetaLen {
 		return m, s3err.MetadataTooLarge.WithMessage("Your metadata headers exceed the maximum allowed metadata size: %d bytes of Content-Type, Content-Disposition, Content-Encoding, Content-Language, Cache-Control, Expires and user metadata, at most 8 KB.", n)
 	}
-	return m, nil
+	tags, err := tagsFromHeader(hdr)
+	m.Tags = tags
+	return m, err
 }
 
 // stripAWSChunked removes the aws-chunked token, which describes the
@@ -97,6 +99,8 @@ func writeMetadata(hdr http.Header, m store.Metadata) {
 	for k, v := range m.User {
 		hdr[metaPrefix+k] = []string{v}
 	}
+	writeTaggingCount(hdr, &m)
+	writeLockHeaders(hdr, &m)
 }
 
 // responseOverrides are the GetObject query parameters that override

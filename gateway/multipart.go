@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -17,6 +16,10 @@ import (
 func (h *Handler) createMultipartUpload(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
 	meta, err := metadataFromRequest(r.Header)
 	if err != nil {
+		return err
+	}
+	meta.ACL = rc.access.reqACL.objectString()
+	if err := h.applyWriteLock(r, rc, &meta, false); err != nil {
 		return err
 	}
 	in := store.UploadInput{Meta: meta, ChecksumAlgorithm: strings.ToUpper(r.Header.Get("x-amz-checksum-algorithm"))}
@@ -97,7 +100,7 @@ func parseCopyRange(v string) (byteRange, bool, error) {
 }
 
 func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	srcBucket, srcKey, err := copySource(r.Header)
+	srcBucket, srcKey, srcVersion, err := copySource(r.Header)
 	if err != nil {
 		return err
 	}
@@ -111,7 +114,7 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	srcCond := parseConditionals(r.Header, "x-amz-copy-source-")
 	var length int64
-	_, src, err := h.opts.Store.GetObject(r.Context(), srcBucket, srcKey, func(o *store.Object) (int64, int64, error) {
+	srcObj, src, err := h.opts.Store.GetObjectVersion(r.Context(), srcBucket, srcKey, srcVersion, func(o *store.Object) (int64, int64, error) {
 		if err := srcCond.check(o, s3err.PreconditionFailed); err != nil {
 			return 0, 0, err
 		}
@@ -126,9 +129,12 @@ func (h *Handler) uploadPartCopy(w http.ResponseWriter, r *http.Request, rc *req
 		return br.start, length, nil
 	})
 	if err != nil {
-		return err
+		return copySourceError(err)
 	}
 	defer src.Close()
+	if srcObj.VersionID != "" {
+		w.Header().Set("x-amz-copy-source-version-id", srcObj.VersionID)
+	}
 	if length > store.MaxPartSize {
 		return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
 	}
@@ -200,6 +206,7 @@ func (h *Handler) completeMultipartUpload(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
+	setVersionHeader(w.Header(), obj.VersionID)
 	res := completeMultipartUploadResult{NS: s3NS, Location: objectURL(r, rc),
 		Bucket: rc.bucket, Key: rc.key, ETag: quoteETag(obj.ETag),
 		checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: obj.Checksum.Type}
@@ -221,11 +228,7 @@ func objectURL(r *http.Request, rc *reqContext) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	segs := strings.Split(rc.key, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	path := "/" + strings.Join(segs, "/")
+	path := "/" + escapeKeyPath(rc.key)
 	if !rc.vhost {
 		path = "/" + rc.bucket + path
 	}

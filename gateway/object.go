@@ -24,6 +24,10 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	if err != nil {
 		return err
 	}
+	meta.ACL = rc.access.reqACL.objectString()
+	if err := h.applyWriteLock(r, rc, &meta, true); err != nil {
+		return err
+	}
 	cond, err := writeConditions(r.Header)
 	if err != nil {
 		return err
@@ -47,6 +51,8 @@ func (h *Handler) putObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	}
 	w.Header().Set("ETag", quoteETag(obj.ETag))
 	setChecksumHeaders(w.Header(), obj.Checksum)
+	h.setExpiration(r.Context(), w.Header(), rc, obj)
+	setVersionHeader(w.Header(), obj.VersionID)
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -87,8 +93,9 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 		}
 		partNumber = n
 	}
-	if v := q.Get("versionId"); v != "" && v != "null" {
-		return s3err.InvalidArgument.WithMessage("Invalid version id specified")
+	versionID, err := versionParam(r)
+	if err != nil {
+		return err
 	}
 	var (
 		obj              *store.Object
@@ -99,6 +106,9 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	)
 	check := func(o *store.Object) (int64, int64, error) {
 		obj = o
+		if err := rc.access.checkRead(o); err != nil {
+			return 0, 0, err
+		}
 		if err := cond.check(o, s3err.NotModified); err != nil {
 			return 0, 0, err
 		}
@@ -138,15 +148,15 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 		return off, length, nil
 	}
 	var body io.ReadCloser
-	var err error
 	if r.Method == http.MethodHead {
-		if obj, err = h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err == nil {
+		if obj, err = h.opts.Store.HeadObjectVersion(r.Context(), rc.bucket, rc.key, versionID); err == nil {
 			_, _, err = check(obj)
 		}
 	} else {
-		obj, body, err = h.opts.Store.GetObject(r.Context(), rc.bucket, rc.key, check)
+		obj, body, err = h.opts.Store.GetObjectVersion(r.Context(), rc.bucket, rc.key, versionID, check)
 	}
 	if err != nil {
+		setDeleteMarkerHeaders(w.Header(), err)
 		if obj != nil {
 			w.Header().Set("ETag", quoteETag(obj.ETag))
 			w.Header().Set("Last-Modified", timeHTTP(obj.LastModified))
@@ -161,6 +171,7 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	}
 	hdr := w.Header()
 	writeMetadata(hdr, obj.Meta)
+	h.setExpiration(r.Context(), hdr, rc, obj)
 	for _, o := range responseOverrides {
 		if v := q.Get(o[0]); v != "" {
 			hdr.Set(o[1], v)
@@ -169,6 +180,7 @@ func (h *Handler) getObject(w http.ResponseWriter, r *http.Request, rc *reqConte
 	hdr.Set("ETag", quoteETag(obj.ETag))
 	hdr.Set("Last-Modified", timeHTTP(obj.LastModified))
 	hdr.Set("Accept-Ranges", "bytes")
+	setVersionHeader(hdr, obj.VersionID)
 	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
 	if partNumber > 0 && len(obj.Parts) > 0 {
 		hdr.Set("x-amz-mp-parts-count", strconv.Itoa(len(obj.Parts)))
@@ -251,47 +263,68 @@ func (f checksumFields) value(alg string) string {
 	return ""
 }
 
+// deleteObject deletes the key (in a versioned bucket: adds a delete
+// marker) or, with versionId, that version.
 func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if v := r.URL.Query().Get("versionId"); v != "" && v != "null" {
-		return s3err.InvalidArgument.WithMessage("Invalid version id specified")
-	}
-	if err := h.opts.Store.DeleteObject(r.Context(), rc.bucket, rc.key); err != nil {
+	versionID, err := versionParam(r)
+	if err != nil {
 		return err
 	}
+	ctx, err := h.lockContext(r, rc)
+	if err != nil {
+		return err
+	}
+	r = r.WithContext(ctx)
+	if versionID == "" {
+		release, err := h.reserveDeleteMarker(r, rc, rc.key)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	res, err := h.opts.Store.DeleteObjectVersion(r.Context(), rc.bucket, rc.key, versionID)
+	if err != nil {
+		return err
+	}
+	if res.DeleteMarker {
+		w.Header().Set("x-amz-delete-marker", "true")
+	}
+	setVersionHeader(w.Header(), res.VersionID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// copySource parses x-amz-copy-source: "[/]bucket/key[?versionId=null]".
-func copySource(hdr http.Header) (bucket, key string, err error) {
+// copySource parses x-amz-copy-source: "[/]bucket/key[?versionId=id]".
+func copySource(hdr http.Header) (bucket, key, versionID string, err error) {
 	raw := hdr.Get("x-amz-copy-source")
 	if i := strings.Index(raw, "?"); i >= 0 {
 		q, _ := url.ParseQuery(raw[i+1:])
-		if v := q.Get("versionId"); v != "" && v != "null" {
-			return "", "", s3err.InvalidArgument.WithMessage("Invalid version id specified")
-		}
+		versionID = q.Get("versionId")
 		raw = raw[:i]
 	}
 	src, uerr := url.PathUnescape(raw)
 	if uerr != nil {
-		return "", "", s3err.InvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+		return "", "", "", s3err.InvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
 	bucket, key, _ = strings.Cut(strings.TrimPrefix(src, "/"), "/")
 	if bucket == "" || key == "" {
-		return "", "", s3err.InvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+		return "", "", "", s3err.InvalidArgument.WithMessage("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
 	if !store.ValidBucketName(bucket) {
-		return "", "", s3err.NoSuchBucket
+		return "", "", "", s3err.NoSuchBucket
 	}
 	if !store.ValidKey(key) {
-		return "", "", invalidKey
+		return "", "", "", invalidKey
 	}
-	return bucket, key, nil
+	return bucket, key, versionID, nil
 }
 
 func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	srcBucket, srcKey, err := copySource(r.Header)
+	srcBucket, srcKey, srcVersion, err := copySource(r.Header)
 	if err != nil {
+		return err
+	}
+	if err := h.copySourceVersion(srcVersion); err != nil {
 		return err
 	}
 	alg := strings.ToUpper(strings.TrimSpace(r.Header.Get("x-amz-checksum-algorithm")))
@@ -303,7 +336,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	case "", "COPY":
 		// A copy onto itself must change something: its metadata, its
 		// storage class or its checksum algorithm.
-		if srcBucket == rc.bucket && srcKey == rc.key && r.Header.Get("x-amz-storage-class") == "" && alg == "" {
+		if srcBucket == rc.bucket && srcKey == rc.key && srcVersion == "" && r.Header.Get("x-amz-storage-class") == "" && alg == "" {
 			return s3err.InvalidRequest.WithMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 		}
 	case "REPLACE":
@@ -315,6 +348,14 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	default:
 		return s3err.InvalidArgument.WithMessage("Unknown metadata directive.")
 	}
+	tags, err := copyTags(r.Header)
+	if err != nil {
+		return err
+	}
+	var lock store.Metadata // the copy's retention and legal hold
+	if err := h.applyWriteLock(r, rc, &lock, false); err != nil {
+		return err
+	}
 	cond, err := writeConditions(r.Header)
 	if err != nil {
 		return err
@@ -322,11 +363,21 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	srcCond := parseConditionals(r.Header, "x-amz-copy-source-")
 	release := func() {}
 	defer func() { release() }()
+	var copied string // the source's version id
 	obj, err := h.opts.Store.CopyObject(r.Context(), srcBucket, srcKey, rc.bucket, rc.key, store.CopyInput{
 		Meta:              meta,
 		Cond:              cond,
 		ChecksumAlgorithm: alg,
+		// A copy takes the source's tags or the request's, and the
+		// request's ACL; S3 copies neither the ACL nor the retention of
+		// the source.
+		Attrs: func(src *store.Object) store.Metadata {
+			return store.Metadata{Tags: tags(src), ACL: rc.access.reqACL.objectString(),
+				LockMode: lock.LockMode, LockUntil: lock.LockUntil, LegalHold: lock.LegalHold}
+		},
+		SrcVersionID: srcVersion,
 		SrcCheck: func(src *store.Object) error {
+			copied = src.VersionID
 			if src.Size > store.MaxPartSize {
 				return s3err.InvalidRequest.WithMessage("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
 			}
@@ -350,25 +401,13 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		},
 	})
 	if err != nil {
-		return err
+		return copySourceError(err)
+	}
+	setVersionHeader(w.Header(), obj.VersionID)
+	if copied != "" {
+		w.Header().Set("x-amz-copy-source-version-id", copied)
 	}
 	writeXML(w, http.StatusOK, copyObjectResult{NS: s3NS, LastModified: timeISO(obj.LastModified),
 		ETag: quoteETag(obj.ETag), checksumFields: checksumXML(obj.Checksum.Algorithm, obj.Checksum.Value), ChecksumType: checksumType(obj.Checksum)})
-	return nil
-}
-
-func (h *Handler) getObjectTagging(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
-		return err
-	}
-	writeXML(w, http.StatusOK, tagging{NS: s3NS})
-	return nil
-}
-
-func (h *Handler) deleteObjectTagging(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if _, err := h.opts.Store.HeadObject(r.Context(), rc.bucket, rc.key); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

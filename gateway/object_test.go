@@ -105,13 +105,13 @@ func TestBucketSubresourceProbes(t *testing.T) {
 		{"tagging", 404, "NoSuchTagSet"},
 		{"website", 404, "NoSuchWebsiteConfiguration"},
 		{"encryption", 404, "ServerSideEncryptionConfigurationNotFoundError"},
-		{"ownershipControls", 404, "OwnershipControlsNotFoundError"},
 		{"object-lock", 404, "ObjectLockConfigurationNotFoundError"},
 		{"publicAccessBlock", 404, "NoSuchPublicAccessBlockConfiguration"},
 		{"replication", 404, "ReplicationConfigurationNotFoundError"},
 		{"analytics", 501, "NotImplemented"},
 		{"logging", 200, ""},
 		{"acl", 200, ""},
+		{"ownershipControls", 200, ""}, // BucketOwnerEnforced, as AWS sets on a new bucket
 		{"notification", 200, ""},
 	} {
 		resp, body := e.do("GET", "/probe?"+c.query, nil, nil)
@@ -125,7 +125,7 @@ func TestBucketSubresourceProbes(t *testing.T) {
 	}
 	resp, body := e.do("GET", "/missing-bucket?cors", nil, nil)
 	wantError(t, resp, body, 404, "NoSuchBucket")
-	resp, body = e.do("PUT", "/probe?cors", []byte("<CORSConfiguration/>"), nil)
+	resp, body = e.do("PUT", "/probe?replication", []byte("<ReplicationConfiguration/>"), nil)
 	wantError(t, resp, body, 501, "NotImplemented")
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/s3err"
@@ -48,10 +49,17 @@ func (h *Handler) Usage(ctx context.Context) (Usage, error) {
 	return Usage{Bytes: u.Bytes, Objects: u.Objects, Reserved: h.meter.Pending(), Capacity: h.order.Load().Capacity}, nil
 }
 
-// authorize applies the order's expiry and the key's permission to an
-// authenticated request. Codes: every refusal is 403 AccessDenied, with a
-// message naming the expiry when it is the reason.
-func (h *Handler) authorize(rc *reqContext) error {
+// authorize applies the order's expiry, the key's permission and the
+// bucket policy to a request; an anonymous one is decided by
+// authorizeAnonymous first (refusal: its answer where nothing can grant
+// it). Codes: every refusal is 403 AccessDenied, with a message naming
+// the expiry or the read-only key when it is the reason.
+func (h *Handler) authorize(r *http.Request, rc *reqContext, refusal error) error {
+	if rc.anonymous() {
+		if err := h.authorizeAnonymous(r, rc, refusal); err != nil {
+			return err
+		}
+	}
 	o := rc.ord
 	switch o.State(h.opts.Now()) {
 	case order.Closed:
@@ -61,10 +69,13 @@ func (h *Handler) authorize(rc *reqContext) error {
 			return s3err.AccessDenied.WithMessage("%s", o.ExpiredMessage())
 		}
 	}
+	if rc.anonymous() {
+		return nil
+	}
 	if k, _ := o.Key(rc.auth.AccessKey); k.ReadOnly && rc.writes() {
 		return s3err.AccessDenied.WithMessage("The access key %s is read-only.", k.AccessKey)
 	}
-	return nil
+	return h.authorizePolicy(r, rc)
 }
 
 // writes reports whether the request's operation changes anything.
@@ -125,6 +136,9 @@ func (h *Handler) replacedCost(rc *reqContext) order.UsageFunc {
 		}
 		if err != nil {
 			return 0, err
+		}
+		if obj.VersionID != "" {
+			return 0, nil // a versioned bucket: the write may keep it as a noncurrent version
 		}
 		return store.ObjectCost(rc.key, obj.Size, h.chargedMeta(&obj.Meta)), nil
 	}

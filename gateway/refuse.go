@@ -10,7 +10,6 @@ import (
 // Operation groups the refused headers apply to.
 var (
 	objectWrites = []string{"PutObject", "CopyObject", "CreateMultipartUpload"}
-	aclWrites    = []string{"PutObject", "CopyObject", "CreateMultipartUpload", "PutObjectAcl", "PutBucketAcl"}
 	partWrites   = []string{"UploadPart", "UploadPartCopy", "CompleteMultipartUpload"}
 	objectReads  = []string{"GetObject", "HeadObject"}
 	copies       = []string{"CopyObject", "UploadPartCopy"}
@@ -22,22 +21,23 @@ var (
 	errNoSSE = s3err.NotImplemented.WithMessage("Server-side encryption is not supported by this gateway: objects are stored unencrypted.")
 	// AWS's answer to SSE-C parameters for an object not encrypted with them.
 	errSSECNotApplicable = s3err.InvalidRequest.WithMessage("The encryption parameters are not applicable to this object.")
-	errNoObjectLock      = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
-	errNoBucketLock      = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway.")
-	errNoTagging         = s3err.NotImplemented.WithMessage("Object tagging is not supported by this gateway.")
-	errNoWebsite         = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
-	errNoAppend          = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
+	// Object lock (objectlock.go): lock headers on a bucket without it,
+	// and object lock on a store without versions (upstream mode).
+	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
+	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
+	errNoWebsite    = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
+	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
 	// errNoConditionalDelete: deleting only if the object still matches is
 	// not done yet; deleting unconditionally would be the worse answer.
 	errNoConditionalDelete = s3err.NotImplemented.WithMessage("Conditional deletes are not supported by this gateway.")
-	// Buckets have S3's default object ownership, BucketOwnerEnforced:
-	// ACLs are disabled, and only the ACLs equal to it are accepted.
+	// A bucket whose object ownership is BucketOwnerEnforced (S3's
+	// default) has ACLs disabled: only the private ACL is accepted.
 	errObjectACL = &s3err.Error{Code: "AccessControlListNotSupported", Status: http.StatusBadRequest,
 		Message: "The bucket does not allow ACLs"}
 	errBucketACL = &s3err.Error{Code: "InvalidBucketAclWithObjectOwnership", Status: http.StatusBadRequest,
 		Message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"}
 	errInvalidCannedACL = s3err.InvalidArgument.WithMessage("The x-amz-acl value is not a canned ACL.")
-	errOwnership        = s3err.NotImplemented.WithMessage("Object ownership other than BucketOwnerEnforced (ACLs) is not supported by this gateway.")
+	errOwnership        = s3err.InvalidArgument.WithMessage("Invalid x-amz-object-ownership header: use BucketOwnerEnforced, BucketOwnerPreferred or ObjectWriter.")
 )
 
 // cannedACLs are S3's canned ACLs.
@@ -70,30 +70,12 @@ var refusedHeaders = []refusedHeader{
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5", copies, nil, errSSECNotApplicable},
-	{"X-Amz-Object-Lock-Mode", objectWrites, nil, errNoObjectLock},
-	{"X-Amz-Object-Lock-Retain-Until-Date", objectWrites, nil, errNoObjectLock},
-	{"X-Amz-Object-Lock-Legal-Hold", objectWrites, nil, errNoObjectLock},
-	{"X-Amz-Bucket-Object-Lock-Enabled", bucketCreate, oneOf("false"), errNoBucketLock},
-	{"X-Amz-Tagging", objectWrites, oneOf(""), errNoTagging},
 	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
 	{"If-Match", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errNoConditionalDelete},
-	{"X-Amz-Acl", slices.Concat(aclWrites, bucketCreate), oneOf(cannedACLs...), errInvalidCannedACL},
-	{"X-Amz-Acl", aclWrites, oneOf("private", "bucket-owner-full-control"), errObjectACL},
-	{"X-Amz-Acl", bucketCreate, oneOf("private", "bucket-owner-full-control"), errBucketACL},
-	{"X-Amz-Grant-Read", aclWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Write", aclWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Read-Acp", aclWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Write-Acp", aclWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Full-Control", aclWrites, nil, errObjectACL},
-	{"X-Amz-Grant-Read", bucketCreate, nil, errBucketACL},
-	{"X-Amz-Grant-Write", bucketCreate, nil, errBucketACL},
-	{"X-Amz-Grant-Read-Acp", bucketCreate, nil, errBucketACL},
-	{"X-Amz-Grant-Write-Acp", bucketCreate, nil, errBucketACL},
-	{"X-Amz-Grant-Full-Control", bucketCreate, nil, errBucketACL},
-	{"X-Amz-Object-Ownership", bucketCreate, oneOf("BucketOwnerEnforced"), errOwnership},
+	{"X-Amz-Object-Ownership", bucketCreate, oneOf(ownershipSettings...), errOwnership},
 }
 
 // refuseUnsupported returns the error for the first refused header r

@@ -17,7 +17,6 @@ var refusedValue = map[string]string{
 	"X-Amz-Acl":                        "public-read",
 	"X-Amz-Bucket-Object-Lock-Enabled": "true",
 	"X-Amz-Object-Ownership":           "ObjectWriter",
-	"X-Amz-Tagging":                    "k=v",
 	"X-Amz-Server-Side-Encryption":     "AES256",
 }
 

@@ -27,11 +27,19 @@ const (
 	permWrite
 	// permConfig changes a bucket's configuration: as permWrite.
 	permConfig
+	// permPreflight: a CORS preflight, answered from the bucket's CORS
+	// rules without authentication (browsers send none); it reads nothing
+	// else and changes nothing.
+	permPreflight
+	// permPostPolicy: as permWrite, for a browser upload, which is
+	// authenticated by the signed POST policy of its form instead of its
+	// headers or URL.
+	permPostPolicy
 )
 
 // writes reports whether p changes anything: read-only keys and expired
 // orders are refused such operations.
-func (p perm) writes() bool { return p != permRead }
+func (p perm) writes() bool { return p != permRead && p != permPreflight }
 
 // handlerFunc serves one S3 operation; a returned error is written as S3 XML.
 type handlerFunc func(h *Handler, w http.ResponseWriter, r *http.Request, rc *reqContext) error
@@ -64,15 +72,20 @@ var routes = append([]route{
 	{"GET", bucket, "", listTypeV2, "ListObjectsV2", permRead, (*Handler).listObjectsV2},
 	{"GET", bucket, "", nil, "ListObjects", permRead, (*Handler).listObjectsV1},
 	{"HEAD", bucket, "", nil, "HeadBucket", permRead, (*Handler).headBucket},
-	{"PUT", bucket, "versioning", nil, "PutBucketVersioning", permConfig, notImplemented},
+	{"PUT", bucket, "versioning", nil, "PutBucketVersioning", permConfig, (*Handler).putBucketVersioning},
 	{"PUT", bucket, "acl", nil, "PutBucketAcl", permConfig, (*Handler).putBucketACL},
 	{"PUT", bucket, "", nil, "CreateBucket", permWrite, (*Handler).createBucket},
 	{"DELETE", bucket, "", nil, "DeleteBucket", permWrite, (*Handler).deleteBucket},
 	{"POST", bucket, "delete", nil, "DeleteObjects", permWrite, (*Handler).deleteObjects},
+	{"GET", bucket, "cors", nil, "GetBucketCors", permRead, (*Handler).getBucketCors},
+	{"PUT", bucket, "cors", nil, "PutBucketCors", permConfig, (*Handler).putBucketCors},
+	{"DELETE", bucket, "cors", nil, "DeleteBucketCors", permConfig, (*Handler).deleteBucketCors},
+	{"POST", bucket, "", nil, "PostObject", permPostPolicy, (*Handler).postObject},
 
 	{"GET", object, "uploadId", nil, "ListParts", permRead, (*Handler).listParts},
 	{"GET", object, "acl", nil, "GetObjectAcl", permRead, (*Handler).getObjectACL},
 	{"GET", object, "tagging", nil, "GetObjectTagging", permRead, (*Handler).getObjectTagging},
+	{"GET", object, "attributes", nil, "GetObjectAttributes", permRead, (*Handler).getObjectAttributes},
 	{"GET", object, "", nil, "GetObject", permRead, (*Handler).getObject},
 	{"HEAD", object, "", nil, "HeadObject", permRead, (*Handler).getObject},
 	// uploadId alone still names a part upload (which then refuses the
@@ -80,7 +93,11 @@ var routes = append([]route{
 	{"PUT", object, "uploadId", hasCopySource, "UploadPartCopy", permWrite, (*Handler).uploadPartCopy},
 	{"PUT", object, "uploadId", nil, "UploadPart", permWrite, (*Handler).uploadPart},
 	{"PUT", object, "acl", nil, "PutObjectAcl", permWrite, (*Handler).putObjectACL},
-	{"PUT", object, "tagging", nil, "PutObjectTagging", permWrite, notImplemented},
+	{"PUT", object, "tagging", nil, "PutObjectTagging", permWrite, (*Handler).putObjectTagging},
+	{"GET", object, "retention", nil, "GetObjectRetention", permRead, (*Handler).getObjectRetention},
+	{"PUT", object, "retention", nil, "PutObjectRetention", permWrite, (*Handler).putObjectRetention},
+	{"GET", object, "legal-hold", nil, "GetObjectLegalHold", permRead, (*Handler).getObjectLegalHold},
+	{"PUT", object, "legal-hold", nil, "PutObjectLegalHold", permWrite, (*Handler).putObjectLegalHold},
 	{"PUT", object, "", hasCopySource, "CopyObject", permWrite, (*Handler).copyObject},
 	{"PUT", object, "", nil, "PutObject", permWrite, (*Handler).putObject},
 	{"DELETE", object, "uploadId", nil, "AbortMultipartUpload", permWrite, (*Handler).abortMultipartUpload},
@@ -89,6 +106,9 @@ var routes = append([]route{
 	{"POST", object, "uploads", nil, "CreateMultipartUpload", permWrite, (*Handler).createMultipartUpload},
 	{"POST", object, "uploadId", nil, "CompleteMultipartUpload", permWrite, (*Handler).completeMultipartUpload},
 }, bucketConfigRoutes()...)
+
+// preflightRoute serves every OPTIONS request: a CORS preflight.
+var preflightRoute = route{http.MethodOptions, bucket, "", nil, "PreflightRequest", permPreflight, (*Handler).preflight}
 
 // subresources are the query parameters that select an operation, in the
 // order a request naming several is routed by. Any other parameter
@@ -110,6 +130,9 @@ func (h *Handler) route(r *http.Request, bucketName, key string) *route {
 		t = object
 	case bucketName != "":
 		t = bucket
+	}
+	if r.Method == http.MethodOptions {
+		return &preflightRoute // whatever the URL names
 	}
 	sub := selectedSubresource(r.URL.Query())
 	for i := range routes {

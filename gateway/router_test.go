@@ -15,6 +15,7 @@ import (
 func TestRouter(t *testing.T) {
 	h := newEnv(t).h
 	copySrc := map[string]string{"x-amz-copy-source": "/bkt/src"}
+	form := map[string]string{"Content-Type": "multipart/form-data; boundary=x"}
 	for _, tt := range []struct {
 		method, path string
 		hdr          map[string]string
@@ -40,7 +41,11 @@ func TestRouter(t *testing.T) {
 		{"PUT", "/bkt?X-Amz-Signature=x&X-Amz-Credential=y", nil, "CreateBucket", true},
 		{"DELETE", "/bkt", nil, "DeleteBucket", true},
 		{"POST", "/bkt?delete", nil, "DeleteObjects", true},
-		{"POST", "/bkt", nil, "", false},
+		{"POST", "/bkt", nil, "PostObject", true},
+		{"POST", "/bkt", form, "PostObject", true},
+		{"POST", "/bkt", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "PostObject", true},
+		{"POST", "/bkt?delete", form, "DeleteObjects", true},
+		{"POST", "/bkt?uploads", form, "NotImplemented", true},
 		{"PATCH", "/bkt", nil, "", false},
 		{"GET", "/bkt?policy", nil, "GetBucketPolicy", false},
 		{"PUT", "/bkt?policy", nil, "PutBucketPolicy", true},
@@ -91,9 +96,14 @@ func TestRouter(t *testing.T) {
 		{"GET", "/bkt/k?uploadId=u", nil, "ListParts", false},
 		{"GET", "/bkt/k?acl", nil, "GetObjectAcl", false},
 		{"GET", "/bkt/k?tagging", nil, "GetObjectTagging", false},
-		{"GET", "/bkt/k?attributes", nil, "NotImplemented", false},
-		{"GET", "/bkt/k?retention", nil, "NotImplemented", false},
-		{"GET", "/bkt/k?legal-hold", nil, "NotImplemented", false},
+		{"GET", "/bkt/k?attributes", nil, "GetObjectAttributes", false},
+		{"OPTIONS", "/bkt/k?uploads", nil, "PreflightRequest", false},
+		{"OPTIONS", "/", nil, "PreflightRequest", false},
+		{"GET", "/bkt?cors", nil, "GetBucketCors", false},
+		{"PUT", "/bkt?cors", nil, "PutBucketCors", true},
+		{"DELETE", "/bkt?cors", nil, "DeleteBucketCors", true},
+		{"GET", "/bkt/k?retention", nil, "GetObjectRetention", false},
+		{"GET", "/bkt/k?legal-hold", nil, "GetObjectLegalHold", false},
 		{"GET", "/bkt/k?torrent", nil, "NotImplemented", false},
 		{"PUT", "/bkt/k", nil, "PutObject", true},
 		{"PUT", "/bkt/k?x-id=PutObject", nil, "PutObject", true},
@@ -104,8 +114,8 @@ func TestRouter(t *testing.T) {
 		{"PUT", "/bkt/k?acl", nil, "PutObjectAcl", true},
 		{"PUT", "/bkt/k?tagging", nil, "PutObjectTagging", true},
 		{"PUT", "/bkt/k?tagging", copySrc, "PutObjectTagging", true},
-		{"PUT", "/bkt/k?retention", nil, "NotImplemented", true},
-		{"PUT", "/bkt/k?legal-hold", nil, "NotImplemented", true},
+		{"PUT", "/bkt/k?retention", nil, "PutObjectRetention", true},
+		{"PUT", "/bkt/k?legal-hold", nil, "PutObjectLegalHold", true},
 		{"DELETE", "/bkt/k", nil, "DeleteObject", true},
 		{"DELETE", "/bkt/k?versionId=null", nil, "DeleteObject", true},
 		{"DELETE", "/bkt/k?uploadId=u", nil, "AbortMultipartUpload", true},
@@ -116,6 +126,7 @@ func TestRouter(t *testing.T) {
 		{"POST", "/bkt/k?restore", nil, "NotImplemented", true},
 		{"POST", "/bkt/k?select&select-type=2", nil, "NotImplemented", true},
 		{"POST", "/bkt/k", nil, "", false},
+		{"POST", "/bkt/k", form, "", false},
 	} {
 		req, err := http.NewRequest(tt.method, "http://gw"+tt.path, nil)
 		if err != nil {
@@ -158,6 +169,9 @@ func TestEveryWriteRouteRefused(t *testing.T) {
 				hdr[k] = rt.Header.Get(k)
 			}
 			resp, body := e.do(when.ak, when.sk, rt.Method, rt.Path, nil, hdr)
+			if rt.Form {
+				resp, body = e.post(rt.Path, e.signed(when.ak, when.sk, []string{`{"key": "k"}`}, formField{"key", "k"}), "f", []byte("data"))
+			}
 			denied := resp.StatusCode == http.StatusForbidden && strings.Contains(string(body), "<Code>AccessDenied</Code>")
 			if denied != rt.Writes {
 				t.Errorf("%s: %s (%s %s): %d %s", when.name, rt.Op, rt.Method, rt.Path, resp.StatusCode, body)

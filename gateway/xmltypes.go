@@ -40,11 +40,6 @@ type locationConstraint struct {
 	Region  string   `xml:",chardata"`
 }
 
-type versioningConfiguration struct {
-	XMLName xml.Name `xml:"VersioningConfiguration"`
-	NS      string   `xml:"xmlns,attr"`
-}
-
 type objectEntry struct {
 	Key               string `xml:"Key"`
 	LastModified      string `xml:"LastModified"`
@@ -93,13 +88,17 @@ type deleteRequest struct {
 }
 
 type deletedEntry struct {
-	Key string `xml:"Key"`
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 }
 
 type deleteErrorEntry struct {
-	Key     string `xml:"Key"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
 }
 
 type deleteResult struct {
@@ -215,29 +214,6 @@ type listMultipartUploadsResult struct {
 	IsTruncated        bool           `xml:"IsTruncated"`
 	Uploads            []uploadEntry  `xml:"Upload"`
 	CommonPrefixes     []commonPrefix `xml:"CommonPrefixes"`
-}
-
-type grantee struct {
-	XMLNSXSI    string `xml:"xmlns:xsi,attr"`
-	XSIType     string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName"`
-}
-
-type accessControlPolicy struct {
-	XMLName xml.Name `xml:"AccessControlPolicy"`
-	NS      string   `xml:"xmlns,attr"`
-	Owner   owner    `xml:"Owner"`
-	Grants  []struct {
-		Grantee    grantee `xml:"Grantee"`
-		Permission string  `xml:"Permission"`
-	} `xml:"AccessControlList>Grant"`
-}
-
-type tagging struct {
-	XMLName xml.Name `xml:"Tagging"`
-	NS      string   `xml:"xmlns,attr"`
-	TagSet  struct{} `xml:"TagSet"`
 }
 
 // emptyConfig is a configuration document with no settings, e.g. an

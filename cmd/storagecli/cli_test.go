@@ -375,6 +375,13 @@ func TestForegroundDefaults(t *testing.T) {
 	if code := signedRequest(t, "GET", "http://"+addr+"/", "", config.DefaultAccessKey, config.DefaultSecretKey); code != 200 {
 		t.Errorf("ListBuckets with the default credentials: %d", code)
 	}
+	// The order console is on by default: its page sends to its sign-in.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noRedirect.Get("http://" + addr + "/_console/"); err != nil {
+		t.Error(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/_console/signin" {
+		t.Errorf("GET /_console/: %d %q, want 303 to the sign-in page", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	// The header block is bounded as Caddy bounds it (16 KiB by default).
 	big, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
 	big.Header.Set("X-Amz-Meta-Big", strings.Repeat("a", 24<<10))

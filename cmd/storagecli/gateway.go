@@ -32,6 +32,7 @@ var overrideFlags = []struct{ key, usage string }{
 	{"gateway.secret_key", "secret key clients sign requests with (visible in the process list: prefer --account env)"},
 	{"gateway.region", "region signatures must be scoped to; empty accepts any region"},
 	{"gateway.domain", "domain of virtual-hosted style requests (<bucket>.<domain>); empty: path style only"},
+	{"gateway.website_domain", "domain of the website endpoint (<bucket>.<website_domain>); empty: none"},
 	{"gateway.no_sync", "acknowledge writes before they are synced to disk (faster, less durable)"},
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/console"
 	"github.com/lambda/storagecli/internal/orderstore"
 )
 
@@ -137,25 +138,39 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 		}
 	}()
 
+	ord := orderstore.Order(cfg, gc.order)
+	stopLifecycle := orderstore.StartLifecycle(st, func() time.Duration { return ord.LifecycleDay }, log.Named("lifecycle"))
+	defer stopLifecycle()
 	h, err := gateway.New(gateway.Options{
-		Store:  st,
-		Order:  orderstore.Order(cfg, gc.order),
-		Region: cfg.Gateway.Region,
-		Domain: cfg.Gateway.Domain,
-		Logger: log.Named("s3"),
-		Debug:  rf.debug,
-		Limits: orderstore.Limits(cfg),
+		Store:         st,
+		Order:         ord,
+		Region:        cfg.Gateway.Region,
+		Domain:        cfg.Gateway.Domain,
+		WebsiteDomain: cfg.Gateway.WebsiteDomain,
+		Logger:        log.Named("s3"),
+		Debug:         rf.debug,
+		Limits:        orderstore.Limits(cfg),
 	})
 	if err != nil {
 		return err
 	}
+	s3 := http.Handler(h)
+	if cfg.Gateway.Console {
+		con, err := console.New(console.Options{Gateway: h, Path: cfg.Gateway.ConsolePath, Region: cfg.Gateway.Region,
+			Domain: cfg.Gateway.Domain, Logger: log.Named("console")})
+		if err != nil {
+			return err
+		}
+		s3 = con.Wrap(h)
+	}
+	s3 = h.WithWebsites(s3) // website hosts never reach the console or the S3 API
 	startPprof(log)
 	var active sync.WaitGroup
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			active.Add(1)
 			defer active.Done()
-			h.ServeHTTP(w, r)
+			s3.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,

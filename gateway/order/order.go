@@ -19,6 +19,9 @@ type Key struct {
 	SecretKey string
 	// ReadOnly refuses every write made with the key.
 	ReadOnly bool
+	// BypassGovernance lets the key shorten or remove GOVERNANCE object
+	// lock retention (x-amz-bypass-governance-retention).
+	BypassGovernance bool
 }
 
 // Order describes the order a gateway serves.
@@ -31,6 +34,11 @@ type Order struct {
 	Expires time.Time
 	// Grace is how long after Expires reads still work.
 	Grace time.Duration
+	// BlockPublic forbids anonymous access altogether, whatever the
+	// buckets' ACLs and policies grant, and refuses public grants.
+	BlockPublic bool
+	// LifecycleDay is the day of bucket lifecycle rules; 0 means S3's.
+	LifecycleDay time.Duration
 	// Keys are the key pairs allowed on the order. Access keys are unique.
 	Keys []Key
 }

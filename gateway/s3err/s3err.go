@@ -67,6 +67,7 @@ var (
 	EntityTooSmall                            = def("EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size.")
 	ExpiredToken                              = def("AccessDenied", http.StatusForbidden, "Request has expired.")
 	IncompleteBody                            = def("IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+	InvalidTag                                = def("InvalidTag", http.StatusBadRequest, "The tag provided was not a valid tag.")
 	InternalError                             = def("InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again.")
 	InvalidAccessKeyID                        = def("InvalidAccessKeyId", http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records.")
 	InvalidArgument                           = def("InvalidArgument", http.StatusBadRequest, "Invalid Argument.")

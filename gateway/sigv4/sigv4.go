@@ -373,15 +373,9 @@ func (v *Verifier) check(r *http.Request, q *request, service string) (*Auth, er
 	if !ok {
 		return nil, errBadContentSHA
 	}
-	decodedLen := int64(-1)
-	if payload == StreamingSigned || payload == StreamingSignedTrailer || payload == StreamingUnsignedTrailer {
-		if s := r.Header.Get("X-Amz-Decoded-Content-Length"); s != "" {
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil || n < 0 {
-				return nil, errBadDecodedLength
-			}
-			decodedLen = n
-		}
+	decodedLen, err := decodedLength(r, payload)
+	if err != nil {
+		return nil, err
 	}
 
 	if v.Lookup == nil {
@@ -434,6 +428,43 @@ func (v *Verifier) check(r *http.Request, q *request, service string) (*Auth, er
 		seed:        got,
 		decodedLen:  decodedLen,
 	}, nil
+}
+
+// decodedLength is the x-amz-decoded-content-length of a streaming
+// payload, -1 when absent or not streaming.
+func decodedLength(r *http.Request, payload string) (int64, error) {
+	if payload != StreamingSigned && payload != StreamingSignedTrailer && payload != StreamingUnsignedTrailer {
+		return -1, nil
+	}
+	s := r.Header.Get("X-Amz-Decoded-Content-Length")
+	if s == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errBadDecodedLength
+	}
+	return n, nil
+}
+
+// Anonymous returns the Auth of an unsigned request, for the requests the
+// gateway serves without a signature (public buckets): no access key, and
+// the body as x-amz-content-sha256 describes it (absent: unsigned; a
+// SHA-256 for the caller to check; aws-chunked with an unsigned trailer).
+// ok is false for a body that needs a signature (signed chunks) or a
+// malformed value.
+func Anonymous(r *http.Request) (a *Auth, ok bool) {
+	payload := UnsignedPayload
+	if v := r.Header.Get("X-Amz-Content-Sha256"); v != "" {
+		if payload, ok = normalizePayloadHash(v); !ok || payload == StreamingSigned || payload == StreamingSignedTrailer {
+			return nil, false
+		}
+	}
+	n, err := decodedLength(r, payload)
+	if err != nil {
+		return nil, false
+	}
+	return &Auth{PayloadHash: payload, decodedLen: n}, true
 }
 
 // normalizePayloadHash accepts the special values and 64 hex digits (returned

@@ -28,10 +28,14 @@ const (
 	UploadOverhead = 512
 	// BucketOverhead is charged per bucket, on top of its name.
 	BucketOverhead = 1024
+	// ConfigOverhead is charged per bucket configuration document, on top
+	// of its name and bytes.
+	ConfigOverhead = 256
 )
 
-// Size returns the bytes of m as it is stored and charged: every value,
-// and the name and value of each user metadata entry (0 for nil).
+// Size returns the bytes of m as it is stored and charged: every value
+// (attributes too), and the name and value of each user metadata entry
+// (0 for nil).
 func (m *Metadata) Size() int64 {
 	if m == nil {
 		return 0
@@ -41,6 +45,9 @@ func (m *Metadata) Size() int64 {
 	for k, v := range m.User {
 		n += len(k) + len(v)
 	}
+	for _, a := range m.Attrs() {
+		n += len(*a)
+	}
 	return int64(n)
 }
 
@@ -49,6 +56,10 @@ func (m *Metadata) Size() int64 {
 func ObjectCost(key string, size int64, m *Metadata) int64 {
 	return ObjectOverhead + int64(len(key)) + m.Size() + size
 }
+
+// DeleteMarkerCost is the charge for a delete marker at key. Every
+// version of an object is charged ObjectCost, current or not.
+func DeleteMarkerCost(key string) int64 { return ObjectCost(key, 0, nil) }
 
 // PartCost is the charge for a part of size bytes.
 func PartCost(size int64) int64 { return PartOverhead + size }
@@ -74,3 +85,7 @@ func ChargesObjectMetadata(s Store) bool {
 	_, ok := s.(MetadataUncharged)
 	return !ok
 }
+
+// ConfigCost is the charge for a bucket configuration document name of n
+// bytes.
+func ConfigCost(name string, n int) int64 { return ConfigOverhead + int64(len(name)) + int64(n) }

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Count is an order's usage recomputed from its listings (see Recount).
 type Count struct {
@@ -24,6 +27,9 @@ func Recount(ctx context.Context, st Store) (Count, error) {
 	}
 	for _, b := range buckets {
 		c.Bytes += BucketCost(b.Name)
+		if err := c.configs(ctx, st, b.Name); err != nil {
+			return c, err
+		}
 		if err := c.objects(ctx, st, b.Name); err != nil {
 			return c, err
 		}
@@ -34,8 +40,26 @@ func Recount(ctx context.Context, st Store) (Count, error) {
 	return c, nil
 }
 
+func (c *Count) configs(ctx context.Context, st Store, bucket string) error {
+	for _, name := range ConfigNames {
+		doc, err := st.GetBucketConfig(ctx, bucket, name)
+		if errors.Is(err, ErrNoSuchConfig) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		c.Bytes += ConfigCost(name, len(doc))
+	}
+	return nil
+}
+
 func (c *Count) objects(ctx context.Context, st Store, bucket string) error {
-	for after := ""; ; {
+	err := c.versions(ctx, st, bucket)
+	if !errors.Is(err, ErrNotSupported) {
+		return err
+	}
+	for after := ""; ; { // a store without versions: its objects
 		page, err := st.ListObjects(ctx, bucket, ListOptions{After: after})
 		if err != nil {
 			return err
@@ -49,6 +73,30 @@ func (c *Count) objects(ctx context.Context, st Store, bucket string) error {
 			return nil
 		}
 		after = page.Next
+	}
+}
+
+// versions counts every version and delete marker of bucket.
+func (c *Count) versions(ctx context.Context, st Store, bucket string) error {
+	opts := VersionsOptions{}
+	for {
+		page, err := st.ListObjectVersions(ctx, bucket, opts)
+		if err != nil {
+			return err
+		}
+		for _, o := range page.Versions {
+			if o.DeleteMarker {
+				c.Bytes += DeleteMarkerCost(o.Key)
+				continue
+			}
+			c.Bytes += ObjectCost(o.Key, o.Size, &o.Meta)
+			c.Data += o.Size
+			c.Objects++
+		}
+		if !page.Truncated {
+			return nil
+		}
+		opts.KeyMarker, opts.VersionIDMarker = page.NextKeyMarker, page.NextVersionIDMarker
 	}
 }
 

@@ -49,6 +49,14 @@ var (
 	ErrIncompleteBody = errors.New("store: body size differs from declared size")
 	// ErrInvalidRange: GetObject's Check returned a range outside the object.
 	ErrInvalidRange = errors.New("store: invalid range")
+	// ErrNotSupported: the store cannot do what was asked (the gateway
+	// answers 501 NotImplemented).
+	ErrNotSupported = errors.New("store: not supported by this store")
+	// ErrNoSuchVersion: no version of the key has the version id given.
+	ErrNoSuchVersion = errors.New("store: no such version")
+	// ErrInvalidVersionID: the version id given is not one the store makes
+	// (nor NullVersion).
+	ErrInvalidVersionID = errors.New("store: invalid version id")
 )
 
 // Limits of the S3 API that stores enforce.
@@ -68,6 +76,8 @@ const (
 
 // Store holds one order's data. See the package comment for the rules.
 type Store interface {
+	BucketConfigs
+
 	// ListBuckets returns all buckets sorted by name.
 	ListBuckets(ctx context.Context) ([]Bucket, error)
 	// CreateBucket creates an empty bucket. ErrBucketExists if it exists,
@@ -153,6 +163,53 @@ type Store interface {
 	// initiation time, starting after (KeyMarker, UploadIDMarker).
 	ListMultipartUploads(ctx context.Context, bucket string, opts UploadsOptions) (*UploadsPage, error)
 
+	// UpdateObject changes the attributes (Metadata.ACL, Tags, LockMode,
+	// LockUntil, LegalHold) of the key's current version in place: fn gets
+	// a copy of the object and sets them; nothing else it changes is kept
+	// (the bytes, ETag, modification time and headers stay). The read and
+	// the write are atomic (fn may be called more than once); an error
+	// from fn is returned unchanged and nothing is written. It returns the
+	// updated object; ErrNoSuchKey if there is none. A store that cannot
+	// change attributes in place returns ErrNotSupported.
+	UpdateObject(ctx context.Context, bucket, key string, fn func(*Object) error) (*Object, error)
+	// UpdateObjectVersion is UpdateObject of the version versionID ("" the
+	// current one), current or not, with the errors of HeadObjectVersion
+	// (a delete marker has no attributes to change).
+	UpdateObjectVersion(ctx context.Context, bucket, key, versionID string, fn func(*Object) error) (*Object, error)
+	// SetBucketVersioning sets the bucket's versioning state, Enabled or
+	// Suspended (a bucket never returns to Unversioned).
+	SetBucketVersioning(ctx context.Context, bucket, state string) error
+	// BucketVersioning returns the bucket's versioning state: Unversioned
+	// (""), Enabled or Suspended.
+	BucketVersioning(ctx context.Context, bucket string) (string, error)
+	// HeadObjectVersion is HeadObject of the version versionID ("" the
+	// current one). A delete marker is a *DeleteMarkerError; an id no
+	// version has is ErrNoSuchVersion, one the store cannot have made
+	// ErrInvalidVersionID.
+	HeadObjectVersion(ctx context.Context, bucket, key, versionID string) (*Object, error)
+	// GetObjectVersion is GetObject of the version versionID ("" the
+	// current one), with the errors of HeadObjectVersion.
+	GetObjectVersion(ctx context.Context, bucket, key, versionID string, check CheckFunc) (*Object, io.ReadCloser, error)
+	// DeleteObjectVersion deletes the version versionID, or with "" the key
+	// as DeleteObject does (in a versioned bucket that adds a delete
+	// marker), and reports what it did. Deleting the current version makes
+	// the newest remaining one current. A version that does not exist is
+	// not an error (S3 semantics): the result then names versionID.
+	DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error)
+	// DeleteObjectIf is DeleteObjectVersion with "" (the key deleted as
+	// DeleteObject does) if check accepts the key's current object (nil
+	// when the key has none): check runs atomically with the delete, and
+	// its error is returned unchanged with nothing deleted. A store that
+	// cannot delete conditionally returns ErrNotSupported.
+	DeleteObjectIf(ctx context.Context, bucket, key string, check func(cur *Object) error) (DeleteResult, error)
+	// ListObjectVersions returns up to opts.Limit versions and delete
+	// markers (Objects with DeleteMarker set) and common prefixes, by key
+	// and then newest first, starting after (KeyMarker, VersionIDMarker):
+	// the rules of ListObjects, with its cost bound (a page costs work in
+	// proportion to its size, however many versions a key has). An
+	// unversioned bucket lists each object as its NullVersion.
+	ListObjectVersions(ctx context.Context, bucket string, opts VersionsOptions) (*VersionsPage, error)
+
 	// Usage reports the bytes charged (cost.go: data, parts of in-progress
 	// uploads, and each entry's overhead, name and metadata) and the
 	// objects stored. It must be cheap (no scan).
@@ -175,6 +232,26 @@ type Metadata struct {
 	Expires            string            `json:"ex,omitempty"`
 	StorageClass       string            `json:"sc,omitempty"`
 	User               map[string]string `json:"u,omitempty"` // lower-case names without the x-amz-meta- prefix
+
+	// Attributes: the object's settings that are not HTTP headers. They
+	// travel with the metadata (copies, multipart uploads, listings) and
+	// UpdateObject changes them in place.
+	ACL       string `json:"acl,omitempty"` // the object's ACL in the gateway's form ("": owner only)
+	Tags      string `json:"tg,omitempty"`  // tag set, URL-encoded as in x-amz-tagging
+	LockMode  string `json:"lm,omitempty"`  // object lock retention: GOVERNANCE or COMPLIANCE
+	LockUntil string `json:"lu,omitempty"`  // retain-until date, RFC 3339
+	LegalHold string `json:"lh,omitempty"`  // "ON" while a legal hold is set
+}
+
+// Attrs returns the attribute fields of m (ACL, tags, lock) in a fixed
+// order, for stores that encode them.
+func (m *Metadata) Attrs() [5]*string {
+	return [5]*string{&m.ACL, &m.Tags, &m.LockMode, &m.LockUntil, &m.LegalHold}
+}
+
+// CopyAttrs sets the attribute fields of m to those of src.
+func (m *Metadata) CopyAttrs(src *Metadata) {
+	m.ACL, m.Tags, m.LockMode, m.LockUntil, m.LegalHold = src.ACL, src.Tags, src.LockMode, src.LockUntil, src.LegalHold
 }
 
 // Checksum algorithms (as S3 names them) and types.
@@ -211,6 +288,94 @@ type Object struct {
 	// UploadID is the multipart upload that made the object, if the store
 	// knows it (a repeated CompleteMultipartUpload is answered for it).
 	UploadID string
+	// VersionID is the version's id: "" in a bucket whose versioning was
+	// never set, NullVersion for a version written while it was not
+	// Enabled, else an opaque URL-safe id the store made.
+	VersionID string
+	// DeleteMarker marks a delete marker (a version without data).
+	DeleteMarker bool
+	// IsLatest is set by ListObjectVersions on each key's current version.
+	IsLatest bool
+}
+
+// VersionsUnsupported is implemented by a Store whose buckets are never
+// versioned (SetBucketVersioning is ErrNotSupported): every object is
+// its null version, and CopyInput.SrcVersionID is not looked at, so the
+// caller refuses any other source version id itself.
+type VersionsUnsupported interface {
+	VersionsUnsupported()
+}
+
+// SupportsVersions reports whether s keeps versions.
+func SupportsVersions(s Store) bool {
+	_, ok := s.(VersionsUnsupported)
+	return !ok
+}
+
+// Bucket versioning states (as S3 spells them).
+const (
+	Unversioned = ""
+	Enabled     = "Enabled"
+	Suspended   = "Suspended"
+)
+
+// NullVersion is the version id of a version written while its bucket's
+// versioning was not Enabled.
+const NullVersion = "null"
+
+// DeleteMarkerError is returned when the version read is a delete marker:
+// the key's current version (it matches ErrNoSuchKey, HTTP 404) or a
+// version named by id (it matches ErrMethodNotAllowed, HTTP 405).
+type DeleteMarkerError struct {
+	VersionID    string
+	LastModified time.Time
+	ByID         bool // named by id
+}
+
+// ErrMethodNotAllowed: the version named by id is a delete marker.
+var ErrMethodNotAllowed = errors.New("store: the version is a delete marker")
+
+func (e *DeleteMarkerError) Error() string {
+	if e.ByID {
+		return "store: the version is a delete marker"
+	}
+	return "store: no such key (the current version is a delete marker)"
+}
+
+// Is makes a DeleteMarkerError match ErrNoSuchKey or ErrMethodNotAllowed.
+func (e *DeleteMarkerError) Is(target error) bool {
+	if e.ByID {
+		return target == ErrMethodNotAllowed
+	}
+	return target == ErrNoSuchKey
+}
+
+// DeleteResult is what DeleteObjectVersion did.
+type DeleteResult struct {
+	// VersionID is the version deleted, or the delete marker added ("" in
+	// a bucket whose versioning was never set and no id was given).
+	VersionID string
+	// DeleteMarker: a delete marker was added, or the version deleted was
+	// one.
+	DeleteMarker bool
+}
+
+// VersionsOptions select a page of ListObjectVersions.
+type VersionsOptions struct {
+	Prefix          string
+	Delimiter       string
+	KeyMarker       string // exclusive start: a key or a common prefix
+	VersionIDMarker string // with KeyMarker: resume after this version of it
+	Limit           int    // 1..MaxListKeys; 0 means MaxListKeys
+}
+
+// VersionsPage is one page of ListObjectVersions.
+type VersionsPage struct {
+	Versions            []Object
+	CommonPrefixes      []string
+	Truncated           bool
+	NextKeyMarker       string
+	NextVersionIDMarker string // "" when the page ended with a common prefix
 }
 
 // Part describes an uploaded part.
@@ -315,6 +480,14 @@ type CopyInput struct {
 	// ChecksumAlgorithm is the copy's checksum algorithm ("": the
 	// source's), computed over the copied bytes.
 	ChecksumAlgorithm string
+	// Attrs, if set, returns the copy's attributes (Metadata.ACL, Tags,
+	// lock) from the source version being copied; only those fields of
+	// its result are used. nil: the attributes of the metadata copied
+	// (Meta's, or the source's).
+	Attrs func(src *Object) Metadata
+	// SrcVersionID names the source version ("": the current one), with
+	// the errors of HeadObjectVersion.
+	SrcVersionID string
 }
 
 // ListOptions select a page of ListObjects.
@@ -388,7 +561,8 @@ type UploadsPage struct {
 	NextUploadIDMarker string
 }
 
-// Usage is what an order stores.
+// Usage is what an order stores. Objects counts every version of every
+// object (noncurrent ones too), but not delete markers.
 type Usage struct {
 	Bytes   int64
 	Objects int64

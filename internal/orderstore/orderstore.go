@@ -32,12 +32,13 @@ import (
 // then the [[order.<id>.keys]] pairs.
 func Order(c *config.Config, id string) *order.Order {
 	oc := c.Order(id)
-	o := &order.Order{ID: id, Capacity: int64(oc.Capacity), Expires: oc.Expires.Time, Grace: oc.Grace}
+	o := &order.Order{ID: id, Capacity: int64(oc.Capacity), Expires: oc.Expires.Time, Grace: oc.Grace, BlockPublic: oc.BlockPublicAccess,
+		LifecycleDay: oc.LifecycleDay}
 	if c.GatewayKeyServes(id) {
 		o.Keys = append(o.Keys, order.Key{AccessKey: c.Gateway.AccessKey, SecretKey: string(c.Gateway.SecretKey)})
 	}
 	for _, k := range oc.Keys {
-		o.Keys = append(o.Keys, order.Key{AccessKey: k.AccessKey, SecretKey: string(k.SecretKey), ReadOnly: k.ReadOnly})
+		o.Keys = append(o.Keys, order.Key{AccessKey: k.AccessKey, SecretKey: string(k.SecretKey), ReadOnly: k.ReadOnly, BypassGovernance: k.BypassGovernance})
 	}
 	return o
 }

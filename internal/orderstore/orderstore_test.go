@@ -213,6 +213,7 @@ extra_order_id = "o1"
 capacity = "1GiB"
 expires = 2027-01-01T00:00:00Z
 grace = "1h"
+block_public_access = true
 [[order.o1.keys]]
 access_key = "ro"
 secret_key = "rosecret"
@@ -221,22 +222,26 @@ read_only = true
 [[order.o2.keys]]
 access_key = "o2key"
 secret_key = "o2secret"
+bypass_governance = true
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	o1 := Order(c, "o1")
-	if o1.ID != "o1" || o1.Capacity != 1<<30 || o1.Grace != time.Hour || o1.Expires.Year() != 2027 || len(o1.Keys) != 2 {
+	if o1.ID != "o1" || o1.Capacity != 1<<30 || o1.Grace != time.Hour || o1.Expires.Year() != 2027 || len(o1.Keys) != 2 || !o1.BlockPublic {
 		t.Fatalf("o1 = %+v", o1)
 	}
 	if k, ok := o1.Key("main"); !ok || k.ReadOnly || k.SecretKey != "mainsecret" {
 		t.Errorf("main key: %+v", k)
 	}
-	if k, ok := o1.Key("ro"); !ok || !k.ReadOnly {
+	if k, ok := o1.Key("ro"); !ok || !k.ReadOnly || k.BypassGovernance {
 		t.Errorf("ro key: %+v", k)
 	}
+	if k, ok := Order(c, "o2").Key("o2key"); !ok || !k.BypassGovernance {
+		t.Errorf("o2key (bypass_governance = true): %+v", k)
+	}
 	o2 := Order(c, "o2")
-	if _, ok := o2.Key("main"); ok || len(o2.Keys) != 1 || o2.Capacity != 0 {
+	if _, ok := o2.Key("main"); ok || len(o2.Keys) != 1 || o2.Capacity != 0 || o2.BlockPublic {
 		t.Errorf("o2 = %+v", o2)
 	}
 	if err := o1.Validate(); err != nil {

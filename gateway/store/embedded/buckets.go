@@ -97,17 +97,18 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 		case b == nil:
 			res = store.ErrNoSuchBucket
 			return nil
-		case !empty(b.Bucket(keyObjects)):
+		case !empty(b.Bucket(keyObjects)) || !empty(b.Bucket(keyVersions)):
 			res = store.ErrBucketNotEmpty
 			return nil
 		}
 		if parts, err = dropUploads(tx, b.Bucket(keyUploads)); err != nil {
 			return err
 		}
+		configs := configsCost(b)
 		if err := tx.Bucket(bktBuckets).DeleteBucket([]byte(bucket)); err != nil {
 			return err
 		}
-		return addUsage(tx, -store.BucketCost(bucket), 0)
+		return addUsage(tx, -store.BucketCost(bucket)-configs, 0)
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: delete bucket: %w", err)
@@ -153,7 +154,11 @@ func dropUploads(tx *bbolt.Tx, ups *bbolt.Bucket) ([]fileID, error) {
 	return files, addUsage(tx, -size, 0)
 }
 
+// empty reports whether b (which may be nil) holds no entry.
 func empty(b *bbolt.Bucket) bool {
+	if b == nil {
+		return true
+	}
 	k, _ := b.Cursor().First()
 	return k == nil
 }

@@ -42,15 +42,17 @@ func chargesTx(tx *bbolt.Tx) (store.Usage, error) {
 	var u store.Usage
 	all := tx.Bucket(bktBuckets)
 	err := all.ForEachBucket(func(name []byte) error {
-		u.Bytes += store.BucketCost(string(name))
 		b := all.Bucket(name)
-		err := b.Bucket(keyObjects).ForEach(func(k, v []byte) error {
+		u.Bytes += store.BucketCost(string(name)) + configsCost(b)
+		err := forEachVersion(b, func(k, v []byte) error {
 			r, err := decodeObject(v, decodeList)
 			if err != nil {
 				return err
 			}
 			u.Bytes += r.cost(string(k))
-			u.Objects++
+			if !r.marker {
+				u.Objects++
+			}
 			return nil
 		})
 		if err != nil {

@@ -40,7 +40,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	if err := s.bucketExists(dstBucket); err != nil {
 		return nil, err
 	}
-	src, err := s.openObject(srcBucket, srcKey, true)
+	src, err := s.openObject(srcBucket, srcKey, in.SrcVersionID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +59,10 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 	}
 	if in.Meta != nil {
 		rec.meta = *in.Meta
+	}
+	if in.Attrs != nil {
+		a := in.Attrs(src.obj)
+		rec.meta.CopyAttrs(&a)
 	}
 	needMD5 := src.rec.etagParts > 0
 	var sumHash hash.Hash

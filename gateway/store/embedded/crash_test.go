@@ -88,6 +88,7 @@ func TestCrashChild(t *testing.T) {
 			}
 		}()
 	}
+	go crashVersions(s, round, ack, fail)
 	go func() {
 		// Multipart uploads: completed ones and abandoned ones.
 		for i := 0; ; i++ {
@@ -116,6 +117,47 @@ func TestCrashChild(t *testing.T) {
 		}
 	}()
 	select {}
+}
+
+// crashVersions writes versions of a few keys of the versioned bucket
+// "crashv" until the process is killed: new versions ("vput
+// key@version md5"), delete markers ("vmark key@version") and deletes of
+// versions by id ("vdeleting", then "vdel key@version").
+func crashVersions(s *Store, round string, ack func(op, key string, data []byte), fail func(string, error)) {
+	ctx := context.Background()
+	if err := s.CreateBucket(ctx, "crashv"); err != nil && !errors.Is(err, store.ErrBucketExists) {
+		fail("bucket crashv", err)
+	}
+	if err := s.SetBucketVersioning(ctx, "crashv", store.Enabled); err != nil {
+		fail("versioning", err)
+	}
+	var written []string // key@version
+	for i := 0; ; i++ {
+		key := fmt.Sprintf("r%s/v%d", round, i%4)
+		data := storetest.Data(uint64(i), []int{0, 100, 70 << 10}[i%3])
+		o, err := s.PutObject(ctx, "crashv", key, store.PutInput{Body: bytes.NewReader(data), Size: int64(len(data))})
+		if err != nil {
+			fail("put version", err)
+		}
+		written = append(written, key+"@"+o.VersionID)
+		ack("vput", key+"@"+o.VersionID, data)
+		if i%5 == 4 {
+			r, err := s.DeleteObjectVersion(ctx, "crashv", key, "")
+			if err != nil {
+				fail("delete marker", err)
+			}
+			ack("vmark", key+"@"+r.VersionID, nil)
+		}
+		if i%3 == 2 {
+			old := written[len(written)/2]
+			k, vid, _ := strings.Cut(old, "@")
+			ack("vdeleting", old, nil)
+			if _, err := s.DeleteObjectVersion(ctx, "crashv", k, vid); err != nil {
+				fail("delete version", err)
+			}
+			ack("vdel", old, nil)
+		}
+	}
 }
 
 // runCrashChild runs TestCrashChild on dir, kills it with SIGKILL after
@@ -165,12 +207,19 @@ func TestCrash(t *testing.T) {
 		t.Skip("slow")
 	}
 	dir := t.TempDir()
-	want := map[string]string{}  // key → md5 of acknowledged content ("" deleted)
-	maybe := map[string]string{} // key → md5 of content that may have been deleted
+	want := map[string]string{}     // key → md5 of acknowledged content ("" deleted)
+	maybe := map[string]string{}    // key → md5 of content that may have been deleted
+	versions := map[string]string{} // key@version → md5 (a delete marker: of nothing), "gone" deleted
 	for round := range 3 {
 		for _, line := range runCrashChild(t, dir, round, 150+rand.IntN(200)) {
 			f := strings.Fields(line)
 			switch f[0] {
+			case "vput", "vmark":
+				versions[f[1]] = f[2]
+			case "vdeleting":
+				delete(versions, f[1])
+			case "vdel":
+				versions[f[1]] = "gone"
 			case "put", "mp":
 				want[f[1]] = f[2]
 			case "deleting":
@@ -229,7 +278,8 @@ func TestCrash(t *testing.T) {
 			t.Errorf("%s: content md5 %s (%v), acknowledged %s", key, got, err, sum)
 		}
 	}
-	t.Logf("%d acknowledged writes, %d interrupted deletes checked", len(want), len(maybe))
+	checkCrashVersions(t, s, versions)
+	t.Logf("%d acknowledged writes, %d interrupted deletes, %d versions checked", len(want), len(maybe), len(versions))
 	checkConsistent(t, s)
 }
 
@@ -268,23 +318,27 @@ func checkConsistent(t *testing.T, s *Store) {
 	}
 }
 
-// checkBucket reads every object of bucket whole and returns the bytes
-// (parts of uploads included) and objects it holds.
+// checkBucket reads every version of every object of bucket whole and
+// returns the bytes (parts of uploads included) and objects (versions) it
+// holds.
 func checkBucket(t *testing.T, s *Store, bucket string) (bytes, objects int64) {
 	t.Helper()
 	ctx := t.Context()
-	after := ""
+	opts := store.VersionsOptions{}
 	for {
-		p, err := s.ListObjects(ctx, bucket, store.ListOptions{After: after})
+		p, err := s.ListObjectVersions(ctx, bucket, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, o := range p.Objects {
+		for _, o := range p.Versions {
+			if o.DeleteMarker {
+				continue
+			}
 			objects++
 			bytes += o.Size
-			g, rc, err := s.GetObject(ctx, bucket, o.Key, nil)
+			g, rc, err := s.GetObjectVersion(ctx, bucket, o.Key, o.VersionID, nil)
 			if err != nil {
-				t.Errorf("%s: listed but %v", o.Key, err)
+				t.Errorf("%s@%s: listed but %v", o.Key, o.VersionID, err)
 				continue
 			}
 			h := md5.New()
@@ -300,7 +354,7 @@ func checkBucket(t *testing.T, s *Store, bucket string) (bytes, objects int64) {
 		if !p.Truncated {
 			break
 		}
-		after = p.Next
+		opts.KeyMarker, opts.VersionIDMarker = p.NextKeyMarker, p.NextVersionIDMarker
 	}
 	ups, err := s.ListMultipartUploads(ctx, bucket, store.UploadsOptions{})
 	if err != nil {
@@ -348,7 +402,7 @@ func referencedFiles(t *testing.T, s *Store) map[fileID]bool {
 	out := map[fileID]bool{}
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		err := tx.Bucket(bktBuckets).ForEachBucket(func(name []byte) error {
-			return tx.Bucket(bktBuckets).Bucket(name).Bucket(keyObjects).ForEach(func(k, v []byte) error {
+			return forEachVersion(tx.Bucket(bktBuckets).Bucket(name), func(k, v []byte) error {
 				r, err := decodeObject(v, decodeList)
 				if err != nil {
 					return err
@@ -374,4 +428,38 @@ func referencedFiles(t *testing.T, s *Store) map[fileID]bool {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// checkCrashVersions checks the acknowledged versions of crashVersions:
+// each is readable with its content, a delete marker or gone, as
+// acknowledged.
+func checkCrashVersions(t *testing.T, s *Store, versions map[string]string) {
+	t.Helper()
+	ctx := t.Context()
+	marker := md5.Sum(nil)
+	for kv, sum := range versions {
+		key, vid, _ := strings.Cut(kv, "@")
+		o, rc, err := s.GetObjectVersion(ctx, "crashv", key, vid, nil)
+		switch {
+		case sum == "gone":
+			if !errors.Is(err, store.ErrNoSuchVersion) {
+				t.Errorf("%s: deleted, but %v", kv, err)
+			}
+		case errors.Is(err, store.ErrMethodNotAllowed):
+			if sum != hex.EncodeToString(marker[:]) {
+				t.Errorf("%s: a delete marker, acknowledged as a version", kv)
+			}
+		case err != nil:
+			t.Errorf("%s: acknowledged, but %v", kv, err)
+		default:
+			h := md5.New()
+			_, err = io.Copy(h, rc)
+			if got := hex.EncodeToString(h.Sum(nil)); err != nil || got != sum || o.VersionID != vid {
+				t.Errorf("%s: content md5 %s (%v), acknowledged %s", kv, got, err, sum)
+			}
+		}
+		if rc != nil {
+			rc.Close()
+		}
+	}
 }

@@ -286,7 +286,7 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 		}
 		rec.upload = id
 		var replaced []fileID
-		replaced, res, err = replaceTx(tx, bucket, key, rec.encode(), rec.cost(key), in.Cond)
+		replaced, res, err = writeVersionTx(tx, bucket, key, rec, in.Cond)
 		if err != nil || res != nil {
 			return err
 		}
@@ -323,19 +323,15 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 // object; otherwise ErrNoSuchUpload. The record of the completed upload is
 // the object record itself, so it is bounded by and charged with the object.
 func completedBefore(tx *bbolt.Tx, bucket, key string, id uploadID, parts []store.CompletePart) (*store.Object, error, error) {
-	objs := objectsOf(tx, bucket)
-	if objs == nil {
+	vb := openVBucket(tx, bucket)
+	if vb == nil {
 		return nil, store.ErrNoSuchBucket, nil
 	}
-	v := objs.Get([]byte(key))
-	if v == nil {
-		return nil, store.ErrNoSuchUpload, nil
-	}
-	cur, err := decodeObject(v, decodeHead)
+	cur, err := vb.current(key, decodeHead)
 	if err != nil {
 		return nil, nil, err
 	}
-	if cur.upload != id || len(cur.parts) != len(parts) {
+	if cur == nil || cur.upload != id || len(cur.parts) != len(parts) {
 		return nil, store.ErrNoSuchUpload, nil
 	}
 	for i, p := range cur.parts {

@@ -50,15 +50,14 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, in store.PutI
 	return rec.object(key), nil
 }
 
-// commitObject writes rec at key if cond holds, in one grouped
-// transaction, and then releases the files of the replaced version. On
-// error nothing was committed.
+// commitObject makes rec key's current version if cond holds, in one
+// grouped transaction (see writeVersionTx), and then releases the files of
+// the versions it replaced. On error nothing was committed.
 func (s *Store) commitObject(bucket, key string, rec *objRecord, cond store.Conditions) error {
-	enc := rec.encode()
 	var old []fileID
 	var res error
 	err := s.update(func(tx *bbolt.Tx) (err error) {
-		old, res, err = replaceTx(tx, bucket, key, enc, rec.cost(key), cond)
+		old, res, err = writeVersionTx(tx, bucket, key, rec, cond)
 		return err
 	})
 	if err != nil {
@@ -69,36 +68,6 @@ func (s *Store) commitObject(bucket, key string, rec *objRecord, cond store.Cond
 	}
 	s.release(old)
 	return nil
-}
-
-// replaceTx writes the encoded record enc (of an object that costs cost,
-// see store.ObjectCost) at key if cond holds, keeping the usage counters
-// exact. It returns the files of the replaced version, to release after
-// the commit; res is the expected failure (ErrNoSuchBucket,
-// ErrPreconditionFailed), if any.
-func replaceTx(tx *bbolt.Tx, bucket, key string, enc []byte, cost int64, cond store.Conditions) (old []fileID, res, err error) {
-	objs := objectsOf(tx, bucket)
-	if objs == nil {
-		return nil, store.ErrNoSuchBucket, nil
-	}
-	var cur *objRecord
-	if v := objs.Get([]byte(key)); v != nil {
-		if cur, err = decodeObject(v, decodeList); err != nil {
-			return nil, nil, err
-		}
-	}
-	if res := checkConditions(cur, cond); res != nil {
-		return nil, res, nil
-	}
-	if err := objs.Put([]byte(key), enc); err != nil {
-		return nil, nil, err
-	}
-	dBytes, dObjects := cost, int64(1)
-	if cur != nil {
-		dBytes, dObjects = cost-cur.cost(key), 0
-		old = cur.files()
-	}
-	return old, nil, addUsage(tx, dBytes, dObjects)
 }
 
 // checkConditions evaluates conditional-write checks against the current
@@ -125,29 +94,9 @@ func (s *Store) bucketExists(bucket string) error {
 	})
 }
 
-// HeadObject returns the object's description or ErrNoSuchKey.
+// HeadObject returns the current version's description or ErrNoSuchKey.
 func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Object, error) {
-	if err := store.CheckNames(bucket, key); err != nil {
-		return nil, err
-	}
-	var obj *store.Object
-	err := s.view(func(tx *bbolt.Tx) error {
-		objs := objectsOf(tx, bucket)
-		if objs == nil {
-			return store.ErrNoSuchBucket
-		}
-		v := objs.Get([]byte(key))
-		if v == nil {
-			return store.ErrNoSuchKey
-		}
-		rec, err := decodeObject(v, decodeHead)
-		if err != nil {
-			return err
-		}
-		obj = rec.object(key)
-		return nil
-	})
-	return obj, err
+	return s.HeadObjectVersion(ctx, bucket, key, "")
 }
 
 // GetObject opens the object for reading. check sees the exact version the
@@ -156,6 +105,12 @@ func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Obje
 // WriteTo copies from an *io.LimitedReader over the *os.File, so io.Copy to
 // an http.ResponseWriter (or a *net.TCPConn) uses sendfile.
 func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.CheckFunc) (*store.Object, io.ReadCloser, error) {
+	return s.GetObjectVersion(ctx, bucket, key, "", check)
+}
+
+// GetObjectVersion opens version versionID ("" the current one) as
+// GetObject does.
+func (s *Store) GetObjectVersion(ctx context.Context, bucket, key, versionID string, check store.CheckFunc) (*store.Object, io.ReadCloser, error) {
 	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, nil, err
 	}
@@ -163,7 +118,7 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.C
 		return nil, nil, err
 	}
 	defer s.end()
-	src, err := s.openObject(bucket, key, false)
+	src, err := s.openObject(bucket, key, versionID, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -189,46 +144,11 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.C
 	return src.obj, rc, nil
 }
 
-// DeleteObject removes the object; an absent key is not an error.
+// DeleteObject deletes the key (see DeleteObjectVersion); an absent key
+// is not an error.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
-	if err := store.CheckNames(bucket, key); err != nil {
-		return err
-	}
-	if err := s.begin(); err != nil {
-		return err
-	}
-	defer s.end()
-	var old []fileID
-	var res error
-	err := s.update(func(tx *bbolt.Tx) error {
-		old, res = nil, nil
-		objs := objectsOf(tx, bucket)
-		if objs == nil {
-			res = store.ErrNoSuchBucket
-			return nil
-		}
-		v := objs.Get([]byte(key))
-		if v == nil {
-			return nil
-		}
-		cur, err := decodeObject(v, decodeList)
-		if err != nil {
-			return err
-		}
-		if err := objs.Delete([]byte(key)); err != nil {
-			return err
-		}
-		old = cur.files()
-		return addUsage(tx, -cur.cost(key), -1)
-	})
-	if err != nil {
-		return fmt.Errorf("embedded: delete %s/%s: %w", bucket, key, err)
-	}
-	if res != nil {
-		return res
-	}
-	s.release(old)
-	return nil
+	_, err := s.DeleteObjectVersion(ctx, bucket, key, "")
+	return err
 }
 
 // Usage reports the bytes and objects stored, from counters kept in the

@@ -182,8 +182,7 @@ func (s *Store) collectLeftovers() error {
 	records := 0
 	err = s.db.View(func(tx *bbolt.Tx) error {
 		err := tx.Bucket(bktBuckets).ForEachBucket(func(name []byte) error {
-			objs := tx.Bucket(bktBuckets).Bucket(name).Bucket(keyObjects)
-			return objs.ForEach(func(k, v []byte) error {
+			return forEachVersion(tx.Bucket(bktBuckets).Bucket(name), func(k, v []byte) error {
 				records++
 				r, err := decodeObject(v, decodeList)
 				if err != nil {

@@ -23,21 +23,22 @@ type source struct {
 	pinned []segment
 }
 
-// openObject looks the object up and secures its bytes. With pinAll every
-// data file is pinned rather than opened (CopyObject links them by name).
-func (s *Store) openObject(bucket, key string, pinAll bool) (*source, error) {
+// openObject looks version versionID ("" the current one) of the object up
+// and secures its bytes. With pinAll every data file is pinned rather than
+// opened (CopyObject links them by name).
+func (s *Store) openObject(bucket, key, versionID string, pinAll bool) (*source, error) {
 	src := &source{s: s}
 	s.barrier.RLock()
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		objs := objectsOf(tx, bucket)
-		if objs == nil {
+		vb := openVBucket(tx, bucket)
+		if vb == nil {
 			return store.ErrNoSuchBucket
 		}
-		v := objs.Get([]byte(key))
-		if v == nil {
-			return store.ErrNoSuchKey
+		l, err := vb.locate(key, versionID, decodeFull)
+		if err != nil {
+			return err
 		}
-		rec, err := decodeObject(v, decodeFull)
+		rec, err := readable(l, versionID)
 		if err != nil {
 			return err
 		}

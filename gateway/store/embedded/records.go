@@ -51,6 +51,15 @@ type objRecord struct {
 	// others): a repeated CompleteMultipartUpload of it is answered from
 	// this record while the object stands.
 	upload uploadID
+	// vid orders the version among its key's (see versions.go); a record
+	// written before versions has none stored and gets one from its mtime.
+	vid versionID
+	// null marks the null version; marker a delete marker (no data).
+	null, marker bool
+	// versioned is not stored: set when the record is read or written, it
+	// tells whether its bucket's versioning was ever set (the version id
+	// then shows).
+	versioned bool
 }
 
 // etag returns the object's ETag.
@@ -72,24 +81,33 @@ func (r *objRecord) files() []fileID {
 
 // object describes the record as a store.Object.
 func (r *objRecord) object(key string) *store.Object {
-	o := &store.Object{
+	o := new(store.Object)
+	r.fill(o, key)
+	return o
+}
+
+// fill describes the record in o (a zero Object).
+func (r *objRecord) fill(o *store.Object, key string) {
+	*o = store.Object{
 		Key:          key,
 		Size:         r.size,
-		ETag:         r.etag(),
 		LastModified: unixTime(r.mtime),
 		Meta:         r.meta,
 		Checksum:     r.sum,
 	}
+	if !r.marker {
+		o.ETag = r.etag()
+	}
 	if r.upload != (uploadID{}) {
 		o.UploadID = r.upload.String()
 	}
+	o.VersionID, o.DeleteMarker = r.versionName(), r.marker
 	if len(r.parts) > 0 {
 		o.Parts = make([]store.Part, len(r.parts))
 		for i, p := range r.parts {
 			o.Parts[i] = p.part()
 		}
 	}
-	return o
 }
 
 func (p *partInfo) part() store.Part {
@@ -114,7 +132,11 @@ func unixTime(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 const (
 	flagInline = 1
-	flagUpload = 2 // the record carries the id of the upload that made it
+	flagUpload = 2  // the record carries the id of the upload that made it
+	flagVID    = 4  // the record carries its version id
+	flagNull   = 8  // the null version (implied when flagVID is absent)
+	flagMarker = 16 // a delete marker
+	flagAttrs  = 32 // the record carries attributes (encoder.attrs)
 )
 
 func (r *objRecord) encode() []byte {
@@ -126,12 +148,25 @@ func (r *objRecord) encode() []byte {
 	if r.upload != (uploadID{}) {
 		flags |= flagUpload
 	}
+	if hasAttrs(&r.meta) {
+		flags |= flagAttrs
+	}
+	flags |= flagVID
+	if r.null {
+		flags |= flagNull
+	}
+	if r.marker {
+		flags |= flagMarker
+	}
 	e = append(e, recordFormat, flags)
 	e.uvarint(uint64(r.size))
 	e.varint(r.mtime)
 	e = append(e, r.md5[:]...)
 	e.uvarint(uint64(r.etagParts))
 	e.meta(&r.meta)
+	if flags&flagAttrs != 0 {
+		e.attrs(&r.meta)
+	}
 	e.checksum(&r.sum)
 	e.uvarint(uint64(len(r.parts)))
 	for _, p := range r.parts {
@@ -144,6 +179,7 @@ func (r *objRecord) encode() []byte {
 	if r.upload != (uploadID{}) {
 		e = append(e, r.upload[:]...)
 	}
+	e = append(e, r.vid[:]...)
 	if r.inline {
 		return append(e, r.data...)
 	}
@@ -161,12 +197,15 @@ func (r *objRecord) encodedSize() int {
 	// Format and flags, the MD5, and 15 varints: size, mtime, ETag parts,
 	// 7 metadata string lengths, the user metadata count, 3 checksum string
 	// lengths, the parts count.
-	n := 2 + len(r.md5) + len(r.upload) + 15*binary.MaxVarintLen64
+	n := 2 + len(r.md5) + len(r.upload) + len(r.vid) + 15*binary.MaxVarintLen64
 	m := &r.meta
 	for _, s := range [...]string{m.ContentType, m.ContentEncoding, m.ContentDisposition,
 		m.ContentLanguage, m.CacheControl, m.Expires, m.StorageClass,
 		r.sum.Algorithm, r.sum.Type, r.sum.Value} {
 		n += len(s)
+	}
+	for _, a := range m.Attrs() {
+		n += binary.MaxVarintLen64 + 1 + len(*a)
 	}
 	for k, v := range m.User {
 		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
@@ -200,6 +239,9 @@ func decodeObject(buf []byte, mode decodeMode) (*objRecord, error) {
 	d.raw(r.md5[:])
 	r.etagParts = int(d.uvarint())
 	d.meta(&r.meta)
+	if flags&flagAttrs != 0 {
+		d.attrs(&r.meta)
+	}
 	d.checksum(&r.sum)
 	n := d.count(18)
 	if mode != decodeList && n > 0 {
@@ -218,6 +260,13 @@ func decodeObject(buf []byte, mode decodeMode) (*objRecord, error) {
 	}
 	if flags&flagUpload != 0 {
 		d.raw(r.upload[:])
+	}
+	r.marker = flags&flagMarker != 0
+	if flags&flagVID != 0 {
+		d.raw(r.vid[:])
+		r.null = flags&flagNull != 0
+	} else {
+		r.vid, r.null = stampVersionID(r.mtime), true
 	}
 	if r.inline {
 		if d.err == nil && int64(len(d.b)) != r.size {
@@ -298,6 +347,9 @@ func (u *uploadRecord) encode() []byte {
 	e.meta(&u.meta)
 	e.str(u.alg)
 	e.str(u.typ)
+	if hasAttrs(&u.meta) {
+		e.attrs(&u.meta)
+	}
 	return e
 }
 
@@ -310,6 +362,9 @@ func decodeUpload(buf []byte) (*uploadRecord, error) {
 	d.meta(&u.meta)
 	u.alg = d.str()
 	u.typ = d.str()
+	if len(d.b) > 0 {
+		d.attrs(&u.meta)
+	}
 	return u, d.err
 }
 
@@ -333,6 +388,35 @@ func (e *encoder) meta(m *store.Metadata) {
 		e.str(k)
 		e.str(v)
 	}
+}
+
+// attrs writes the non-empty attributes of m as (index in m.Attrs(),
+// value) pairs after their count.
+func (e *encoder) attrs(m *store.Metadata) {
+	all := m.Attrs()
+	n := 0
+	for _, a := range all {
+		if *a != "" {
+			n++
+		}
+	}
+	e.uvarint(uint64(n))
+	for i, a := range all {
+		if *a != "" {
+			e.uvarint(uint64(i))
+			e.str(*a)
+		}
+	}
+}
+
+// hasAttrs reports whether m has an attribute set.
+func hasAttrs(m *store.Metadata) bool {
+	for _, a := range m.Attrs() {
+		if *a != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *encoder) checksum(c *store.Checksum) {
@@ -422,6 +506,22 @@ func (d *decoder) meta(m *store.Metadata) {
 			k := d.str()
 			m.User[k] = d.str()
 		}
+	}
+}
+
+// attrs reads what encoder.attrs wrote; an attribute index this version
+// does not know is corruption (a newer index), never dropped.
+func (d *decoder) attrs(m *store.Metadata) {
+	all := m.Attrs()
+	n := d.count(2)
+	for i := 0; i < n; i++ {
+		idx := d.uvarint()
+		v := d.str()
+		if idx >= uint64(len(all)) {
+			d.fail()
+			return
+		}
+		*all[idx] = v
 	}
 }
 

@@ -48,6 +48,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Copy", testCopy},
 		{"Multipart", testMultipart},
 		{"Usage", testUsage},
+		{"Configs", testConfigs},
+		{"Attrs", testAttrs},
+		{"DeleteIf", testDeleteIf},
+		{"Versions", testVersions},
+		{"Lock", testLock},
 	}
 	asGateway := func(t *testing.T) store.Store {
 		s := newStore(t)

@@ -90,6 +90,9 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := s.abortUploads(ctx, bucket); err != nil {
 		return err
 	}
+	if err := s.removeConfigs(ctx, bucket); err != nil {
+		return err
+	}
 	s.forgetBucket(bucket)
 	if err := s.core.RemoveObject(ctx, s.bucket, s.markerName(bucket), minio.RemoveObjectOptions{}); err != nil {
 		return s.mapErr(err)

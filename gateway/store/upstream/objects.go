@@ -876,6 +876,10 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 		if in.Meta != nil {
 			b.Meta = *in.Meta
 		}
+		if in.Attrs != nil {
+			a := in.Attrs(src)
+			b.Meta.CopyAttrs(&a)
+		}
 		var o *store.Object
 		alg := in.ChecksumAlgorithm
 		if alg == "" {

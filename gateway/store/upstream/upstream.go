@@ -140,7 +140,8 @@ type Store struct {
 	bmu     sync.Mutex
 	buckets map[string]time.Time // bucket -> seen at
 
-	uc usageCache
+	uc      usageCache
+	configs configCache
 
 	mpCache *lru
 	gates   gates

@@ -285,8 +285,12 @@ func (s *Store) scanUsage(ctx context.Context) (store.Usage, error) {
 		return u, err
 	}
 	for _, b := range buckets {
-		u.Bytes += store.BucketCost(b.Name)
-		err := s.listAll(ctx, s.dataBase(b.Name), "", func(o minio.ObjectInfo) bool {
+		cfgs, err := s.configsCost(ctx, b.Name)
+		if err != nil {
+			return u, err
+		}
+		u.Bytes += store.BucketCost(b.Name) + cfgs
+		err = s.listAll(ctx, s.dataBase(b.Name), "", func(o minio.ObjectInfo) bool {
 			if key, ok := dec(o.Key[len(s.dataBase(b.Name)):]); ok {
 				u.Objects++
 				u.Bytes += store.ObjectCost(key, o.Size, nil)
