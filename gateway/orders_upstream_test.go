@@ -64,6 +64,7 @@ func TestMain(m *testing.M) {
 	if minioSrv != nil {
 		minioSrv.Close()
 	}
+	closeSeaweed()
 	os.Exit(code)
 }
 
@@ -99,12 +100,18 @@ func sharedMinIO(t *testing.T) *miniotest.Server {
 // recount checks it against a scan); docs/upstream.md has the semantics.
 func openUpstream(t *testing.T) (store.Store, func(context.Context) (store.Usage, error)) {
 	srv := sharedMinIO(t)
+	return openUpstreamOn(t, "http://"+srv.Endpoint, srv.AccessKey, srv.SecretKey)
+}
+
+// openUpstreamOn is openUpstream on the S3 endpoint given, whose
+// ordersUpstreamBucket exists.
+func openUpstreamOn(t *testing.T, endpoint, accessKey, secretKey string) (store.Store, func(context.Context) (store.Usage, error)) {
 	cfg := upstream.Config{
-		Endpoint:      "http://" + srv.Endpoint,
+		Endpoint:      endpoint,
 		Bucket:        ordersUpstreamBucket,
 		Prefix:        fmt.Sprintf("t%d-%d/", time.Now().UnixNano()%1e9, minioPrefix.Add(1)),
-		AccessKey:     srv.AccessKey,
-		SecretKey:     srv.SecretKey,
+		AccessKey:     accessKey,
+		SecretKey:     secretKey,
 		UsageCacheTTL: time.Hour,
 	}
 	open := func() *upstream.Store {

@@ -15,11 +15,13 @@ import (
 
 // palette colours the targets (MinIO is the reference line at 1×).
 var palette = map[string]color.Color{
-	"storagecli": color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"caddy":      color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	"upstream":   color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-	"minio":      color.RGBA{R: 0xc8, G: 0x37, B: 0x37, A: 0xff},
-	"null":       color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff},
+	"storagecli":         color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"caddy":              color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	"upstream":           color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	"minio":              color.RGBA{R: 0xc8, G: 0x37, B: 0x37, A: 0xff},
+	"seaweedfs":          color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	"upstream_seaweedfs": color.RGBA{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff},
+	"null":               color.RGBA{R: 0x99, G: 0x99, B: 0x99, A: 0xff},
 }
 
 func colorOf(target string, i int) color.Color {
