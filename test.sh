@@ -4,6 +4,28 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# The MinIO and SeaweedFS servers of the upstream-mode tests (versions pinned
+# in the nested modules tools/minio and tools/seaweedfs, never linked into
+# our binaries) are built once into the cache (~2.5 and ~12 min on 2 cores
+# the first time; later runs reuse them). Their builds start first, in the
+# background, so that their module downloads and compiles overlap the
+# installs below; no test starts before both are done.
+builds="$(mktemp -d)"
+trap 'rm -rf "$builds"' EXIT
+go run ./internal/miniotest/buildminio >"$builds/minio" 2>"$builds/minio.log" &
+minio_build=$!
+go run ./internal/seaweedtest/buildweed >"$builds/weed" 2>"$builds/weed.log" &
+weed_build=$!
+# built NAME PID: waits for a server build and prints its binary's path.
+built() {
+	if ! wait "$2"; then
+		echo "test.sh: building $1 failed:" >&2
+		cat "$builds/$1.log" >&2
+		exit 1
+	fi
+	cat "$builds/$1"
+}
+
 # The end-to-end tests drive the real aws cli and boto3. A fresh machine has
 # them (pyenv's Python); fall back to Debian's packages where they are missing.
 if ! command -v aws >/dev/null 2>&1 || ! python3 -c 'import boto3' >/dev/null 2>&1; then
@@ -42,17 +64,9 @@ export CI="${CI:-true}"
 go build ./...
 go vet ./...
 
-# The MinIO server of the upstream-mode tests (version pinned in the nested
-# module tools/minio, never linked into our binaries): built once into the
-# cache (~2.5 min on 2 cores; later runs reuse it), up front, so that no test
-# pays for it or races to build it.
-MINIO_BIN="$(go run ./internal/miniotest/buildminio)"
-export MINIO_BIN
-# SeaweedFS (`weed`), the second upstream engine, likewise: pinned in the
-# nested module tools/seaweedfs, built once into the cache (~12 min on 2
-# cores the first time, a large module download; later runs reuse it).
-WEED_BIN="$(go run ./internal/seaweedtest/buildweed)"
-export WEED_BIN
+MINIO_BIN="$(built minio "$minio_build")"
+WEED_BIN="$(built weed "$weed_build")"
+export MINIO_BIN WEED_BIN
 
 go test -count=1 -timeout 20m ./...
 # The upstream-mode end-to-end and scale-out tests once more with SeaweedFS
