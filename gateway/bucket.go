@@ -80,6 +80,7 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 	if err != nil {
 		return err
 	}
+	var tags []tag
 	if len(body) > 0 {
 		var cfg createBucketConfiguration
 		if err := xml.Unmarshal(body, &cfg); err != nil {
@@ -89,6 +90,13 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 		if lc != "" && h.opts.Region != "" && lc != h.opts.Region {
 			return s3err.IllegalLocationConstraint.WithMessage("The %s location constraint is incompatible for the region specific endpoint this request was sent to.", lc)
 		}
+		if len(cfg.Unknown) > 0 {
+			return s3err.NotImplemented.WithMessage("CreateBucketConfiguration element %s is not supported by this gateway (directory buckets are not).", cfg.Unknown[0].XMLName.Local)
+		}
+		if err := validateTags(cfg.Tags, maxBucketTags, "Bucket"); err != nil {
+			return err
+		}
+		tags = cfg.Tags
 	}
 	// A bucket the order already owns costs nothing more: it is answered
 	// as such even in a full order.
@@ -107,6 +115,13 @@ func (h *Handler) createBucket(w http.ResponseWriter, r *http.Request, rc *reqCo
 		}
 		if err == nil {
 			err = h.createBucketLock(r, rc)
+		}
+		if err == nil && len(tags) > 0 {
+			// CreateBucketConfiguration's Tags: the bucket's tag set, or
+			// no bucket.
+			if err = h.putBucketConfig(r.Context(), rc, store.ConfigTagging, []byte(encodeTags(tags))); err != nil {
+				_ = h.opts.Store.DeleteBucket(r.Context(), rc.bucket)
+			}
 		}
 	}
 	if errors.Is(err, store.ErrBucketExists) && h.region() == "us-east-1" {

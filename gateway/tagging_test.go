@@ -228,3 +228,27 @@ func TestBucketTagging(t *testing.T) {
 	_, err = e.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("absent"), Tagging: &types.Tagging{TagSet: tagSet("a", "b")}})
 	wantAPIError(t, "PutBucketTagging of an absent bucket", err, "NoSuchBucket")
 }
+
+// TestCreateBucketTags: CreateBucketConfiguration's Tags become the
+// bucket's tag set; invalid ones refuse the bucket; elements of directory
+// buckets are refused, never ignored.
+func TestCreateBucketTags(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("tagged"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{Tags: tagSet("team", "web")}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("tagged")})
+	if err != nil || tagMap(got.TagSet)["team"] != "web" {
+		t.Errorf("tags of a bucket created with tags: %v %v", got, err)
+	}
+	_, err = e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bad-tags"),
+		CreateBucketConfiguration: &types.CreateBucketConfiguration{Tags: tagSet("k", "1", "k", "2")}})
+	wantAPIError(t, "CreateBucket with duplicate tag keys", err, "InvalidTag")
+	if _, err := e.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("bad-tags")}); err == nil {
+		t.Error("a CreateBucket refused for its tags created the bucket")
+	}
+	resp, body := e.do("PUT", "/dir-bucket", []byte(`<CreateBucketConfiguration><Bucket><Type>Directory</Type></Bucket></CreateBucketConfiguration>`), nil)
+	wantError(t, resp, body, 501, "NotImplemented")
+}

@@ -32,6 +32,11 @@ type bucketEntry struct {
 type createBucketConfiguration struct {
 	XMLName            xml.Name `xml:"CreateBucketConfiguration"`
 	LocationConstraint string   `xml:"LocationConstraint"`
+	Tags               []tag    `xml:"Tags>Tag"`
+	// Other elements (Location, Bucket: directory buckets) are refused.
+	Unknown []struct {
+		XMLName xml.Name
+	} `xml:",any"`
 }
 
 type locationConstraint struct {
