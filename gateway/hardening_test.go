@@ -40,21 +40,50 @@ func TestCreateOwnedBucketInFullOrder(t *testing.T) {
 	wantError(t, resp, body, http.StatusForbidden, "QuotaExceeded")
 }
 
-// TestConditionalDeleteNotDropped: DeleteObject with If-Match (S3
-// conditional deletes, general purpose buckets since 2025) must delete only
-// when the ETag matches, or be refused; it must never delete
-// unconditionally ("refuse, never drop").
-func TestConditionalDeleteNotDropped(t *testing.T) {
+// TestConditionalDelete: DeleteObject with If-Match (S3 conditional
+// deletes, general purpose buckets since 2025) deletes only when the
+// current object's ETag is listed: a mismatch is 412 and deletes nothing
+// (never an unconditional delete), a missing key 404, and the condition
+// is checked in the delete's transaction. In a versioned bucket the
+// matching delete adds a delete marker; with a versionId it is refused.
+func TestConditionalDelete(t *testing.T) {
 	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
 	e.ok("PUT", "/bkt", nil)
 	e.ok("PUT", "/bkt/k", []byte("keep me"))
+	head, _ := e.do(testAK, testSK, "HEAD", "/bkt/k", nil, nil)
+	etag := head.Header.Get("ETag")
+
 	resp, body := e.do(testAK, testSK, "DELETE", "/bkt/k", nil, map[string]string{"If-Match": `"0123456789abcdef0123456789abcdef"`})
-	if resp.StatusCode == http.StatusNoContent {
-		t.Errorf("DeleteObject with a non-matching If-Match: 204 (deleted); want 412 PreconditionFailed or a refusal")
-	}
+	wantError(t, resp, body, http.StatusPreconditionFailed, "PreconditionFailed")
 	if resp, _ := e.do(testAK, testSK, "GET", "/bkt/k", nil, nil); resp.StatusCode != http.StatusOK {
-		t.Errorf("the object was deleted despite If-Match not matching (delete answered %d %s)", resp.StatusCode, body)
+		t.Fatalf("the object was deleted despite If-Match not matching")
 	}
+	resp, body = e.do(testAK, testSK, "DELETE", "/bkt/absent", nil, map[string]string{"If-Match": "*"})
+	wantError(t, resp, body, http.StatusNotFound, "NoSuchKey")
+	for _, ifMatch := range []string{etag, `"other", ` + etag, "*"} {
+		e.ok("PUT", "/bkt/k", []byte("keep me"))
+		if resp, body := e.do(testAK, testSK, "DELETE", "/bkt/k", nil, map[string]string{"If-Match": ifMatch}); resp.StatusCode != http.StatusNoContent {
+			t.Errorf("DeleteObject with If-Match %s: %d %s", ifMatch, resp.StatusCode, body)
+		}
+		if resp, _ := e.do(testAK, testSK, "HEAD", "/bkt/k", nil, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("after DeleteObject with a matching If-Match %s: HEAD %d", ifMatch, resp.StatusCode)
+		}
+	}
+
+	// Versioned: a matching conditional delete adds a delete marker.
+	doc := []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`)
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt?versioning", doc, map[string]string{"Content-MD5": md5b64(doc)}); resp.StatusCode != 200 {
+		t.Fatalf("PutBucketVersioning: %d %s", resp.StatusCode, body)
+	}
+	put, _ := e.do(testAK, testSK, "PUT", "/bkt/v", []byte("v1"), nil)
+	resp, body = e.do(testAK, testSK, "DELETE", "/bkt/v?versionId="+put.Header.Get("x-amz-version-id"), nil, map[string]string{"If-Match": "*"})
+	wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+	resp, body = e.do(testAK, testSK, "DELETE", "/bkt/v", nil, map[string]string{"If-Match": put.Header.Get("ETag")})
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("x-amz-delete-marker") != "true" {
+		t.Errorf("conditional delete in a versioned bucket: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	resp, body = e.do(testAK, testSK, "DELETE", "/bkt/v", nil, map[string]string{"If-Match": "*"})
+	wantError(t, resp, body, http.StatusNotFound, "NoSuchKey") // the current version is a delete marker
 }
 
 // TestPartChecksumOnUploadWithout: the SDKs send a CRC32 with every part

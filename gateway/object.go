@@ -282,7 +282,12 @@ func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqCo
 		}
 		defer release()
 	}
-	res, err := h.opts.Store.DeleteObjectVersion(r.Context(), rc.bucket, rc.key, versionID)
+	var res store.DeleteResult
+	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
+		res, err = h.deleteIfMatch(r, rc, versionID, ifMatch)
+	} else {
+		res, err = h.opts.Store.DeleteObjectVersion(r.Context(), rc.bucket, rc.key, versionID)
+	}
 	if err != nil {
 		return err
 	}
@@ -292,6 +297,27 @@ func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqCo
 	setVersionHeader(w.Header(), res.VersionID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// deleteIfMatch is a conditional DeleteObject: the key's current object
+// is deleted (a delete marker added, in a versioned bucket) only if its
+// ETag is one If-Match names ("*": any), checked in the delete's own
+// transaction. A missing key is NoSuchKey, a mismatch PreconditionFailed.
+// Conditions apply to the current version only, as on S3: with a
+// versionId it is refused.
+func (h *Handler) deleteIfMatch(r *http.Request, rc *reqContext, versionID, ifMatch string) (store.DeleteResult, error) {
+	if versionID != "" {
+		return store.DeleteResult{}, errNoConditionalDelete.WithMessage("If-Match applies to the current version: it cannot be combined with versionId on this gateway.")
+	}
+	return h.opts.Store.DeleteObjectIf(r.Context(), rc.bucket, rc.key, func(cur *store.Object) error {
+		switch {
+		case cur == nil:
+			return store.ErrNoSuchKey
+		case !store.ETagListMatches(ifMatch, cur.ETag):
+			return store.ErrPreconditionFailed
+		}
+		return nil
+	})
 }
 
 // copySource parses x-amz-copy-source: "[/]bucket/key[?versionId=id]".

@@ -27,8 +27,10 @@ var (
 	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
 	errNoWebsite    = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
 	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
-	// errNoConditionalDelete: deleting only if the object still matches is
-	// not done yet; deleting unconditionally would be the worse answer.
+	// errNoConditionalDelete: the conditions of deletes the gateway does
+	// not evaluate (last-modified time and size, S3's directory-bucket
+	// conditions; <ETag> in DeleteObjects); deleting unconditionally would
+	// be the worse answer.
 	errNoConditionalDelete = s3err.NotImplemented.WithMessage("Conditional deletes are not supported by this gateway.")
 	// A bucket whose object ownership is BucketOwnerEnforced (S3's
 	// default) has ACLs disabled: only the private ACL is accepted.
@@ -72,7 +74,6 @@ var refusedHeaders = []refusedHeader{
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
-	{"If-Match", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-Object-Ownership", bucketCreate, oneOf(ownershipSettings...), errOwnership},
