@@ -241,15 +241,22 @@ type Metadata struct {
 	LockMode  string `json:"lm,omitempty"`  // object lock retention: GOVERNANCE or COMPLIANCE
 	LockUntil string `json:"lu,omitempty"`  // retain-until date, RFC 3339
 	LegalHold string `json:"lh,omitempty"`  // "ON" while a legal hold is set
+
+	// Encryption describes how the object's (or upload's) bytes are
+	// encrypted at rest ("": they are not): the gateway's sse package
+	// writes and reads it, a store keeps it as an attribute. UpdateObject
+	// and CopyAttrs leave it unchanged.
+	Encryption string `json:"en,omitempty"`
 }
 
-// Attrs returns the attribute fields of m (ACL, tags, lock) in a fixed
-// order, for stores that encode them.
-func (m *Metadata) Attrs() [5]*string {
-	return [5]*string{&m.ACL, &m.Tags, &m.LockMode, &m.LockUntil, &m.LegalHold}
+// Attrs returns the attribute fields of m (ACL, tags, lock, encryption)
+// in a fixed order, for stores that encode them.
+func (m *Metadata) Attrs() [6]*string {
+	return [6]*string{&m.ACL, &m.Tags, &m.LockMode, &m.LockUntil, &m.LegalHold, &m.Encryption}
 }
 
-// CopyAttrs sets the attribute fields of m to those of src.
+// CopyAttrs sets the attribute fields of m to those of src, but for
+// Encryption.
 func (m *Metadata) CopyAttrs(src *Metadata) {
 	m.ACL, m.Tags, m.LockMode, m.LockUntil, m.LegalHold = src.ACL, src.Tags, src.LockMode, src.LockUntil, src.LegalHold
 }
@@ -523,6 +530,9 @@ type CompletePart struct {
 // CompleteInput are the options of CompleteMultipartUpload.
 type CompleteInput struct {
 	Cond Conditions
+	// Encryption, if set, is the object's Metadata.Encryption instead of
+	// the upload's (the gateway's sse package records the plaintext size).
+	Encryption string
 }
 
 // Upload describes an in-progress multipart upload.
