@@ -242,7 +242,7 @@ func objectURL(r *http.Request, rc *reqContext) string {
 func checkPartChecksums(req *completeMultipartUpload, up store.Upload) error {
 	alg := up.ChecksumAlgorithm
 	for _, p := range req.Parts {
-		for _, a := range checksumAlgorithms {
+		for _, a := range checksum.Names {
 			switch {
 			case a == alg || p.value(a) == "":
 			case alg == "":
@@ -257,9 +257,6 @@ func checkPartChecksums(req *completeMultipartUpload, up store.Upload) error {
 	}
 	return nil
 }
-
-// checksumAlgorithms are the algorithms a part entry may carry.
-var checksumAlgorithms = [...]string{store.CRC32, store.CRC32C, store.CRC64NVME, store.SHA1, store.SHA256}
 
 // checkCompleteDeclared checks what a CompleteMultipartUpload may declare
 // of the object against the upload and the listed parts before anything is
@@ -323,7 +320,7 @@ func declaredChecksum(hdr http.Header, up store.Upload) (alg, value string, err 
 		a := checksum.FromHeaderName(k)
 		switch {
 		case a == "":
-			return "", "", s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return "", "", checksum.ErrUnsupported
 		case alg != "" || len(vs) != 1:
 			return "", "", s3err.InvalidRequest.WithMessage("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 		}

@@ -249,7 +249,7 @@ func checksumHeader(name string) (alg string, ok bool) {
 }
 
 func unsupported() error {
-	return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+	return checksum.ErrUnsupported
 }
 
 // headerValues returns the values of the named header: canonical key

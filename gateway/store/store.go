@@ -261,6 +261,11 @@ const (
 	CRC64NVME = "CRC64NVME"
 	SHA1      = "SHA1"
 	SHA256    = "SHA256"
+	SHA512    = "SHA512"
+	MD5       = "MD5"
+	XXHASH64  = "XXHASH64"
+	XXHASH3   = "XXHASH3"
+	XXHASH128 = "XXHASH128"
 
 	FullObject = "FULL_OBJECT"
 	Composite  = "COMPOSITE"
@@ -268,7 +273,7 @@ const (
 
 // Checksum is an additional S3 checksum of an object or part.
 type Checksum struct {
-	Algorithm string `json:"a,omitempty"` // CRC32, CRC32C, CRC64NVME, SHA1, SHA256; "" for none
+	Algorithm string `json:"a,omitempty"` // CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512, MD5, XXHASH64, XXHASH3, XXHASH128; "" for none
 	Type      string `json:"t,omitempty"` // FullObject or Composite
 	Value     string `json:"v,omitempty"` // base64; composite values end in "-N"
 }
