@@ -92,12 +92,12 @@ type errorResponse struct {
 	Code       string   `xml:"Code"`
 	Message    string   `xml:"Message"`
 	Details    []detailXML
-	BucketName string   `xml:"BucketName,omitempty"`
-	Key        string   `xml:"Key,omitempty"`
-	Resource   string   `xml:"Resource,omitempty"`
-	Region     string   `xml:"Region,omitempty"`
-	RequestID  string   `xml:"RequestId"`
-	HostID     string   `xml:"HostId"`
+	BucketName string `xml:"BucketName,omitempty"`
+	Key        string `xml:"Key,omitempty"`
+	Resource   string `xml:"Resource,omitempty"`
+	Region     string `xml:"Region,omitempty"`
+	RequestID  string `xml:"RequestId"`
+	HostID     string `xml:"HostId"`
 }
 
 // detailXML is an s3err.Detail as an XML element.
