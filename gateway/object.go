@@ -371,7 +371,8 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	case "", "COPY":
 		// A copy onto itself must change something: its metadata, its
 		// storage class or its checksum algorithm.
-		if srcBucket == rc.bucket && srcKey == rc.key && srcVersion == "" && r.Header.Get("x-amz-storage-class") == "" && alg == "" {
+		if srcBucket == rc.bucket && srcKey == rc.key && srcVersion == "" && r.Header.Get("x-amz-storage-class") == "" && alg == "" &&
+			r.Header.Get("x-amz-website-redirect-location") == "" {
 			return s3err.InvalidRequest.WithMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 		}
 	case "REPLACE":
@@ -384,6 +385,12 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		return s3err.InvalidArgument.WithMessage("Unknown metadata directive.")
 	}
 	tags, err := copyTags(r.Header)
+	if err != nil {
+		return err
+	}
+	// S3 never copies the source's website redirect location: the copy
+	// has the request's, whatever the metadata directive.
+	redirect, err := websiteRedirect(r.Header)
 	if err != nil {
 		return err
 	}
@@ -404,11 +411,11 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		Cond:              cond,
 		ChecksumAlgorithm: alg,
 		// A copy takes the source's tags or the request's, and the
-		// request's ACL; S3 copies neither the ACL nor the retention of
-		// the source.
+		// request's ACL; S3 copies neither the ACL, the retention nor the
+		// website redirect location of the source.
 		Attrs: func(src *store.Object) store.Metadata {
 			return store.Metadata{Tags: tags(src), ACL: rc.access.reqACL.objectString(),
-				LockMode: lock.LockMode, LockUntil: lock.LockUntil, LegalHold: lock.LegalHold}
+				LockMode: lock.LockMode, LockUntil: lock.LockUntil, LegalHold: lock.LegalHold, WebsiteRedirect: redirect}
 		},
 		SrcVersionID: srcVersion,
 		SrcCheck: func(src *store.Object) error {

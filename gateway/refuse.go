@@ -25,7 +25,6 @@ var (
 	// and object lock on a store without versions (upstream mode).
 	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
 	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
-	errNoWebsite    = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
 	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
 	// errNoConditionalDelete: the conditions of deletes the gateway does
 	// not evaluate (last-modified time and size, S3's directory-bucket
@@ -72,7 +71,6 @@ var refusedHeaders = []refusedHeader{
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5", copies, nil, errSSECNotApplicable},
-	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
 	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errNoConditionalDelete},

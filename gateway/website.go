@@ -297,3 +297,28 @@ func (h *Handler) deleteBucketWebsite(w http.ResponseWriter, r *http.Request, rc
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// maxWebsiteRedirect bounds x-amz-website-redirect-location: 2 KB, as S3.
+const maxWebsiteRedirect = 2 << 10
+
+// errInvalidRedirect is S3's answer to an x-amz-website-redirect-location
+// it cannot store.
+var errInvalidRedirect = &s3err.Error{Code: "InvalidRedirectLocation", Status: http.StatusBadRequest,
+	Message: "The website redirect location must have a prefix of 'http://' or 'https://' or '/'."}
+
+// websiteRedirect returns a write's x-amz-website-redirect-location
+// (stored with the object, answered on GET and HEAD, and followed by the
+// website endpoint), validated as S3 does: a key of the bucket ("/...")
+// or an http(s) URL, at most 2 KB. "" when the request sets none.
+func websiteRedirect(hdr http.Header) (string, error) {
+	loc := hdr.Get("X-Amz-Website-Redirect-Location")
+	switch {
+	case loc == "":
+		return "", nil
+	case len(loc) > maxWebsiteRedirect:
+		return "", errInvalidRedirect.WithMessage("The length of the website redirect location cannot exceed %d characters.", maxWebsiteRedirect)
+	case !strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://"):
+		return "", errInvalidRedirect
+	}
+	return loc, nil
+}

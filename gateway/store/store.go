@@ -241,17 +241,21 @@ type Metadata struct {
 	LockMode  string `json:"lm,omitempty"`  // object lock retention: GOVERNANCE or COMPLIANCE
 	LockUntil string `json:"lu,omitempty"`  // retain-until date, RFC 3339
 	LegalHold string `json:"lh,omitempty"`  // "ON" while a legal hold is set
+	// WebsiteRedirect is x-amz-website-redirect-location: where the
+	// website endpoint redirects a request for the object.
+	WebsiteRedirect string `json:"wr,omitempty"`
 }
 
 // Attrs returns the attribute fields of m (ACL, tags, lock) in a fixed
 // order, for stores that encode them.
-func (m *Metadata) Attrs() [5]*string {
-	return [5]*string{&m.ACL, &m.Tags, &m.LockMode, &m.LockUntil, &m.LegalHold}
+func (m *Metadata) Attrs() [6]*string {
+	return [6]*string{&m.ACL, &m.Tags, &m.LockMode, &m.LockUntil, &m.LegalHold, &m.WebsiteRedirect}
 }
 
 // CopyAttrs sets the attribute fields of m to those of src.
 func (m *Metadata) CopyAttrs(src *Metadata) {
 	m.ACL, m.Tags, m.LockMode, m.LockUntil, m.LegalHold = src.ACL, src.Tags, src.LockMode, src.LockUntil, src.LegalHold
+	m.WebsiteRedirect = src.WebsiteRedirect
 }
 
 // Checksum algorithms (as S3 names them) and types.
