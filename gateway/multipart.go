@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lambda/storagecli/gateway/checksum"
 	"github.com/lambda/storagecli/gateway/payload"
@@ -397,7 +398,27 @@ func (h *Handler) listedParts(r *http.Request, rc *reqContext, up store.Upload, 
 }
 
 func (h *Handler) abortMultipartUpload(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if err := h.opts.Store.AbortMultipartUpload(r.Context(), rc.bucket, rc.key, r.URL.Query().Get("uploadId")); err != nil {
+	uploadID := r.URL.Query().Get("uploadId")
+	if v := r.Header.Get("x-amz-if-match-initiated-time"); v != "" {
+		// Abort only the upload initiated at that time (an upload's
+		// initiation time never changes, so checking first is not a race);
+		// a missing upload is a success, as S3 documents.
+		t, err := http.ParseTime(v)
+		if err != nil {
+			return s3err.InvalidArgument.WithMessage("Invalid x-amz-if-match-initiated-time header: %q is not an HTTP date.", clipped(v))
+		}
+		page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, uploadID, store.MaxPartNumber, 1)
+		switch {
+		case errors.Is(err, store.ErrNoSuchUpload):
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		case err != nil:
+			return err
+		case !page.Upload.Initiated.Truncate(time.Second).Equal(t):
+			return s3err.PreconditionFailed
+		}
+	}
+	if err := h.opts.Store.AbortMultipartUpload(r.Context(), rc.bucket, rc.key, uploadID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
