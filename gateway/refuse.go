@@ -26,6 +26,8 @@ var (
 	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
 	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
 	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
+	errNoEventHold  = s3err.NotImplemented.WithMessage("Object Lock event holds are not supported by this gateway: use retention or a legal hold.")
+	errNoNamespace  = s3err.NotImplemented.WithMessage("Account regional bucket namespaces are not supported by this gateway: bucket names are the order's own.")
 	// errNoConditionalDelete: the conditions of deletes the gateway does
 	// not evaluate (last-modified time and size, S3's directory-bucket
 	// conditions; <ETag> in DeleteObjects); deleting unconditionally would
@@ -72,6 +74,10 @@ var refusedHeaders = []refusedHeader{
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
+	{"X-Amz-Object-Lock-Event-Hold", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Object-Lock-Event-Hold-Duration-Days", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Object-Lock-Event-Hold-Duration-Years", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Bucket-Namespace", bucketCreate, oneOf("global"), errNoNamespace},
 	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errNoConditionalDelete},
 	{"X-Amz-Object-Ownership", bucketCreate, oneOf(ownershipSettings...), errOwnership},
