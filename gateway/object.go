@@ -293,7 +293,7 @@ func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqCo
 	}
 	var res store.DeleteResult
 	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
-		res, err = h.deleteIfMatch(r, rc, versionID, ifMatch)
+		res, err = h.deleteIfMatch(r, rc, rc.key, versionID, ifMatch)
 	} else {
 		res, err = h.opts.Store.DeleteObjectVersion(r.Context(), rc.bucket, rc.key, versionID)
 	}
@@ -308,17 +308,18 @@ func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqCo
 	return nil
 }
 
-// deleteIfMatch is a conditional DeleteObject: the key's current object
-// is deleted (a delete marker added, in a versioned bucket) only if its
-// ETag is one If-Match names ("*": any), checked in the delete's own
-// transaction. A missing key is NoSuchKey, a mismatch PreconditionFailed.
-// Conditions apply to the current version only, as on S3: with a
-// versionId it is refused.
-func (h *Handler) deleteIfMatch(r *http.Request, rc *reqContext, versionID, ifMatch string) (store.DeleteResult, error) {
+// deleteIfMatch is a conditional delete of key (DeleteObject's If-Match,
+// an <ETag> in DeleteObjects): the key's current object is deleted (a
+// delete marker added, in a versioned bucket) only if its ETag is one
+// ifMatch names ("*": any), checked in the delete's own transaction. A
+// missing key is NoSuchKey, a mismatch PreconditionFailed. Conditions
+// apply to the current version only, as on S3: with a versionId it is
+// refused (NotImplemented, as S3 answers If-Match with a versionId).
+func (h *Handler) deleteIfMatch(r *http.Request, rc *reqContext, key, versionID, ifMatch string) (store.DeleteResult, error) {
 	if versionID != "" {
 		return store.DeleteResult{}, errNoConditionalDelete.WithMessage("If-Match applies to the current version: it cannot be combined with versionId on this gateway.")
 	}
-	return h.opts.Store.DeleteObjectIf(r.Context(), rc.bucket, rc.key, func(cur *store.Object) error {
+	return h.opts.Store.DeleteObjectIf(r.Context(), rc.bucket, key, func(cur *store.Object) error {
 		switch {
 		case cur == nil:
 			return store.ErrNoSuchKey

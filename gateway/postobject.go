@@ -92,9 +92,10 @@ func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier
 	if name, ok := uploadName(file); ok {
 		fields["key"] = strings.ReplaceAll(key, "${filename}", name)
 	}
+	_, formBucket := fields["bucket"]
 	fields["bucket"] = rc.bucket
 	if auth.AccessKey != "" {
-		if err := pol.check(h.opts.Now(), fields); err != nil {
+		if err := pol.check(h.opts.Now(), fields, !formBucket); err != nil {
 			return nil, err
 		}
 	}

@@ -240,6 +240,7 @@ func TestPostObjectRefused(t *testing.T) {
 		{"condition failed", e.signed(testAK, testSK, []string{`["starts-with", "$key", "user/"]`}, k), 403, "AccessDenied", `Policy Condition failed: ["starts-with", "$key", "user/"]`},
 		{"field not in policy", e.signed(testAK, testSK, anyKey, k, formField{"x-amz-meta-a", "1"}), 403, "AccessDenied", "Extra input fields: x-amz-meta-a"},
 		{"bucket condition", e.signed(testAK, testSK, append(anyKey, `{"bucket": "other"}`), k), 403, "AccessDenied", "$bucket"},
+		{"bucket field not in policy", e.signed(testAK, testSK, anyKey, k, formField{"bucket", "bkt"}), 403, "AccessDenied", "Extra input fields: bucket"},
 		{"bad policy", tamper(good, "policy", "%%%"), 403, "SignatureDoesNotMatch", ""},
 		{"no key", e.signed(testAK, testSK, anyKey), 400, "InvalidArgument", "field named 'key'"},
 		{"empty key", e.signed(testAK, testSK, anyKey, formField{"key", ""}), 400, "InvalidArgument", "length greater than 0"},

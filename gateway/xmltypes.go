@@ -85,7 +85,8 @@ type deleteRequest struct {
 	Objects []struct {
 		Key       string `xml:"Key"`
 		VersionID string `xml:"VersionId"`
-		// Conditional deletes (refused: see errNoConditionalDelete).
+		// ETag makes the entry's delete conditional; LastModifiedTime
+		// and Size, directory-bucket conditions, are refused.
 		ETag             *string `xml:"ETag"`
 		LastModifiedTime *string `xml:"LastModifiedTime"`
 		Size             *string `xml:"Size"`
