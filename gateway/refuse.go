@@ -20,7 +20,7 @@ var (
 var (
 	// Object lock (objectlock.go): lock headers on a bucket without it,
 	// and object lock on a store without versions (upstream mode).
-	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
+	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing ObjectLockConfiguration")
 	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
 	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
 	errNoEventHold  = s3err.NotImplemented.WithMessage("Object Lock event holds are not supported by this gateway: use retention or a legal hold.")
