@@ -88,7 +88,7 @@ var accessTable = map[string]opAccess{
 	"DeleteObject":            {"s3:DeleteObject", anonPolicy},
 	"CreateMultipartUpload":   {"s3:PutObject", anonBucketWrite},
 	"CompleteMultipartUpload": {"s3:PutObject", anonBucketWrite},
-	"PostObject":              {"s3:PutObject", anonNever}, // signed by its form
+	"PostObject":              {"s3:PutObject", anonBucketWrite}, // signed by its form, or anonymous
 	"GetObjectAttributes":     {"s3:GetObjectAttributes", anonPolicy},
 	"GetObjectRetention":      {"s3:GetObjectRetention", anonPolicy},
 	"PutObjectRetention":      {"s3:PutObjectRetention", anonNever},

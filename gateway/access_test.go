@@ -96,7 +96,7 @@ func publicEnv(t *testing.T, open storeOpener, o *order.Order) *orderEnv {
 var anonymousOK = map[string]bool{
 	"GetObject": true, "HeadObject": true, "ListObjects": true, "ListObjectsV2": true, "ListObjectVersions": true,
 	"ListMultipartUploads": true, "HeadBucket": true, "PutObject": true, "UploadPart": true,
-	"CreateMultipartUpload": true, "CompleteMultipartUpload": true, "AbortMultipartUpload": true,
+	"CreateMultipartUpload": true, "CompleteMultipartUpload": true, "AbortMultipartUpload": true, "PostObject": true,
 }
 
 // TestAnonymousEveryRoute sends an unsigned request to every route of the

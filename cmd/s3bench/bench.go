@@ -105,6 +105,9 @@ type Result struct {
 	Listings       int     `json:"listings,omitempty"`
 	ListingSeconds float64 `json:"listing_s,omitempty"`
 	PartSize       int64   `json:"part_size,omitempty"`
+	// hashfloor: the hashes measured and their CPU time per MiB.
+	Hashes      string  `json:"hashes,omitempty"`
+	CPUmsPerMiB float64 `json:"cpu_ms_per_mib,omitempty"`
 	// Machine describes the host (phase "machine" of `s3bench disk`).
 	Machine *Machine `json:"machine,omitempty"`
 	*procUsage
