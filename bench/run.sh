@@ -9,6 +9,10 @@
 #
 # Targets:
 #   storagecli  `storagecli gateway run` on the embedded store (durable)
+#   storagecli_sse
+#               the storagecli target with every object written and read
+#               encrypted (s3bench --sse AES256, docs/encryption.md); not in
+#               the default TARGETS
 #   caddy       the same store through Caddy (./cmd/caddy, s3gateway module)
 #               over HTTPS with `tls internal` (HTTP/1.1; s3bench trusts
 #               Caddy's root certificate with --ca-file)
@@ -182,6 +186,20 @@ start_storagecli() {
 	ENDPOINT="http://$addr" AK=accesskey SK=secretkey EXTRA_FLAGS=()
 }
 stop_storagecli() { stop_pid "$SERVER_PID"; }
+
+# --- target: storagecli with SSE-S3 on every object (its own store) -----------
+start_storagecli_sse() {
+	local home=$WORK/storagecli_sse addr
+	addr="127.0.0.1:$(free_port)"
+	mkdir -p "$home"
+	"$BIN/storagecli" gateway run --home "$home" --gateway.address "$addr" \
+		>>"$OUT/storagecli_sse.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	wait_listen "$addr" "$SERVER_PID"
+	ENDPOINT="http://$addr" AK=accesskey SK=secretkey EXTRA_FLAGS=(--sse AES256)
+}
+stop_storagecli_sse() { stop_pid "$SERVER_PID"; }
 
 # --- target: the gateway through Caddy over HTTPS (tls internal) ---------------
 start_caddy() {
@@ -477,7 +495,7 @@ log "building into $BIN"
 go build -o "$BIN/s3bench" ./cmd/s3bench
 for t in $TARGETS; do
 	case $t in
-	storagecli | upstream | upstream_seaweedfs) go build -o "$BIN/storagecli" ./cmd/storagecli ;;
+	storagecli | storagecli_sse | upstream | upstream_seaweedfs) go build -o "$BIN/storagecli" ./cmd/storagecli ;;
 	caddy) go build -o "$BIN/caddy" ./cmd/caddy ;;
 	esac
 	case $t in
