@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -42,8 +43,8 @@ const KeyFileName = "sse.keys"
 func OpenKeyring(path string) (*Keyring, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, err := AddKey(path); err != nil {
-			return nil, err
+		if err := createKeyFile(path); err != nil {
+			return nil, fmt.Errorf("sse: key file: %w", err)
 		}
 		data, err = os.ReadFile(path)
 	}
@@ -102,6 +103,43 @@ func validKeyID(id string) bool {
 		}
 	}
 	return true
+}
+
+// createKeyFile creates the key file at path with one new key, whole or
+// not at all: written to a temporary file then linked into place, so that
+// two gateways starting together (Caddy sites sharing an order) end up
+// with the same key (the second link fails and its key is dropped).
+func createKeyFile(path string) error {
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sse.keys-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = fmt.Fprintf(tmp, "# storagecli order keys (docs/encryption.md): the last wraps new objects\n1 %s\n", hex.EncodeToString(key))
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 // AddKey appends a new random key to the key file at path (creating it,

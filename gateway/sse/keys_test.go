@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -50,13 +51,42 @@ func TestKeyFileCreatedAndRotated(t *testing.T) {
 	}
 	// a key file without the old key cannot open it
 	only2, _ := os.ReadFile(path)
-	lines := strings.SplitAfter(string(only2), "\n")
-	kr3, err := ParseKeyring([]byte(lines[1]))
+	lines := strings.Split(strings.TrimSpace(string(only2)), "\n")
+	kr3, err := ParseKeyring([]byte(lines[len(lines)-1])) // key 2 only
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := kr3.Open(d1, nil); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("err = %v, want ErrUnknownKey", err)
+	}
+}
+
+// TestKeyFileCreatedOnce: gateways opening a missing key file together
+// all get the one key that was created.
+func TestKeyFileCreatedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), KeyFileName)
+	rings := make([]*Keyring, 8)
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range rings {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rings[i], errs[i] = OpenKeyring(path)
+		}()
+	}
+	wg.Wait()
+	d, _ := rings[0].NewS3()
+	for i, kr := range rings {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if _, err := kr.Open(d, nil); err != nil {
+			t.Fatalf("keyring %d has another key: %v", i, err)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Fatalf("%d files left in the directory", len(entries))
 	}
 }
 
