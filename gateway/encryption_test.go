@@ -22,8 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/lambda/storagecli/gateway"
+	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/sse"
 	"github.com/lambda/storagecli/gateway/store/embedded"
 )
@@ -31,8 +34,9 @@ import (
 // sseEnv is a gateway encrypting on an embedded store in dir.
 type sseEnv struct {
 	*testEnv
-	dir string
-	st  *embedded.Store
+	dir  string
+	st   *embedded.Store
+	logs *observer.ObservedLogs
 }
 
 // newSSEEnv serves an embedded store in dir (a new one if ""), with the
@@ -51,8 +55,9 @@ func newSSEEnv(t *testing.T, dir string) *sseEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	core, logs := observer.New(zap.InfoLevel)
 	h, err := gateway.New(gateway.Options{Store: st, Credentials: map[string]string{testAK: testSK}, Region: testRegion,
-		Encryption: kr, SSECPlainHTTP: true})
+		Encryption: kr, SSECPlainHTTP: true, Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +65,7 @@ func newSSEEnv(t *testing.T, dir string) *sseEnv {
 	t.Cleanup(srv.Close)
 	cli := s3.New(s3.Options{Region: testRegion, BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider(testAK, testSK, "")})
-	return &sseEnv{testEnv: &testEnv{t: t, h: h, srv: srv, s3: cli}, dir: dir, st: st}
+	return &sseEnv{testEnv: &testEnv{t: t, h: h, srv: srv, s3: cli}, dir: dir, st: st, logs: logs}
 }
 
 // customer is an SSE-C key and its headers.
@@ -563,6 +568,11 @@ func TestSSETamperedDataFile(t *testing.T) {
 			default:
 				t.Fatalf("tampered object: status %d, %d bytes, read error %v", resp.StatusCode, got.Len(), rerr)
 			}
+			// the operator is told which object
+			found := e.logs.FilterMessageSnippet("failed authentication").FilterField(zap.String("key", "k")).TakeAll()
+			if len(found) == 0 {
+				t.Error("the failed authentication is not logged with the object's key")
+			}
 		})
 	}
 	e.wantBytes("/bkt/k", nil, "", data) // restored
@@ -641,4 +651,44 @@ func TestSSERefusedWithoutKeys(t *testing.T) {
 	if resp, _ := e.do("HEAD", "/bkt/n", nil, nil); resp.StatusCode != 404 {
 		t.Errorf("a refused write stored an object: HEAD %d", resp.StatusCode)
 	}
+}
+
+// TestSSEPostObject: a browser upload into a bucket with default
+// encryption is stored encrypted; encryption fields in the form are
+// refused rather than ignored.
+func TestSSEPostObject(t *testing.T) {
+	st, _ := openEmbedded(t)
+	kr, err := sse.ParseKeyring([]byte("1 " + strings.Repeat("3c", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &orderEnv{t: t, st: st}
+	now := time.Now()
+	e.now.Store(&now)
+	e.h, err = gateway.New(gateway.Options{Store: st, Region: testRegion, Encryption: kr,
+		Order: &order.Order{ID: "o1", Keys: []order.Key{{AccessKey: testAK, SecretKey: testSK}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(e.h)
+	defer e.srv.Close()
+	e.ok("PUT", "/bkt", nil)
+	e.ok("PUT", "/bkt?encryption", []byte(`<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>`))
+	data := randData(3*seg + 1)
+	anyKey := []string{`["starts-with", "$key", ""]`}
+	resp, body := e.post("/bkt", e.signed(testAK, testSK, anyKey, formField{"key", "k"}), "f.bin", data)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST: %d %s", resp.StatusCode, body)
+	}
+	o, err := st.HeadObject(context.Background(), "bkt", "k")
+	if err != nil || !strings.HasPrefix(o.Meta.Encryption, "S3 1 ") || o.Size != sse.CipherSize(int64(len(data))) {
+		t.Fatalf("stored object: %+v, %v; want it encrypted", o, err)
+	}
+	if got := e.ok("GET", "/bkt/k", nil); !bytes.Equal(got, data) {
+		t.Fatal("GET of the POSTed object differs")
+	}
+	conds := append(anyKey, `{"x-amz-server-side-encryption": "AES256"}`)
+	resp, body = e.post("/bkt", e.signed(testAK, testSK, conds, formField{"key", "k2"}, formField{"x-amz-server-side-encryption", "AES256"}), "f.bin", data)
+	wantError(t, resp, body, 501, "NotImplemented")
+	e.absent("/bkt/k2")
 }

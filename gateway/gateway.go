@@ -128,7 +128,7 @@ func New(opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	if opts.Encryption != nil {
-		st, err := sse.Wrap(opts.Store, opts.Encryption)
+		st, err := sse.Wrap(opts.Store, opts.Encryption, opts.Logger.Named("sse"))
 		if err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
 		}

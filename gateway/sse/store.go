@@ -9,6 +9,8 @@ import (
 	"hash"
 	"io"
 
+	"go.uber.org/zap"
+
 	"github.com/lambda/storagecli/gateway/checksum"
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/store"
@@ -81,16 +83,18 @@ func (r *Request) readKey() []byte {
 type Store struct {
 	store.Store
 	keys *Keyring
+	log  *zap.Logger
 }
 
-// Wrap returns s encrypting with the order keys kr. s must make its own
+// Wrap returns s encrypting with the order keys kr; log receives the
+// objects whose stored bytes fail authentication. s must make its own
 // ETags from the MD5s the gateway computes and keep object metadata in
 // listings (the embedded store).
-func Wrap(s store.Store, kr *Keyring) (*Store, error) {
+func Wrap(s store.Store, kr *Keyring, log *zap.Logger) (*Store, error) {
 	if store.MakesETags(s) || !store.ChargesObjectMetadata(s) {
 		return nil, errors.New("sse: the store does not keep what encryption needs")
 	}
-	return &Store{Store: s, keys: kr}, nil
+	return &Store{Store: s, keys: kr, log: log}, nil
 }
 
 // Unwrap returns the store Wrap wrapped.
@@ -303,6 +307,12 @@ func (s *Store) get(ctx context.Context, bucket, key, versionID string, check st
 	}
 	report(d)
 	dec := Decrypter(rc, k.AEAD, l, off, n)
+	dec.OnError = func(err error) {
+		if errors.Is(err, ErrTampered) {
+			s.log.Error("stored object data failed authentication: changed on disk?", zap.String("bucket", bucket),
+				zap.String("key", key), zap.String("version", o.VersionID), zap.Error(err))
+		}
+	}
 	// The first segments are opened now: stored bytes failing there are
 	// an error answer rather than a broken transfer.
 	if err := dec.Prime(); err != nil {

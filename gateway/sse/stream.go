@@ -233,6 +233,8 @@ type Reader struct {
 	segs   [][]byte // decrypted plaintext of the batch not yet returned
 	err    error
 	aad    [13]byte
+	// OnError, if set, is told the error that ends the read (once).
+	OnError func(error)
 }
 
 // Decrypter returns a reader of the plaintext range [off, off+n) of the
@@ -251,7 +253,9 @@ func Decrypter(src io.Reader, aead cipher.AEAD, l Layout, off, n int64) *Reader 
 // stored bytes failing there are an error before anything is answered.
 func (d *Reader) Prime() error {
 	if len(d.segs) == 0 && d.err == nil && d.remain > 0 {
-		d.err = d.fill()
+		if d.err = d.fill(); d.err != nil && d.OnError != nil {
+			d.OnError(d.err)
+		}
 	}
 	return d.err
 }
@@ -269,6 +273,9 @@ func (d *Reader) next() error {
 		}
 		if d.err = d.fill(); d.err != nil {
 			d.release()
+			if d.OnError != nil {
+				d.OnError(d.err)
+			}
 		}
 	}
 	return nil
