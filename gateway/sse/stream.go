@@ -84,21 +84,33 @@ type encrypter struct {
 	carry bool   // pt[0] holds the look-ahead byte of the previous fill
 	out   []byte // the sealed segment being read out
 	off   int
+	bufp  *[]byte // pooled pt and out, until the stream is read out
 	done  bool
 	aad   [13]byte
 }
+
+// encBufs hold an encrypter's plaintext segment (and look-ahead byte)
+// and sealed segment.
+var encBufs = sync.Pool{New: func() any { b := make([]byte, SegmentSize+1+segCipher); return &b }}
 
 // Encrypter returns a reader of the stream encrypting src with aead for
 // part (0 for a single PUT). A read error of src other than io.EOF is
 // returned unchanged.
 func Encrypter(src io.Reader, aead cipher.AEAD, part int) io.Reader {
-	return &encrypter{src: src, aead: aead, part: part,
-		pt: make([]byte, SegmentSize+1), out: make([]byte, 0, segCipher)}
+	return &encrypter{src: src, aead: aead, part: part}
 }
 
 func (e *encrypter) Read(p []byte) (int, error) {
+	if e.bufp == nil && !e.done {
+		e.bufp = encBufs.Get().(*[]byte)
+		e.pt, e.out = (*e.bufp)[:SegmentSize+1], (*e.bufp)[SegmentSize+1:SegmentSize+1]
+	}
 	if e.off == len(e.out) {
 		if e.done {
+			if e.bufp != nil { // the last segment is read out: the buffers are free
+				encBufs.Put(e.bufp)
+				e.bufp, e.pt, e.out, e.off = nil, nil, nil, 0
+			}
 			return 0, io.EOF
 		}
 		if len(p) >= segCipher {
