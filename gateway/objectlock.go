@@ -213,6 +213,9 @@ func (h *Handler) putObjectLockConfiguration(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
+	if len(body) == 0 {
+		return s3err.MissingRequestBody // as S3 answers this operation
+	}
 	c, err := parseLockConfig(body)
 	if err != nil {
 		return err

@@ -119,6 +119,9 @@ func TestObjectLockBucket(t *testing.T) {
 
 	resp, body := e.do("PUT", "/badhdr", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "maybe"})
 	wantError(t, resp, body, http.StatusBadRequest, "InvalidArgument")
+	// An empty configuration is S3's MissingRequestBodyError.
+	resp, body = e.do("PUT", "/plain?object-lock", nil, map[string]string{"Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="})
+	wantError(t, resp, body, http.StatusBadRequest, "MissingRequestBodyError")
 }
 
 // TestObjectLockEnforced: retention and legal hold set by PutObject,
