@@ -31,6 +31,10 @@
 #   large-put   64 MiB PUTs, 4 at a time, signed aws-chunked bodies (the
 #               server's peak RSS over this phase is the RSS metric)
 #   large-get   GETs of those objects, 4 at a time, then delete
+#   large-put-trailer
+#               (LARGE_TRAILER=1) the same PUTs as the aws cli sends them:
+#               STREAMING-UNSIGNED-PAYLOAD-TRAILER, CRC32 trailer, 1 MiB
+#               chunks (botocore's); then delete
 #   huge-put    (HUGE_COUNT > 0) 1 GiB PUTs, 4 at a time: peak RSS (not
 #               for upstream unless in HUGE_TARGETS)
 #   list-N      ListObjectsV2 of N keys in one flat prefix, 1000 a page, for
@@ -39,8 +43,10 @@
 #               prefixes are written once (round 1), then each prefix is
 #               listed in every round (the targets keep their data between
 #               rounds; all is removed at the end)
-# and once per round, the disk's raw synced write rate (s3bench disk).
-# SUITES picks among disk, small, large (both large-*), huge and list.
+# and once per round, the disk's raw synced write rate (s3bench disk) and,
+# with large, the hashing floor (s3bench hashfloor: the CPU per MiB of the
+# hashes a large PUT needs, printed next to each server's CPU per MiB).
+# SUITES picks among disk, small, large (every large-*), huge and list.
 #
 # Results: $OUT/results.jsonl (one JSON line per measurement, "label":
 # <target>/r<round>), $OUT/settings.env, tables in $OUT/<target>-r<round>-
@@ -59,7 +65,7 @@ ROOT=$PWD
 
 # --- settings (environment variables) ----------------------------------------
 SETTINGS=(TARGETS ROUNDS FIRST_ROUND DATA_DIR SMALL_SIZE SMALL_CONC SMALL_SECONDS LARGE_SIZE LARGE_CONC LARGE_COUNT
-	LARGE_READS HUGE_SIZE HUGE_COUNT HUGE_TARGETS LIST_KEYS LIST_KEYS_STORAGECLI LIST_KEYS_CADDY LIST_KEYS_MINIO
+	LARGE_READS LARGE_TRAILER HASHFLOOR_SIZE HUGE_SIZE HUGE_COUNT HUGE_TARGETS LIST_KEYS LIST_KEYS_STORAGECLI LIST_KEYS_CADDY LIST_KEYS_MINIO
 	LIST_KEYS_UPSTREAM LIST_KEYS_SEAWEEDFS LIST_KEYS_UPSTREAM_SEAWEEDFS LIST_KEYS_NULL LIST_ROUNDS LIST_CONC DISK_SECONDS DISK_WRITE SUITES)
 COMMAND="" # as given: the settings from the environment, then the script
 for v in "${SETTINGS[@]}"; do
@@ -80,6 +86,8 @@ LARGE_SIZE=${LARGE_SIZE:-64MiB}
 LARGE_CONC=${LARGE_CONC:-4}
 LARGE_COUNT=${LARGE_COUNT:-12}        # objects written
 LARGE_READS=${LARGE_READS:-4}         # GETs of each
+LARGE_TRAILER=${LARGE_TRAILER:-1}     # 1: also large-put-trailer (the aws cli's PUT)
+HASHFLOOR_SIZE=${HASHFLOOR_SIZE:-256MiB} # bytes hashed per s3bench hashfloor run
 HUGE_SIZE=${HUGE_SIZE:-1GiB}
 HUGE_COUNT=${HUGE_COUNT:-0}           # e.g. 4: peak RSS with 4 clients PUTting 1 GiB objects
 HUGE_TARGETS=${HUGE_TARGETS:-storagecli caddy minio null} # the targets that run huge-put
@@ -390,6 +398,28 @@ stop_null() {
 	unset 'STARTED[null]' # it keeps nothing: write the list keys again next round
 }
 
+# --- the hashing floor ------------------------------------------------------------
+# floor_note label payload: prints the server's CPU per MiB of label's last
+# 64 MiB PUT with payload next to the round's hashing floor for it.
+floor_note() {
+	python3 - "$OUT/results.jsonl" "$1" "$2" "$LARGE_SIZE" <<-'EOF' >&2 || true
+		import json, sys
+		path, label, payload, _ = sys.argv[1:]
+		rnd = label.rsplit("/r", 1)[1]
+		put = floor = None
+		for line in open(path):
+		    r = json.loads(line)
+		    if r.get("label") == label and r.get("phase") == "put" and r.get("payload") == payload and r.get("server_cpu_s"):
+		        put = r
+		    if r.get("label") == "hashfloor/r" + rnd and r.get("phase") == "hashfloor" and r.get("payload") == payload:
+		        floor = r["cpu_ms_per_mib"]
+		if put and floor:
+		    cpu = put["server_cpu_s"] * 1000 / (put["bytes"] / 2**20)
+		    print("bench/run.sh: %s %s PUT: server CPU %.2f ms/MiB, hashing floor (%s) %.2f ms/MiB: %.2fx the floor"
+		          % (label, payload, cpu, put.get("payload"), floor, cpu / floor))
+	EOF
+}
+
 # --- the standard suite ----------------------------------------------------------
 has() { [[ " $SUITES " == *" $1 "* ]]; } # suite-part: is it in $SUITES?
 
@@ -412,8 +442,14 @@ suite() { # target round
 	if has large; then
 		bench large-put --phases put --size "$LARGE_SIZE" --concurrency "$LARGE_CONC" --count "$LARGE_COUNT" \
 			--payload chunked --prefix "$p"
+		floor_note "$label" chunked
 		bench large-get --phases get,delete --size "$LARGE_SIZE" --concurrency "$LARGE_CONC" --existing "$LARGE_COUNT" \
 			--count $((LARGE_COUNT * LARGE_READS)) --prefix "$p"
+		if ((LARGE_TRAILER)); then
+			bench large-put-trailer --phases put,delete --size "$LARGE_SIZE" --concurrency "$LARGE_CONC" \
+				--count "$LARGE_COUNT" --payload trailer --chunk-size 1MiB --prefix "large-trailer-$round/"
+			floor_note "$label" trailer
+		fi
 	fi
 	if has huge && ((HUGE_COUNT > 0)) && [[ " $HUGE_TARGETS " == *" $target "* ]]; then
 		bench huge-put --phases put,delete --size "$HUGE_SIZE" --concurrency 4 --count "$HUGE_COUNT" \
@@ -465,6 +501,11 @@ for round in $(seq "$FIRST_ROUND" $((FIRST_ROUND + ROUNDS - 1))); do
 		log "== round $round: disk"
 		"$BIN/s3bench" disk --dir "$WORK" --label "disk/r$round" --sync-duration "$DISK_SECONDS" \
 			--write-size "$DISK_WRITE" --json "$OUT/results.jsonl" | tee "$OUT/disk-r$round.txt"
+	fi
+	if has large; then
+		log "== round $round: hashing floor"
+		"$BIN/s3bench" hashfloor --label "hashfloor/r$round" --size "$HASHFLOOR_SIZE" --repeat 3 --json "$OUT/results.jsonl" |
+			tee "$OUT/hashfloor-r$round.txt"
 	fi
 	for t in $TARGETS; do
 		"start_$t"

@@ -231,36 +231,45 @@ func checksumType(c store.Checksum) string {
 // checksumXML returns the checksum as XML body fields.
 func checksumXML(alg, value string) checksumFields {
 	var f checksumFields
-	switch alg {
-	case store.CRC32:
-		f.ChecksumCRC32 = value
-	case store.CRC32C:
-		f.ChecksumCRC32C = value
-	case store.CRC64NVME:
-		f.ChecksumCRC64NVME = value
-	case store.SHA1:
-		f.ChecksumSHA1 = value
-	case store.SHA256:
-		f.ChecksumSHA256 = value
+	if p := f.field(alg); p != nil {
+		*p = value
 	}
 	return f
 }
 
 // value returns the checksum of alg from XML body fields.
 func (f checksumFields) value(alg string) string {
-	switch alg {
-	case store.CRC32:
-		return f.ChecksumCRC32
-	case store.CRC32C:
-		return f.ChecksumCRC32C
-	case store.CRC64NVME:
-		return f.ChecksumCRC64NVME
-	case store.SHA1:
-		return f.ChecksumSHA1
-	case store.SHA256:
-		return f.ChecksumSHA256
+	if p := f.field(alg); p != nil {
+		return *p
 	}
 	return ""
+}
+
+// field returns the field holding alg's value, nil for an unknown alg.
+func (f *checksumFields) field(alg string) *string {
+	switch alg {
+	case store.CRC32:
+		return &f.ChecksumCRC32
+	case store.CRC32C:
+		return &f.ChecksumCRC32C
+	case store.CRC64NVME:
+		return &f.ChecksumCRC64NVME
+	case store.SHA1:
+		return &f.ChecksumSHA1
+	case store.SHA256:
+		return &f.ChecksumSHA256
+	case store.SHA512:
+		return &f.ChecksumSHA512
+	case store.MD5:
+		return &f.ChecksumMD5
+	case store.XXHASH64:
+		return &f.ChecksumXXHASH64
+	case store.XXHASH3:
+		return &f.ChecksumXXHASH3
+	case store.XXHASH128:
+		return &f.ChecksumXXHASH128
+	}
+	return nil
 }
 
 // deleteObject deletes the key (in a versioned bucket: adds a delete
@@ -356,7 +365,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	}
 	alg := strings.ToUpper(strings.TrimSpace(r.Header.Get("x-amz-checksum-algorithm")))
 	if alg != "" && !checksum.Valid(alg) {
-		return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+		return checksum.ErrUnsupported
 	}
 	var meta *store.Metadata
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {

@@ -313,6 +313,9 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err := refuseUnsupported(hdr, "PutObject"); err != nil {
 		return err
 	}
+	if err := refusePostEncryption(hdr); err != nil {
+		return err
+	}
 	if err := h.authorizeACLHeaders(r, rc, hdr); err != nil {
 		return err
 	}

@@ -18,14 +18,13 @@ var (
 
 // The errors AWS answers for the features refused below.
 var (
-	errNoSSE = s3err.NotImplemented.WithMessage("Server-side encryption is not supported by this gateway: objects are stored unencrypted.")
-	// AWS's answer to SSE-C parameters for an object not encrypted with them.
-	errSSECNotApplicable = s3err.InvalidRequest.WithMessage("The encryption parameters are not applicable to this object.")
 	// Object lock (objectlock.go): lock headers on a bucket without it,
 	// and object lock on a store without versions (upstream mode).
 	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
 	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
 	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
+	errNoEventHold  = s3err.NotImplemented.WithMessage("Object Lock event holds are not supported by this gateway: use retention or a legal hold.")
+	errNoNamespace  = s3err.NotImplemented.WithMessage("Account regional bucket namespaces are not supported by this gateway: bucket names are the order's own.")
 	// errNoConditionalDelete: a delete condition the gateway does not
 	// evaluate (If-Match with a versionId, as S3; upstream mode);
 	// deleting unconditionally would be the worse answer.
@@ -66,20 +65,11 @@ type refusedHeader struct {
 
 // refusedHeaders is the one list of such headers.
 var refusedHeaders = []refusedHeader{
-	{"X-Amz-Server-Side-Encryption", objectWrites, nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", objectWrites, nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Context", objectWrites, nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled", objectWrites, nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Customer-Algorithm", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Customer-Key", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Customer-Key-Md5", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Customer-Algorithm", objectReads, nil, errSSECNotApplicable},
-	{"X-Amz-Server-Side-Encryption-Customer-Key", objectReads, nil, errSSECNotApplicable},
-	{"X-Amz-Server-Side-Encryption-Customer-Key-Md5", objectReads, nil, errSSECNotApplicable},
-	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm", copies, nil, errSSECNotApplicable},
-	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", copies, nil, errSSECNotApplicable},
-	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5", copies, nil, errSSECNotApplicable},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
+	{"X-Amz-Object-Lock-Event-Hold", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Object-Lock-Event-Hold-Duration-Days", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Object-Lock-Event-Hold-Duration-Years", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Bucket-Namespace", bucketCreate, oneOf("global"), errNoNamespace},
 	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errDirectoryBucketCondition},
 	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errDirectoryBucketCondition},
 	{"X-Amz-Object-Ownership", bucketCreate, oneOf(ownershipSettings...), errOwnership},

@@ -35,6 +35,7 @@ type result struct {
 	AnonPeakMiB    *float64 `json:"server_rss_anon_peak_mib"`
 	FilePeakMiB    *float64 `json:"server_rss_file_peak_mib"`
 	CPUSeconds     *float64 `json:"server_cpu_s"`
+	CPUmsPerMiB    float64  `json:"cpu_ms_per_mib"` // hashfloor
 	Machine        *machine `json:"machine"`
 
 	target string // Label before "/r"
@@ -176,6 +177,13 @@ func metrics(s settings, res []result) []metric {
 	phase := func(p string, size int64) func(result) bool {
 		return func(r result) bool { return r.Phase == p && r.Size == size }
 	}
+	// putWith: the large PUTs sent with one payload mode ("" in results
+	// older than the trailer mode: signed chunks).
+	putWith := func(payload string) func(result) bool {
+		return func(r result) bool {
+			return r.Phase == "put" && r.Size == large && (r.Payload == payload || payload == "chunked" && r.Payload == "")
+		}
+	}
 	ops := func(f func(result) bool) func(result) (float64, bool) {
 		return func(r result) (float64, bool) { return r.OpsPerSec, f(r) }
 	}
@@ -224,16 +232,22 @@ func metrics(s settings, res []result) []metric {
 		{id: "small-get", name: ss + " GET, c" + sc, unit: "op/s", pick: ops(phase("get", small))},
 		{id: "small-head", name: ss + " HEAD, c" + sc, unit: "op/s", pick: ops(phase("head", small))},
 		{id: "small-delete", name: ss + " DELETE, c" + sc, unit: "op/s", pick: ops(phase("delete", small))},
-		{id: "large-put", name: ls + " PUT, c" + lc + ", signed chunks", unit: "MiB/s", pick: mibs(phase("put", large))},
+		{id: "large-put", name: ls + " PUT, c" + lc + ", signed chunks", unit: "MiB/s", pick: mibs(putWith("chunked"))},
 		{id: "large-get", name: ls + " GET, c" + lc, unit: "MiB/s", pick: mibs(phase("get", large))},
 		{id: "small-put-cpu", name: "server CPU per " + ss + " PUT", unit: "µs", lower: true, pick: cpuPerOp(phase("put", small))},
 		{id: "small-get-cpu", name: "server CPU per " + ss + " GET", unit: "µs", lower: true, pick: cpuPerOp(phase("get", small))},
 		{id: "small-head-cpu", name: "server CPU per " + ss + " HEAD", unit: "µs", lower: true, pick: cpuPerOp(phase("head", small))},
-		{id: "large-put-cpu", name: "server CPU per MiB of " + ls + " PUT", unit: "ms", lower: true, pick: cpuPerMiB(phase("put", large))},
+		{id: "large-put-cpu", name: "server CPU per MiB of " + ls + " PUT", unit: "ms", lower: true, pick: cpuPerMiB(putWith("chunked"))},
 		{id: "large-get-cpu", name: "server CPU per MiB of " + ls + " GET", unit: "ms", lower: true, pick: cpuPerMiB(phase("get", large))},
-		{id: "large-put-rss", name: "server peak RSS, " + lc + " clients PUT " + ls, unit: "MiB", lower: true, pick: rss(phase("put", large))},
-		{id: "large-put-anon", name: "of which anonymous (heap, stacks), peak", unit: "MiB", lower: true, pick: anon(phase("put", large))},
-		{id: "large-put-file", name: "of which file-backed (mapped files), peak", unit: "MiB", lower: true, pick: file(phase("put", large))},
+		{id: "large-put-rss", name: "server peak RSS, " + lc + " clients PUT " + ls, unit: "MiB", lower: true, pick: rss(putWith("chunked"))},
+		{id: "large-put-anon", name: "of which anonymous (heap, stacks), peak", unit: "MiB", lower: true, pick: anon(putWith("chunked"))},
+		{id: "large-put-file", name: "of which file-backed (mapped files), peak", unit: "MiB", lower: true, pick: file(putWith("chunked"))},
+	}
+	if slices.ContainsFunc(res, putWith("trailer")) {
+		ms = append(ms,
+			metric{id: "large-put-trailer", name: ls + " PUT, c" + lc + ", the aws cli's way (unsigned, CRC32 trailer)", unit: "MiB/s", pick: mibs(putWith("trailer"))},
+			metric{id: "large-put-trailer-cpu", name: "server CPU per MiB of that PUT", unit: "ms", lower: true, pick: cpuPerMiB(putWith("trailer"))},
+		)
 	}
 	hasHuge := slices.ContainsFunc(res, func(r result) bool { return r.Phase == "put" && r.Size == huge })
 	if hasHuge {
@@ -259,7 +273,19 @@ func metrics(s settings, res []result) []metric {
 		metric{id: "disk-write", name: "disk: sequential write + fdatasync", unit: "MiB/s",
 			pick: func(r result) (float64, bool) { return r.MiBPerSec, r.Phase == "disk-write" }},
 	)
+	for _, f := range floors {
+		ms = append(ms, metric{id: f.id, name: "hashing floor: " + f.hashes, unit: "ms/MiB", lower: true,
+			pick: func(r result) (float64, bool) { return r.CPUmsPerMiB, r.Phase == "hashfloor" && r.Payload == f.payload }})
+	}
 	return ms
+}
+
+// floors are the hashing floors (s3bench hashfloor, target "hashfloor")
+// of the large PUT metrics: the CPU per MiB of the hashes every byte of
+// such a PUT needs.
+var floors = []struct{ id, payload, hashes, put string }{
+	{"floor-chunked", "chunked", "SHA-256 + MD5 + CRC64NVME (signed chunks)", "large-put-cpu"},
+	{"floor-trailer", "trailer", "MD5 + CRC32 (the aws cli's PUT)", "large-put-trailer-cpu"},
 }
 
 // listSizes are the key counts listed, in increasing order.
@@ -284,7 +310,7 @@ type table struct {
 func collect(res []result, ms []metric) *table {
 	t := &table{values: map[string]map[string]map[int]float64{}}
 	for _, r := range res {
-		if r.target != "disk" && !slices.Contains(t.targets, r.target) {
+		if r.target != "disk" && r.target != "hashfloor" && !slices.Contains(t.targets, r.target) {
 			t.targets = append(t.targets, r.target)
 		}
 		if !slices.Contains(t.rounds, r.round) {
@@ -355,6 +381,20 @@ func (t *table) ratios(id, target, ref string) []float64 {
 	for _, r := range t.rounds {
 		a, ok1 := t.values[id][target][r]
 		b, ok2 := t.values[id][ref][r]
+		if ok1 && ok2 && b > 0 {
+			out = append(out, a/b)
+		}
+	}
+	return out
+}
+
+// floorRatios are target's value of metric id over the hashing floor
+// floorID of the same round, one per round both have.
+func (t *table) floorRatios(id, target, floorID string) []float64 {
+	var out []float64
+	for _, r := range t.rounds {
+		a, ok1 := t.values[id][target][r]
+		b, ok2 := t.values[floorID]["hashfloor"][r]
 		if ok1 && ok2 && b > 0 {
 			out = append(out, a/b)
 		}

@@ -299,7 +299,7 @@ func (rp *report) writeMarkdown(w io.Writer) error {
 	}
 	p("\n")
 	for _, m := range rp.ms {
-		if strings.HasPrefix(m.id, "disk-") || rp.t.values[m.id] == nil {
+		if strings.HasPrefix(m.id, "disk-") || strings.HasPrefix(m.id, "floor-") || rp.t.values[m.id] == nil {
 			continue
 		}
 		better := "higher is better"
@@ -325,6 +325,7 @@ func (rp *report) writeMarkdown(w io.Writer) error {
 		m, _ := rp.metric(id)
 		p("| %s | %s | %s |\n", m.name, num(rp.t.median(id, "disk")), m.unit)
 	}
+	rp.writeFloors(p)
 	p("\nTargets:\n\n")
 	for _, tg := range rp.t.targets {
 		d := targetDesc[tg]
@@ -437,3 +438,49 @@ func (rp *report) duration() string {
 }
 
 func rel(root, p string) string { return filepath.ToSlash(filepath.Join(root, p)) }
+
+// writeFloors writes each target's CPU per MiB of the large PUTs next to
+// the hashing floor of the same rounds, if the run measured it.
+func (rp *report) writeFloors(p func(string, ...any)) {
+	var fs []int
+	for i, f := range floors {
+		if rp.t.values[f.id]["hashfloor"] != nil && rp.t.values[f.put] != nil {
+			fs = append(fs, i)
+		}
+	}
+	if len(fs) == 0 {
+		return
+	}
+	p("\nLarge PUTs next to the hashing floor (`s3bench hashfloor`, once per round: the CPU time per MiB of the hashes ")
+	p("every byte of such a PUT needs, one thread, with the gateway's own hash implementations). ")
+	p("Each cell: the server's CPU per MiB (median over the rounds), and in parentheses the median of the per-round ratios to that round's floor.\n\n")
+	p("| target |")
+	for _, i := range fs {
+		m, _ := rp.metric(floors[i].put)
+		p(" %s (ms/MiB) |", m.name)
+	}
+	p("\n|---|")
+	for range fs {
+		p("---:|")
+	}
+	p("\n| **hashing floor** |")
+	for _, i := range fs {
+		p(" %s: %s |", floors[i].hashes, num(rp.t.median(floors[i].id, "hashfloor")))
+	}
+	p("\n")
+	for _, tg := range rp.t.targets {
+		if rp.t.values[floors[fs[0]].put][tg] == nil {
+			continue
+		}
+		p("| %s |", tg)
+		for _, i := range fs {
+			f := floors[i]
+			cell := num(rp.t.median(f.put, tg))
+			if rs := rp.t.floorRatios(f.put, tg, f.id); len(rs) > 0 {
+				cell += fmt.Sprintf(" (%s×)", num(median(rs)))
+			}
+			p(" %s |", cell)
+		}
+		p("\n")
+	}
+}

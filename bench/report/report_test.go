@@ -192,3 +192,52 @@ func TestMedian(t *testing.T) {
 		t.Error("median of nothing is not NaN")
 	}
 }
+
+// TestReportHashFloor: the large PUTs of each payload mode are told apart
+// (the aws cli's PUT does not change the signed-chunk rows) and each target's
+// CPU per MiB is shown next to the round's hashing floor.
+func TestReportHashFloor(t *testing.T) {
+	const speed = 4
+	dir := fixture(t, speed)
+	f, err := os.OpenFile(filepath.Join(dir, "results.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := json.NewEncoder(f)
+	for round := 1; round <= 2; round++ {
+		perMiB := 1 / (speed * (1 + 0.1*float64(round))) // storagecli's signed-chunk PUT, ms/MiB
+		for _, fl := range []struct {
+			payload string
+			v       float64
+		}{{"chunked", perMiB / 2}, {"trailer", perMiB / 4}} {
+			if err := enc.Encode(map[string]any{"label": fmt.Sprintf("hashfloor/r%d", round), "phase": "hashfloor",
+				"payload": fl.payload, "size": 1 << 28, "cpu_ms_per_mib": fl.v}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, target := range []string{"storagecli", "minio"} {
+			cpu := 3 * float64(round) // 3 ms/MiB in round 1, 6 in round 2; slow, to tell them from the signed-chunk rows
+			if err := enc.Encode(result{Label: fmt.Sprintf("%s/r%d", target, round), Phase: "put", Payload: "trailer", Size: 64 << 20,
+				Concurrency: 4, MiBPerSec: 10, Ops: 1, Bytes: 64 << 20, Seconds: 6.4, CPUSeconds: &[]float64{cpu * 64 / 1000}[0]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.Close()
+	md := generate(t, dir)
+	if r := row(t, md, "64 MiB PUT"); !strings.Contains(r, met) || !strings.Contains(r, "**4.00×**") {
+		t.Errorf("signed-chunk goal row mixes in the trailer PUTs: %q", r)
+	}
+	if r := row(t, md, "64 MiB PUT, c4, the aws cli's way"); !strings.Contains(r, "| 10.0 (1.00×) |") {
+		t.Errorf("trailer row %q", r)
+	}
+	if r := row(t, md, "**hashing floor**"); !strings.Contains(r, "SHA-256 + MD5 + CRC64NVME") || !strings.Contains(r, "MD5 + CRC32") {
+		t.Errorf("floor row %q", r)
+	}
+	// storagecli: twice the signed-chunk floor in both rounds; its trailer
+	// PUT 3 and 6 ms/MiB over floors of 1/17.6 and 1/19.2.
+	r := row(t, md, "storagecli |")
+	if !strings.Contains(r, "(2.00×)") || !strings.Contains(r, "| 4.50 (") {
+		t.Errorf("storagecli floor row %q", r)
+	}
+}

@@ -83,6 +83,8 @@ func mainErr(args []string, stdout, stderr io.Writer) int {
 			return runDisk(args[1:], stdout, stderr)
 		case "stall":
 			return runStall(args[1:], stdout, stderr)
+		case "hashfloor":
+			return runHashFloor(args[1:], stdout, stderr)
 		}
 	}
 	cfg, jsonFile, err := parseFlags(args, stderr)
@@ -146,8 +148,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, error) {
 	fs.DurationVarP(&cfg.Duration, "duration", "d", 10*time.Second, "length of each phase (without --count)")
 	fs.Int64VarP(&cfg.Count, "count", "n", 0, "operations per phase instead of --duration (put: objects written; get/head: requests)")
 	fs.Int64Var(&cfg.Existing, "existing", 0, "objects 0..N-1 of --prefix already exist, written by an earlier run with the same --size and --seed\n(so get, head, list and delete can run without writing first)")
-	fs.StringVar(&cfg.Payload, "payload", payloadChunked, "request bodies: chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), signed (SHA-256 of the body), unsigned (UNSIGNED-PAYLOAD)")
-	fs.StringVar(&chunkSize, "chunk-size", "64KiB", "chunk size of --payload chunked")
+	fs.StringVar(&cfg.Payload, "payload", payloadChunked, "request bodies: chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), trailer (STREAMING-UNSIGNED-PAYLOAD-TRAILER, CRC32 trailer), signed (SHA-256 of the body), unsigned (UNSIGNED-PAYLOAD)")
+	fs.StringVar(&chunkSize, "chunk-size", "64KiB", "chunk size of --payload chunked and trailer")
 	fs.StringVar(&partSize, "part-size", "8MiB", "multipart-put part size (at least 5MiB but for the last part)")
 	fs.IntVar(&cfg.ListPage, "list-page", 1000, "list: keys per page (max-keys)")
 	fs.IntVar(&cfg.ListRounds, "list-rounds", 3, "list: how many times the whole prefix is listed")
@@ -159,6 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, error) {
 	fs.BoolVar(&cfg.ExpectContinue, "expect-continue", false, "send Expect: 100-continue on bodies over 2 MiB (the SDK's default)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "do not verify the server's TLS certificate")
 	fs.StringVar(&cfg.CAFile, "ca-file", "", "PEM file of CA certificates to trust for https endpoints (e.g. Caddy's tls internal root)")
+	fs.StringVar(&cfg.SSE, "sse", "", "server-side encryption of the objects written and read: "+sseS3+" (SSE-S3) or "+sseC+" (a fixed customer key; needs https, or a gateway allowing SSE-C over plain HTTP)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write s3bench's own CPU profile to this file (is the client the bottleneck?)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: s3bench [flags]\n\nMeasures an S3 server; see `go doc ./cmd/s3bench`.\n\n")
@@ -190,9 +193,12 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, error) {
 		cfg.Phases = append(cfg.Phases, p)
 	}
 	switch cfg.Payload {
-	case payloadChunked, payloadSigned, payloadUnsigned:
+	case payloadChunked, payloadTrailer, payloadSigned, payloadUnsigned:
 	default:
-		return cfg, "", fmt.Errorf("--payload: %q is not chunked, signed or unsigned", cfg.Payload)
+		return cfg, "", fmt.Errorf("--payload: %q is not chunked, trailer, signed or unsigned", cfg.Payload)
+	}
+	if cfg.SSE != "" && cfg.SSE != sseS3 && cfg.SSE != sseC {
+		return cfg, "", fmt.Errorf("--sse: %q is not %s or %s", cfg.SSE, sseS3, sseC)
 	}
 	if cfg.Concurrency < 1 {
 		return cfg, "", fmt.Errorf("--concurrency must be at least 1")

@@ -83,10 +83,11 @@ func TestAllPhases(t *testing.T) {
 	})
 	wantSent := map[string]string{
 		payloadChunked:  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD aws-chunked",
+		payloadTrailer:  "STREAMING-UNSIGNED-PAYLOAD-TRAILER aws-chunked",
 		payloadSigned:   "sha256",
 		payloadUnsigned: "UNSIGNED-PAYLOAD",
 	}
-	for _, mode := range []string{payloadChunked, payloadSigned, payloadUnsigned} {
+	for _, mode := range []string{payloadChunked, payloadTrailer, payloadSigned, payloadUnsigned} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := testConfig(url)
 			cfg.Payload = mode

@@ -27,8 +27,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"strconv"
 	"strings"
@@ -44,12 +47,15 @@ const (
 	payloadUnsigned = "unsigned" // UNSIGNED-PAYLOAD
 	payloadSigned   = "signed"   // hex SHA-256 of the whole body (the SDK computes it)
 	payloadChunked  = "chunked"  // STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+	payloadTrailer  = "trailer"  // STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer (the aws cli's default)
 )
 
 const (
-	streamingSigned = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
-	emptySHA256     = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-	sigLen          = 64 // hex HMAC-SHA256
+	streamingSigned  = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	streamingTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+	trailerName      = "x-amz-checksum-crc32"
+	emptySHA256      = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	sigLen           = 64 // hex HMAC-SHA256
 )
 
 // bodyOps are the operations whose body the payload mode applies to.
@@ -79,30 +85,45 @@ func payloadOption(mode string, secretKey string, chunkSize int) func(*middlewar
 					}
 					ctx = v4.SetPayloadHash(ctx, h)
 				}
-			case payloadChunked:
+			case payloadChunked, payloadTrailer:
 				n := req.ContentLength
 				if n < 0 {
-					return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("chunked payload: unknown body length")
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("%s payload: unknown body length", mode)
 				}
-				ctx = v4.SetPayloadHash(ctx, streamingSigned)
 				req.Header.Set("Content-Encoding", "aws-chunked")
 				req.Header.Set("X-Amz-Decoded-Content-Length", strconv.FormatInt(n, 10))
-				req.ContentLength = chunkedLength(n, chunkSize)
+				if mode == payloadTrailer {
+					ctx = v4.SetPayloadHash(ctx, streamingTrailer)
+					req.Header.Set("X-Amz-Trailer", trailerName)
+					req.ContentLength = trailerLength(n, chunkSize)
+				} else {
+					ctx = v4.SetPayloadHash(ctx, streamingSigned)
+					req.ContentLength = chunkedLength(n, chunkSize)
+				}
 			}
 			return next.HandleFinalize(ctx, in)
 		})
 		if err := stack.Finalize.Insert(before, "ComputePayloadHash", middleware.Before); err != nil {
 			return err
 		}
-		if mode != payloadChunked {
+		if mode != payloadChunked && mode != payloadTrailer {
 			return nil
 		}
 		after := middleware.FinalizeMiddlewareFunc("s3benchChunkedBody", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 			req, ok := in.Request.(*smithyhttp.Request)
-			if !ok || req.Header.Get("X-Amz-Content-Sha256") != streamingSigned {
+			if !ok {
 				return next.HandleFinalize(ctx, in)
 			}
-			enc, err := newChunkEncoder(req, secretKey, chunkSize)
+			var enc io.Reader
+			var err error
+			switch req.Header.Get("X-Amz-Content-Sha256") {
+			case streamingSigned:
+				enc, err = newChunkEncoder(req, secretKey, chunkSize)
+			case streamingTrailer:
+				enc = newTrailerEncoder(req, chunkSize)
+			default:
+				return next.HandleFinalize(ctx, in)
+			}
 			if err != nil {
 				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 			}
@@ -276,5 +297,89 @@ func (e *chunkEncoder) fill() error {
 	if n == 0 {
 		e.done = true
 	}
+	return nil
+}
+
+// trailerLength is the framed length of n body bytes in
+// STREAMING-UNSIGNED-PAYLOAD-TRAILER chunks with the CRC32 trailer.
+func trailerLength(n int64, chunkSize int) int64 {
+	frame := func(size int64) int64 { // hex-size "\r\n" data "\r\n"
+		return int64(len(strconv.FormatInt(size, 16))) + 2 + size + 2
+	}
+	cs := int64(chunkSize)
+	total := (n / cs) * frame(cs)
+	if rem := n % cs; rem > 0 {
+		total += frame(rem)
+	}
+	// "0\r\n" x-amz-checksum-crc32:<8 base64 digits>"\r\n" "\r\n"
+	return total + 3 + int64(len(trailerName)) + 1 + 8 + 2 + 2
+}
+
+// trailerEncoder frames a body as unsigned aws-chunked with a CRC32
+// trailer, as the aws cli (botocore) sends it.
+type trailerEncoder struct {
+	src       io.Reader
+	crc       hash.Hash32
+	chunkSize int
+	buf       []byte
+	out       []byte
+	done      bool
+}
+
+// trailerHdrRoom is the room for a chunk header: hex size + "\r\n".
+const trailerHdrRoom = 16
+
+func newTrailerEncoder(req *smithyhttp.Request, chunkSize int) *trailerEncoder {
+	src := req.GetStream()
+	if src == nil {
+		src = bytes.NewReader(nil)
+	}
+	size := int64(chunkSize)
+	if n, err := strconv.ParseInt(req.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64); err == nil && n < size {
+		size = n
+	}
+	// Not pooled, as chunkEncoder's; room for the trailer after the last chunk.
+	return &trailerEncoder{src: src, crc: crc32.NewIEEE(), chunkSize: chunkSize,
+		buf: make([]byte, trailerHdrRoom+max(size+2, 64))}
+}
+
+func (e *trailerEncoder) Read(p []byte) (int, error) {
+	if len(e.out) == 0 {
+		if e.done {
+			return 0, io.EOF
+		}
+		if err := e.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, e.out)
+	e.out = e.out[n:]
+	return n, nil
+}
+
+// fill frames the next chunk, or the final chunk and the trailer.
+func (e *trailerEncoder) fill() error {
+	b := e.buf
+	want := min(len(b)-trailerHdrRoom-2, e.chunkSize)
+	n, err := io.ReadFull(e.src, b[trailerHdrRoom:trailerHdrRoom+want])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return err
+	}
+	if n == 0 {
+		out := append(b[:0], "0\r\n"+trailerName+":"...)
+		out = base64.StdEncoding.AppendEncode(out, e.crc.Sum(nil))
+		e.out = append(out, "\r\n\r\n"...)
+		e.done = true
+		return nil
+	}
+	data := b[trailerHdrRoom : trailerHdrRoom+n]
+	e.crc.Write(data)
+	hdr := strconv.AppendInt(b[:0:trailerHdrRoom], int64(n), 16)
+	hdr = append(hdr, "\r\n"...)
+	start := trailerHdrRoom - len(hdr)
+	copy(b[start:], hdr)
+	end := trailerHdrRoom + n
+	b[end], b[end+1] = '\r', '\n'
+	e.out = b[start : end+2]
 	return nil
 }

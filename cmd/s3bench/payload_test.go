@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -67,5 +72,67 @@ func TestParseSize(t *testing.T) {
 		if _, err := parseSize(s); err == nil {
 			t.Errorf("parseSize(%q) accepted", s)
 		}
+	}
+}
+
+// The trailer encoder frames unsigned aws-chunked bodies as botocore does:
+// the data in chunks, then "0", the CRC32 trailer and an empty line, in
+// exactly trailerLength bytes.
+func TestTrailerEncoder(t *testing.T) {
+	for _, n := range []int{0, 1, 8191, 8192, 8193, 3*8192 + 5} {
+		data := bytes.Repeat([]byte("ab"), n)[:n]
+		req := smithyhttp.NewStackRequest().(*smithyhttp.Request)
+		req.Header = http.Header{}
+		req.Header.Set("X-Amz-Decoded-Content-Length", strconv.Itoa(n))
+		req, err := req.SetStream(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(iotest.HalfReader(newTrailerEncoder(req, 8192)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		for rest := data; len(rest) > 0; rest = rest[min(len(rest), 8192):] {
+			c := rest[:min(len(rest), 8192)]
+			fmt.Fprintf(&want, "%x\r\n%s\r\n", len(c), c)
+		}
+		sum := crc32.ChecksumIEEE(data)
+		fmt.Fprintf(&want, "0\r\nx-amz-checksum-crc32:%s\r\n\r\n", base64.StdEncoding.EncodeToString([]byte{byte(sum >> 24), byte(sum >> 16), byte(sum >> 8), byte(sum)}))
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%d bytes: framed %q, want %q", n, tail(string(got), 80), tail(want.String(), 80))
+		}
+		if int64(len(got)) != trailerLength(int64(n), 8192) {
+			t.Errorf("%d bytes: framed %d, trailerLength %d", n, len(got), trailerLength(int64(n), 8192))
+		}
+	}
+}
+
+// hashfloor prints a line for each set of hashes, with the CPU per MiB of
+// a run that hashed the bytes asked for.
+func TestHashFloor(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := mainErr([]string{"hashfloor", "--size", "1MiB", "--repeat", "1", "--label", "hashfloor/r1"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	dec := json.NewDecoder(&out)
+	seen := map[string]bool{}
+	for dec.More() {
+		var r Result
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Phase != phaseHashFloor || r.Label != "hashfloor/r1" || r.Bytes != 1<<20 || r.CPUmsPerMiB <= 0 || r.Hashes == "" {
+			t.Errorf("bad result %+v", r)
+		}
+		seen[r.Payload] = true
+	}
+	for _, s := range floorSets {
+		if !seen[s.name] {
+			t.Errorf("no result for %s", s.name)
+		}
+	}
+	if !strings.Contains(errOut.String(), "sha256+md5+crc64nvme") {
+		t.Errorf("no table: %s", errOut.String())
 	}
 }

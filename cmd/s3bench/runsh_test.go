@@ -32,7 +32,7 @@ func TestRunScript(t *testing.T) {
 	cmd := exec.Command("bash", filepath.Join("..", "..", "bench", "run.sh"))
 	cmd.Env = append(os.Environ(),
 		"TARGETS=storagecli null", "ROUNDS=2", "OUT="+out, "BIN="+t.TempDir(), "DATA_DIR="+t.TempDir(),
-		"SMALL_SECONDS=300ms", "LARGE_SIZE=1MiB", "LARGE_COUNT=3", "LARGE_READS=2",
+		"SMALL_SECONDS=300ms", "LARGE_SIZE=1MiB", "LARGE_COUNT=3", "LARGE_READS=2", "HASHFLOOR_SIZE=1MiB",
 		"HUGE_COUNT=2", "HUGE_SIZE=2MiB", "HUGE_TARGETS=storagecli null",
 		"LIST_KEYS=20 45", "LIST_ROUNDS=2", "LIST_CONC=4",
 		"DISK_SECONDS=100ms", "DISK_WRITE=1MiB", "REPORT=none")
@@ -57,22 +57,34 @@ func TestRunScript(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("%q: %v", sc.Text(), err)
 		}
-		k := key{r.Label, fmt.Sprintf("%s/%d", r.Phase, r.Size)}
+		k := key{r.Label, fmt.Sprintf("%s/%d/%s", r.Phase, r.Size, r.Payload)}
 		got[k] = append(got[k], r)
 	}
-	one := func(label, phase string, size int64) Result {
+	onePayload := func(label, phase string, size int64, payload string) Result {
 		t.Helper()
-		rs := got[key{label, fmt.Sprintf("%s/%d", phase, size)}]
+		rs := got[key{label, fmt.Sprintf("%s/%d/%s", phase, size, payload)}]
 		if len(rs) != 1 {
-			t.Fatalf("%s %s of %d bytes: %d results", label, phase, size, len(rs))
+			t.Fatalf("%s %s of %d bytes (%s): %d results", label, phase, size, payload, len(rs))
 		}
 		return rs[0]
 	}
+	one := func(label, phase string, size int64) Result { // PUTs with signed chunks (other phases have no payload)
+		t.Helper()
+		if phase == phasePut {
+			return onePayload(label, phase, size, payloadChunked)
+		}
+		return onePayload(label, phase, size, "")
+	}
 	for _, round := range []string{"r1", "r2"} {
-		if r := one("disk/"+round, phaseMachine, 0); r.Machine == nil {
+		if r := onePayload("disk/"+round, phaseMachine, 0, ""); r.Machine == nil {
 			t.Errorf("disk/%s: no machine description", round)
 		}
-		one("disk/"+round, phaseDiskSync, 4<<10)
+		onePayload("disk/"+round, phaseDiskSync, 4<<10, "")
+		for _, set := range []string{payloadChunked, payloadTrailer} {
+			if r := onePayload("hashfloor/"+round, phaseHashFloor, 1<<20, set); r.CPUmsPerMiB <= 0 {
+				t.Errorf("hashfloor/%s %s: %+v", round, set, r)
+			}
+		}
 		for _, target := range []string{"storagecli", "null"} {
 			label := target + "/" + round
 			for _, p := range []string{phasePut, phaseGet, phaseHead, phaseDelete} {
@@ -84,6 +96,9 @@ func TestRunScript(t *testing.T) {
 			if r := one(label, phasePut, 1<<20); r.Ops != 3 || r.Payload != payloadChunked || r.RSSPeakMiB <= 0 {
 				t.Errorf("%s large put: %+v", label, r)
 			}
+			if r := onePayload(label, phasePut, 1<<20, payloadTrailer); r.Ops != 3 || r.Bytes != 3<<20 {
+				t.Errorf("%s large put, aws cli's way: ops %d bytes %d", label, r.Ops, r.Bytes)
+			}
 			if r := one(label, phaseGet, 1<<20); r.Ops != 6 || r.Verified != 6 || r.Bytes != 6<<20 {
 				t.Errorf("%s large get: ops %d verified %d bytes %d", label, r.Ops, r.Verified, r.Bytes)
 			}
@@ -91,7 +106,7 @@ func TestRunScript(t *testing.T) {
 				t.Errorf("%s huge put: ops %d", label, r.Ops)
 			}
 			var listed []int64
-			for _, r := range got[key{label, phaseList + "/0"}] {
+			for _, r := range got[key{label, phaseList + "/0/"}] {
 				if r.Verified != 2*r.Keys || r.Listings != 2 {
 					t.Errorf("%s list: %d keys, %d listings, %d verified", label, r.Keys, r.Listings, r.Verified)
 				}

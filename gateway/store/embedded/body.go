@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/lambda/storagecli/gateway/store"
 )
@@ -107,7 +108,7 @@ func (s *Store) receiveFile(r *received, body io.Reader, head []byte, size int64
 		// One byte more than expected tells a long body from an exact one.
 		src = io.LimitReader(body, size-int64(len(head))+1)
 	}
-	n, err := writeData(f, head, src)
+	n, err := writeData(f, head, src, size)
 	if err != nil {
 		return err // the body's error, unchanged (or a write error)
 	}
@@ -129,29 +130,69 @@ func (s *Store) receiveFile(r *received, body io.Reader, head []byte, size int64
 	return nil
 }
 
-// writeData writes head and then src, read to EOF, to f through a block
-// buffer (one write per blockBufSize bytes) and returns the bytes written.
-// An error reading src is returned unchanged.
-func writeData(f *os.File, head []byte, src io.Reader) (int64, error) {
+// writeData writes head and then src, read to EOF, to f and returns the
+// bytes written. size is the declared length (-1 unknown): a large one is
+// written with direct writes (direct.go) when a direct buffer is free and
+// the file system takes them. An error reading src is returned unchanged.
+// It is the one write loop of new data files: a transformation of the
+// bytes (such as encryption) belongs in src.
+func writeData(f *os.File, head []byte, src io.Reader, size int64) (int64, error) {
+	if size >= directMinSize && len(head) == 0 {
+		if bp := getDirectBuf(); bp != nil {
+			defer putDirectBuf(bp)
+			if setDirect(f, true) == nil {
+				return writeBlocks(f, *bp, src, true)
+			}
+		}
+	}
 	bp := getBlockBuf()
 	defer putBlockBuf(bp)
-	buf := *bp
 	if len(head) > 0 {
 		if _, err := f.Write(head); err != nil {
 			return 0, fmt.Errorf("embedded: write data file: %w", err)
 		}
 	}
-	total := int64(len(head))
+	n, err := writeBlocks(f, *bp, src, false)
+	return int64(len(head)) + n, err
+}
+
+// writeBlocks copies src to f through buf, one write per full buffer. With
+// direct, f has O_DIRECT on and buf is aligned: the last block is written
+// directly up to its last whole directAlign bytes, and its tail with
+// O_DIRECT off. A direct write the file system refuses (EINVAL) is retried
+// through the page cache, and the rest follows that way.
+func writeBlocks(f *os.File, buf []byte, src io.Reader, direct bool) (int64, error) {
+	var total int64
 	for {
 		n, eof, err := fill(src, buf)
 		if err != nil {
 			return total, err
 		}
-		if n > 0 {
-			if _, err := f.Write(buf[:n]); err != nil {
+		w := n
+		if direct && eof {
+			w = n &^ (directAlign - 1)
+		}
+		if w > 0 {
+			_, err := f.Write(buf[:w])
+			if direct && errors.Is(err, syscall.EINVAL) {
+				direct = false
+				if err = setDirect(f, false); err == nil {
+					_, err = f.Write(buf[:w])
+				}
+			}
+			if err != nil {
 				return total, fmt.Errorf("embedded: write data file: %w", err)
 			}
-			total += int64(n)
+			total += int64(w)
+		}
+		if w < n {
+			if err := setDirect(f, false); err != nil {
+				return total, fmt.Errorf("embedded: write data file: %w", err)
+			}
+			if _, err := f.Write(buf[w:n]); err != nil {
+				return total, fmt.Errorf("embedded: write data file: %w", err)
+			}
+			total += int64(n - w)
 		}
 		if eof {
 			return total, nil

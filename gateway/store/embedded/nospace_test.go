@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 
@@ -13,8 +14,16 @@ import (
 
 // TestDiskFull: a write the disk has no room for fails with an error that
 // still says so (ENOSPC, which the gateway answers 507 InsufficientStorage),
-// leaves nothing behind, and reads and deletes keep working.
+// leaves nothing behind, and reads and deletes keep working. A large body
+// (directMinSize or more) takes the direct path first: /dev/full refuses
+// O_DIRECT, so this also covers its fallback.
 func TestDiskFull(t *testing.T) {
+	for _, size := range []int{100 << 10, 2 * directMinSize} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) { testDiskFull(t, size) })
+	}
+}
+
+func testDiskFull(t *testing.T, size int) {
 	s := newBucket(t, Options{InlineLimit: -1})
 	old := bytes.Repeat([]byte("x"), 100<<10)
 	put(t, s, "old", old)
@@ -22,7 +31,7 @@ func TestDiskFull(t *testing.T) {
 	defer func(f func(string) (*os.File, error)) { openNew = f }(openNew)
 	openNew = func(string) (*os.File, error) { return os.OpenFile("/dev/full", os.O_WRONLY, 0) }
 
-	_, err := s.PutObject(t.Context(), "bkt", "new", storetest.Input(t, bytes.Repeat([]byte("y"), 100<<10), ""))
+	_, err := s.PutObject(t.Context(), "bkt", "new", storetest.Input(t, bytes.Repeat([]byte("y"), size), ""))
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("PutObject on a full disk: %v, want an error wrapping ENOSPC", err)
 	}

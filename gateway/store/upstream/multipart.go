@@ -341,6 +341,9 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, aft
 // conditions as If-Match / If-None-Match, so racing writers cannot both
 // win.
 func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, in store.CompleteInput) (*store.Object, error) {
+	if in.Encryption != "" {
+		return nil, fmt.Errorf("upstream: objects are not encrypted in upstream mode: %w", store.ErrNotSupported)
+	}
 	rec, err := s.getUpload(ctx, bucket, key, uploadID)
 	if errors.Is(err, store.ErrNoSuchUpload) {
 		return s.completedBefore(ctx, bucket, key, uploadID, parts)
