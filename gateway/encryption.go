@@ -162,6 +162,13 @@ func (h *Handler) encryptionRequest(w http.ResponseWriter, r *http.Request, rc *
 	return r.WithContext(sse.WithRequest(r.Context(), req)), nil
 }
 
+// changesEncryption reports whether a copy asks for an encryption of its
+// own: a copy onto itself that does is allowed (it re-encrypts the
+// object, e.g. under the newest order key).
+func changesEncryption(hdr http.Header) bool {
+	return hdr.Get(hdrSSE) != "" || hdr.Get(hdrCustomer+"Algorithm") != ""
+}
+
 // secure reports whether r may carry an SSE-C key: over TLS, or from a
 // loopback client when Options.SSECPlainHTTP allows it.
 func (h *Handler) secure(r *http.Request) bool {

@@ -574,6 +574,7 @@ func TestSSEKeyRotation(t *testing.T) {
 	e.must("PUT", "/bkt", nil, nil)
 	old := randData(seg + 9)
 	e.must("PUT", "/bkt/old", old, sseS3)
+	e.must("PUT", "/bkt/old2", old, sseS3)
 	e.st.Close()
 	e.srv.Close()
 	if _, err := sse.AddKey(filepath.Join(dir, sse.KeyFileName)); err != nil {
@@ -582,7 +583,12 @@ func TestSSEKeyRotation(t *testing.T) {
 	e = newSSEEnv(t, dir)
 	e.wantBytes("/bkt/old", nil, "", old)
 	e.must("PUT", "/bkt/new", old, sseS3)
-	for key, want := range map[string]string{"old": "S3 1 ", "new": "S3 2 "} {
+	// a copy onto itself asking for SSE-S3 re-encrypts under the new key
+	e.must("PUT", "/bkt/old2", nil, merge(sseS3, map[string]string{"x-amz-copy-source": "/bkt/old2"}))
+	e.wantBytes("/bkt/old2", nil, "", old)
+	resp, body := e.do("PUT", "/bkt/old", nil, map[string]string{"x-amz-copy-source": "/bkt/old"})
+	wantError(t, resp, body, 400, "InvalidRequest") // nothing changes: refused as before
+	for key, want := range map[string]string{"old": "S3 1 ", "new": "S3 2 ", "old2": "S3 2 "} {
 		o, err := e.st.HeadObject(context.Background(), "bkt", key)
 		if err != nil || !strings.HasPrefix(o.Meta.Encryption, want) {
 			t.Errorf("%s: descriptor %q, %v; want it wrapped by key %q", key, o.Meta.Encryption, err, want)

@@ -373,7 +373,7 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		// A copy onto itself must change something: its metadata, its
 		// storage class or its checksum algorithm.
 		if srcBucket == rc.bucket && srcKey == rc.key && srcVersion == "" && r.Header.Get("x-amz-storage-class") == "" && alg == "" &&
-			r.Header.Get("x-amz-website-redirect-location") == "" {
+			r.Header.Get("x-amz-website-redirect-location") == "" && !changesEncryption(r.Header) {
 			return s3err.InvalidRequest.WithMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 		}
 	case "REPLACE":

@@ -1,7 +1,6 @@
 package sse
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
@@ -304,19 +303,18 @@ func (s *Store) get(ctx context.Context, bucket, key, versionID string, check st
 	}
 	report(d)
 	dec := Decrypter(rc, k.AEAD, l, off, n)
-	// The first segment is opened now: data that fails authentication
-	// there is an error answer rather than a broken transfer.
-	head := make([]byte, 1)
-	m, err := io.ReadFull(dec, head[:min(1, n)])
-	if err != nil {
+	// The first segments are opened now: stored bytes failing there are
+	// an error answer rather than a broken transfer.
+	if err := dec.Prime(); err != nil {
 		rc.Close()
 		return nil, nil, err
 	}
-	return o, &readCloser{Reader: io.MultiReader(bytes.NewReader(head[:m]), dec), c: rc}, nil
+	return o, &readCloser{dec, rc}, nil
 }
 
+// readCloser reads the plaintext of a stored range and closes the range.
 type readCloser struct {
-	io.Reader
+	*Reader
 	c io.Closer
 }
 

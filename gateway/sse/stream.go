@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // SegmentSize is the plaintext size of every segment but a stream's last
@@ -100,9 +101,16 @@ func (e *encrypter) Read(p []byte) (int, error) {
 		if e.done {
 			return 0, io.EOF
 		}
-		if err := e.seal(); err != nil {
+		if len(p) >= segCipher {
+			// seal straight into p: no copy
+			sealed, err := e.seal(p[:0])
+			return len(sealed), err
+		}
+		out, err := e.seal(e.out[:0])
+		if err != nil {
 			return 0, err
 		}
+		e.out, e.off = out, 0
 	}
 	n := copy(p, e.out[e.off:])
 	e.off += n
@@ -110,8 +118,9 @@ func (e *encrypter) Read(p []byte) (int, error) {
 }
 
 // seal reads the next segment's plaintext (and one byte beyond, to know
-// whether it is the last) and seals it into out.
-func (e *encrypter) seal() error {
+// whether it is the last) and appends it sealed to dst, which has room
+// for a whole segment.
+func (e *encrypter) seal(dst []byte) ([]byte, error) {
 	n := 0
 	if e.carry {
 		n = 1
@@ -123,21 +132,21 @@ func (e *encrypter) seal() error {
 			break
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	last := n <= SegmentSize
 	seg := min(n, SegmentSize)
-	out := e.out[:nonceSize]
-	if _, err := rand.Read(out); err != nil {
-		return err
+	nonce := dst[len(dst) : len(dst)+nonceSize]
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
 	}
-	e.out = e.aead.Seal(out, out, e.pt[:seg], additional(&e.aad, e.part, e.idx, last))
-	e.off, e.idx, e.done = 0, e.idx+1, last
+	out := e.aead.Seal(dst[:len(dst)+nonceSize], nonce, e.pt[:seg], additional(&e.aad, e.part, e.idx, last))
+	e.idx, e.done = e.idx+1, last
 	if e.carry = !last; e.carry {
 		e.pt[0] = e.pt[SegmentSize]
 	}
-	return nil
+	return out, nil
 }
 
 // Stream is one stream of an object: the part it stores (0 for a single
@@ -204,15 +213,24 @@ func (l Layout) CipherRange(off, n int64) (cOff, cLen int64) {
 	return first.cOff, end - first.cOff
 }
 
-// decrypter reads plaintext from the stored bytes of a range.
-type decrypter struct {
+// batchSegments is how many segments a Reader reads from the store at
+// once: one read and one buffer of about 256 KiB per batch, held while
+// its plaintext is written out.
+const batchSegments = 4
+
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, batchSegments*segCipher); return &b }}
+
+// Reader reads plaintext from the stored bytes of a range. It implements
+// io.WriterTo: each segment's plaintext is written where it was
+// decrypted, without another copy.
+type Reader struct {
 	src    io.Reader // the stored range CipherRange gave
 	aead   cipher.AEAD
 	l      Layout
 	pos    position
-	remain int64 // plaintext bytes still to return
-	buf    []byte
-	out    []byte
+	remain int64    // plaintext bytes not yet in segs
+	bufp   *[]byte  // the batch buffer (pooled) while reading
+	segs   [][]byte // decrypted plaintext of the batch not yet returned
 	err    error
 	aad    [13]byte
 }
@@ -221,57 +239,122 @@ type decrypter struct {
 // object laid out as l, reading src, the stored range CipherRange(off, n)
 // gives. A segment that fails authentication ends the read with
 // ErrTampered before any of its bytes are returned.
-func Decrypter(src io.Reader, aead cipher.AEAD, l Layout, off, n int64) io.Reader {
-	d := &decrypter{src: src, aead: aead, l: l, remain: n}
+func Decrypter(src io.Reader, aead cipher.AEAD, l Layout, off, n int64) *Reader {
+	d := &Reader{src: src, aead: aead, l: l, remain: n}
 	if n > 0 {
 		d.pos = l.locate(off)
-		d.buf = make([]byte, segCipher)
 	}
 	return d
 }
 
-func (d *decrypter) Read(p []byte) (int, error) {
-	for len(d.out) == 0 {
+// Prime reads and authenticates the first batch of segments now, so that
+// stored bytes failing there are an error before anything is answered.
+func (d *Reader) Prime() error {
+	if len(d.segs) == 0 && d.err == nil && d.remain > 0 {
+		d.err = d.fill()
+	}
+	return d.err
+}
+
+// next makes segs non-empty, or returns io.EOF or the error that ended
+// the read.
+func (d *Reader) next() error {
+	for len(d.segs) == 0 {
 		if d.err != nil {
-			return 0, d.err
+			return d.err
 		}
 		if d.remain == 0 {
-			return 0, io.EOF
+			d.release()
+			return io.EOF
 		}
-		if d.err = d.open(); d.err != nil {
-			return 0, d.err
+		if d.err = d.fill(); d.err != nil {
+			d.release()
 		}
 	}
-	n := copy(p, d.out)
-	d.out = d.out[n:]
+	return nil
+}
+
+func (d *Reader) Read(p []byte) (int, error) {
+	if err := d.next(); err != nil {
+		return 0, err
+	}
+	n := copy(p, d.segs[0])
+	if d.segs[0] = d.segs[0][n:]; len(d.segs[0]) == 0 {
+		d.segs = d.segs[1:]
+	}
 	return n, nil
 }
 
-// open reads and opens the segment at d.pos and advances past it.
-func (d *decrypter) open() error {
+// WriteTo writes the rest of the plaintext to w.
+func (d *Reader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if err := d.next(); err == io.EOF {
+			return total, nil
+		} else if err != nil {
+			return total, err
+		}
+		n, err := w.Write(d.segs[0])
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+		d.segs = d.segs[1:]
+	}
+}
+
+func (d *Reader) release() {
+	if d.bufp != nil {
+		batchBufs.Put(d.bufp)
+		d.bufp = nil
+	}
+}
+
+// fill reads the next batch of segments of the current stream, opens
+// them in place and queues their plaintext (trimmed to the range).
+func (d *Reader) fill() error {
+	if d.bufp == nil {
+		d.bufp = batchBufs.Get().(*[]byte)
+	}
 	s := d.l[d.pos.si]
 	segs := segments(s.Size)
-	size := min(SegmentSize, s.Size-d.pos.seg*SegmentSize)
-	ct := d.buf[:size+Overhead]
-	if _, err := io.ReadFull(d.src, ct); err != nil {
+	// the segments needed: to the stream's end, or to the range's
+	k := segs - d.pos.seg
+	if left := s.Size - d.pos.seg*SegmentSize; left >= d.pos.skip+d.remain {
+		k = max(1, (d.pos.skip+d.remain+SegmentSize-1)/SegmentSize)
+	}
+	k = min(k, batchSegments)
+	first := d.pos.seg
+	size := func(seg int64) int64 { return min(SegmentSize, s.Size-seg*SegmentSize) + Overhead }
+	n := (k-1)*segCipher + size(first+k-1)
+	buf := (*d.bufp)[:n]
+	if _, err := io.ReadFull(d.src, buf); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return fmt.Errorf("%w: short read", ErrTampered)
 		}
 		return err
 	}
-	last := d.pos.seg == segs-1
-	pt, err := d.aead.Open(ct[nonceSize:nonceSize], ct[:nonceSize], ct[nonceSize:], additional(&d.aad, s.Part, d.pos.seg, last))
-	if err != nil {
-		return fmt.Errorf("%w: part %d segment %d", ErrTampered, s.Part, d.pos.seg)
+	d.segs = d.segs[:0]
+	for seg := first; seg < first+k; seg++ {
+		ct := buf[:size(seg)]
+		buf = buf[len(ct):]
+		last := seg == segs-1
+		pt, err := d.aead.Open(ct[nonceSize:nonceSize], ct[:nonceSize], ct[nonceSize:], additional(&d.aad, s.Part, seg, last))
+		if err != nil {
+			d.segs = d.segs[:0]
+			return fmt.Errorf("%w: part %d segment %d", ErrTampered, s.Part, seg)
+		}
+		pt = pt[d.pos.skip:]
+		d.pos.skip = 0
+		if int64(len(pt)) > d.remain {
+			pt = pt[:d.remain]
+		}
+		d.remain -= int64(len(pt))
+		if len(pt) > 0 {
+			d.segs = append(d.segs, pt)
+		}
 	}
-	pt = pt[d.pos.skip:]
-	d.pos.skip = 0
-	if int64(len(pt)) > d.remain {
-		pt = pt[:d.remain]
-	}
-	d.remain -= int64(len(pt))
-	d.out = pt
-	if d.pos.seg++; last {
+	if d.pos.seg = first + k; d.pos.seg == segs {
 		d.pos.si, d.pos.seg = d.pos.si+1, 0
 	}
 	return nil
