@@ -19,7 +19,6 @@ import (
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/store"
-	"github.com/lambda/storagecli/gateway/store/upstream"
 )
 
 // anon sends an unsigned request.
@@ -310,16 +309,10 @@ func TestObjectACLs(t *testing.T) {
 		if got := string(e.wantAnon("GET", "/pub/mp", nil, nil, 200, "")); got != "multi" {
 			t.Errorf("multipart public object: %q", got)
 		}
-		// In place where the store can (the ETag stays); upstream, only
-		// a single-part object's ACL can change (by a copy onto itself).
+		// In place, in both stores (the ETag stays).
 		head, _ := e.do(testAK, testSK, "HEAD", "/pub/mp", nil, nil)
-		if _, upstream := e.st.(*upstream.Store); upstream {
-			e.want(testAK, testSK, "PUT", "/pub/mp?acl", nil, map[string]string{"x-amz-acl": "private"}, 501, "NotImplemented")
-			e.wantAnon("GET", "/pub/mp", nil, nil, 200, "")
-		} else {
-			e.want(testAK, testSK, "PUT", "/pub/mp?acl", nil, map[string]string{"x-amz-acl": "private"}, 200, "")
-			e.wantAnon("GET", "/pub/mp", nil, nil, 403, "AccessDenied")
-		}
+		e.want(testAK, testSK, "PUT", "/pub/mp?acl", nil, map[string]string{"x-amz-acl": "private"}, 200, "")
+		e.wantAnon("GET", "/pub/mp", nil, nil, 403, "AccessDenied")
 		if after, _ := e.do(testAK, testSK, "HEAD", "/pub/mp", nil, nil); after.Header.Get("ETag") != head.Header.Get("ETag") {
 			t.Errorf("PutObjectAcl changed the ETag: %s -> %s", head.Header.Get("ETag"), after.Header.Get("ETag"))
 		}
