@@ -36,7 +36,7 @@
 #               server's peak RSS over this phase is the RSS metric)
 #   large-get   GETs of those objects, 4 at a time, then delete
 #   large-put-trailer
-#               (LARGE_TRAILER=1) the same PUTs as the aws cli sends them:
+#               (the targets in TRAILER_TARGETS) the same PUTs as the aws cli sends them:
 #               STREAMING-UNSIGNED-PAYLOAD-TRAILER, CRC32 trailer, 1 MiB
 #               chunks (botocore's); then delete
 #   huge-put    (HUGE_COUNT > 0) 1 GiB PUTs, 4 at a time: peak RSS (not
@@ -69,7 +69,7 @@ ROOT=$PWD
 
 # --- settings (environment variables) ----------------------------------------
 SETTINGS=(TARGETS ROUNDS FIRST_ROUND DATA_DIR SMALL_SIZE SMALL_CONC SMALL_SECONDS LARGE_SIZE LARGE_CONC LARGE_COUNT
-	LARGE_READS LARGE_TRAILER HASHFLOOR_SIZE HUGE_SIZE HUGE_COUNT HUGE_TARGETS LIST_KEYS LIST_KEYS_STORAGECLI LIST_KEYS_CADDY LIST_KEYS_MINIO
+	LARGE_READS TRAILER_TARGETS HASHFLOOR_SIZE HUGE_SIZE HUGE_COUNT HUGE_TARGETS LIST_KEYS LIST_KEYS_STORAGECLI LIST_KEYS_CADDY LIST_KEYS_MINIO
 	LIST_KEYS_UPSTREAM LIST_KEYS_SEAWEEDFS LIST_KEYS_UPSTREAM_SEAWEEDFS LIST_KEYS_NULL LIST_ROUNDS LIST_CONC DISK_SECONDS DISK_WRITE SUITES)
 COMMAND="" # as given: the settings from the environment, then the script
 for v in "${SETTINGS[@]}"; do
@@ -90,7 +90,7 @@ LARGE_SIZE=${LARGE_SIZE:-64MiB}
 LARGE_CONC=${LARGE_CONC:-4}
 LARGE_COUNT=${LARGE_COUNT:-12}        # objects written
 LARGE_READS=${LARGE_READS:-4}         # GETs of each
-LARGE_TRAILER=${LARGE_TRAILER:-1}     # 1: also large-put-trailer (the aws cli's PUT)
+TRAILER_TARGETS=${TRAILER_TARGETS-storagecli caddy minio} # the targets that run large-put-trailer (the aws cli's PUT)
 HASHFLOOR_SIZE=${HASHFLOOR_SIZE:-256MiB} # bytes hashed per s3bench hashfloor run
 HUGE_SIZE=${HUGE_SIZE:-1GiB}
 HUGE_COUNT=${HUGE_COUNT:-0}           # e.g. 4: peak RSS with 4 clients PUTting 1 GiB objects
@@ -463,7 +463,7 @@ suite() { # target round
 		floor_note "$label" chunked
 		bench large-get --phases get,delete --size "$LARGE_SIZE" --concurrency "$LARGE_CONC" --existing "$LARGE_COUNT" \
 			--count $((LARGE_COUNT * LARGE_READS)) --prefix "$p"
-		if ((LARGE_TRAILER)); then
+		if [[ " $TRAILER_TARGETS " == *" $target "* ]]; then
 			bench large-put-trailer --phases put,delete --size "$LARGE_SIZE" --concurrency "$LARGE_CONC" \
 				--count "$LARGE_COUNT" --payload trailer --chunk-size 1MiB --prefix "large-trailer-$round/"
 			floor_note "$label" trailer

@@ -342,8 +342,9 @@ func declaredChecksum(hdr http.Header, up store.Upload) (alg, value string, err 
 		}
 		return "", "", s3err.InvalidRequest.WithMessage("The upload was created using a %s checksum. The complete request must use the same checksum algorithm.", strings.ToLower(up.ChecksumAlgorithm))
 	}
-	base, _, _ := strings.Cut(value, "-")
-	if !checksum.DecodeValue(alg, base, make([]byte, checksum.Size(alg))) {
+	// base64, then for a COMPOSITE value optionally "-" and the part count.
+	base, n, composite := strings.Cut(value, "-")
+	if !checksum.DecodeValue(alg, base, make([]byte, checksum.Size(alg))) || composite && (!isDecimal(n) || n[0] == '0') {
 		return "", "", s3err.InvalidRequest.WithMessage("Value for %s header is invalid.", checksum.HeaderName(alg))
 	}
 	return alg, value, nil
@@ -507,4 +508,17 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, r
 	}
 	writeXML(w, http.StatusOK, res)
 	return nil
+}
+
+// isDecimal reports whether s is a non-empty run of ASCII digits.
+func isDecimal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -325,6 +325,15 @@ func TestCompleteDeclaredChecksum(t *testing.T) {
 		{"malformed value", types.ChecksumAlgorithmCrc32, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
 			in.ChecksumCRC32 = aws.String("not base64")
 		}, "InvalidRequest"},
+		{"malformed part count", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-2a")
+		}, "InvalidRequest"},
+		{"two part counts", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-2-2")
+		}, "InvalidRequest"},
+		{"empty part count", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-")
+		}, "InvalidRequest"},
 		// Part checksums (S3: InvalidRequest).
 		{"full object without part checksums", types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
 			for i := range in.MultipartUpload.Parts {

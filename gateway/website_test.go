@@ -20,6 +20,7 @@ import (
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/store"
+	"github.com/lambda/storagecli/gateway/store/upstream"
 )
 
 // TestBucketWebsiteConfig: Put/Get/DeleteBucketWebsite through the SDK.
@@ -388,6 +389,18 @@ func testWebsiteRedirectLocation(t *testing.T, open storeOpener) {
 		}
 		put("/site/long", "/"+strings.Repeat("x", 2047), "private", 200, "") // 2 KB: the limit
 		put("/site/old.html", "/page.html", "public-read", 200, "")
+	}
+
+	// Changing the object's ACL or tags keeps it (upstream, tags cannot
+	// change: docs/upstream.md).
+	e.want(testAK, testSK, "PUT", "/site/old.html?acl", nil, map[string]string{"x-amz-acl": "private"}, 200, "")
+	e.want(testAK, testSK, "PUT", "/site/old.html?acl", nil, map[string]string{"x-amz-acl": "public-read"}, 200, "")
+	if _, up := e.st.(*upstream.Store); !up {
+		tagging := []byte(`<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>`)
+		e.want(testAK, testSK, "PUT", "/site/old.html?tagging", tagging, map[string]string{"Content-MD5": md5b64(tagging)}, 200, "")
+	}
+	if got := redirectOf("/site/old.html"); got != "/page.html" {
+		t.Errorf("after PutObjectAcl and PutObjectTagging: redirect %q", got)
 	}
 
 	// CopyObject: the request's location, never the source's.

@@ -275,18 +275,26 @@ func metrics(s settings, res []result) []metric {
 	)
 	for _, f := range floors {
 		ms = append(ms, metric{id: f.id, name: "hashing floor: " + f.hashes, unit: "ms/MiB", lower: true,
-			pick: func(r result) (float64, bool) { return r.CPUmsPerMiB, r.Phase == "hashfloor" && r.Payload == f.payload }})
+			pick: func(r result) (float64, bool) { return r.CPUmsPerMiB, r.Phase == "hashfloor" && r.Payload == f.payload }},
+			metric{id: f.id + "-tls", name: "hashing floor over TLS: " + f.hashes + " + AES-128-GCM", unit: "ms/MiB", lower: true,
+				pick: func(r result) (float64, bool) {
+					return r.CPUmsPerMiB, r.Phase == "hashfloor" && r.Payload == f.payload+"-tls"
+				}})
 	}
 	return ms
 }
 
 // floors are the hashing floors (s3bench hashfloor, target "hashfloor")
 // of the large PUT metrics: the CPU per MiB of the hashes every byte of
-// such a PUT needs.
+// such a PUT needs; id+"-tls" adds the decryption of TLS records, the
+// floor of the targets in tlsTargets.
 var floors = []struct{ id, payload, hashes, put string }{
 	{"floor-chunked", "chunked", "SHA-256 + MD5 + CRC64NVME (signed chunks)", "large-put-cpu"},
 	{"floor-trailer", "trailer", "MD5 + CRC32 (the aws cli's PUT)", "large-put-trailer-cpu"},
 }
+
+// tlsTargets are the targets reached over TLS.
+var tlsTargets = []string{"caddy"}
 
 // listSizes are the key counts listed, in increasing order.
 func listSizes(res []result) []int64 {

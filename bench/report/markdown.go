@@ -453,7 +453,8 @@ func (rp *report) writeFloors(p func(string, ...any)) {
 	}
 	p("\nLarge PUTs next to the hashing floor (`s3bench hashfloor`, once per round: the CPU time per MiB of the hashes ")
 	p("every byte of such a PUT needs, one thread, with the gateway's own hash implementations). ")
-	p("Each cell: the server's CPU per MiB (median over the rounds), and in parentheses the median of the per-round ratios to that round's floor.\n\n")
+	p("Each cell: the server's CPU per MiB (median over the rounds), and in parentheses the median of the per-round ratios to that round's floor ")
+	p("(for %s, reached over TLS, the floor plus the decryption of the TLS records with AES-128-GCM).\n\n", strings.Join(tlsTargets, ", "))
 	p("| target |")
 	for _, i := range fs {
 		m, _ := rp.metric(floors[i].put)
@@ -465,7 +466,11 @@ func (rp *report) writeFloors(p func(string, ...any)) {
 	}
 	p("\n| **hashing floor** |")
 	for _, i := range fs {
-		p(" %s: %s |", floors[i].hashes, num(rp.t.median(floors[i].id, "hashfloor")))
+		p(" %s: %s", floors[i].hashes, num(rp.t.median(floors[i].id, "hashfloor")))
+		if v := rp.t.median(floors[i].id+"-tls", "hashfloor"); !math.IsNaN(v) {
+			p("; over TLS %s", num(v))
+		}
+		p(" |")
 	}
 	p("\n")
 	for _, tg := range rp.t.targets {
@@ -476,7 +481,11 @@ func (rp *report) writeFloors(p func(string, ...any)) {
 		for _, i := range fs {
 			f := floors[i]
 			cell := num(rp.t.median(f.put, tg))
-			if rs := rp.t.floorRatios(f.put, tg, f.id); len(rs) > 0 {
+			floorID := f.id
+			if slices.Contains(tlsTargets, tg) {
+				floorID += "-tls"
+			}
+			if rs := rp.t.floorRatios(f.put, tg, floorID); len(rs) > 0 {
 				cell += fmt.Sprintf(" (%s×)", num(median(rs)))
 			}
 			p(" %s |", cell)

@@ -32,7 +32,7 @@ func TestRunScript(t *testing.T) {
 	cmd := exec.Command("bash", filepath.Join("..", "..", "bench", "run.sh"))
 	cmd.Env = append(os.Environ(),
 		"TARGETS=storagecli null", "ROUNDS=2", "OUT="+out, "BIN="+t.TempDir(), "DATA_DIR="+t.TempDir(),
-		"SMALL_SECONDS=300ms", "LARGE_SIZE=1MiB", "LARGE_COUNT=3", "LARGE_READS=2", "HASHFLOOR_SIZE=1MiB",
+		"SMALL_SECONDS=300ms", "LARGE_SIZE=1MiB", "LARGE_COUNT=3", "LARGE_READS=2", "HASHFLOOR_SIZE=1MiB", "TRAILER_TARGETS=storagecli null",
 		"HUGE_COUNT=2", "HUGE_SIZE=2MiB", "HUGE_TARGETS=storagecli null",
 		"LIST_KEYS=20 45", "LIST_ROUNDS=2", "LIST_CONC=4",
 		"DISK_SECONDS=100ms", "DISK_WRITE=1MiB", "REPORT=none")

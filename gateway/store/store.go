@@ -314,18 +314,19 @@ type Object struct {
 	IsLatest bool
 }
 
-// VersionsUnsupported is implemented by a Store whose buckets are never
-// versioned (SetBucketVersioning is ErrNotSupported): every object is
-// its null version, and CopyInput.SrcVersionID is not looked at, so the
-// caller refuses any other source version id itself.
+// VersionsUnsupported is implemented by a Store whose buckets may never
+// be versioned (when VersionsUnsupported returns true,
+// SetBucketVersioning is ErrNotSupported): every object is its null
+// version, and CopyInput.SrcVersionID is not looked at, so the caller
+// refuses any other source version id itself.
 type VersionsUnsupported interface {
-	VersionsUnsupported()
+	VersionsUnsupported() bool
 }
 
 // SupportsVersions reports whether s keeps versions.
 func SupportsVersions(s Store) bool {
-	_, ok := s.(VersionsUnsupported)
-	return !ok
+	v, ok := s.(VersionsUnsupported)
+	return !ok || !v.VersionsUnsupported()
 }
 
 // Bucket versioning states (as S3 spells them).

@@ -141,7 +141,7 @@ func writeData(f *os.File, head []byte, src io.Reader, size int64) (int64, error
 		if bp := getDirectBuf(); bp != nil {
 			defer putDirectBuf(bp)
 			if setDirect(f, true) == nil {
-				return writeBlocks(f, *bp, src, true)
+				return writeDirect(f, *bp, src)
 			}
 		}
 	}
@@ -152,51 +152,97 @@ func writeData(f *os.File, head []byte, src io.Reader, size int64) (int64, error
 			return 0, fmt.Errorf("embedded: write data file: %w", err)
 		}
 	}
-	n, err := writeBlocks(f, *bp, src, false)
+	n, err := writeBlocks(f, *bp, src)
 	return int64(len(head)) + n, err
 }
 
-// writeBlocks copies src to f through buf, one write per full buffer. With
-// direct, f has O_DIRECT on and buf is aligned: the last block is written
-// directly up to its last whole directAlign bytes, and its tail with
-// O_DIRECT off. A direct write the file system refuses (EINVAL) is retried
-// through the page cache, and the rest follows that way.
-func writeBlocks(f *os.File, buf []byte, src io.Reader, direct bool) (int64, error) {
+// writeBlocks copies src to f through buf, one write per full buffer.
+func writeBlocks(f *os.File, buf []byte, src io.Reader) (int64, error) {
 	var total int64
 	for {
 		n, eof, err := fill(src, buf)
 		if err != nil {
 			return total, err
 		}
-		w := n
-		if direct && eof {
-			w = n &^ (directAlign - 1)
-		}
-		if w > 0 {
-			_, err := f.Write(buf[:w])
-			if direct && errors.Is(err, syscall.EINVAL) {
-				direct = false
-				if err = setDirect(f, false); err == nil {
-					_, err = f.Write(buf[:w])
-				}
-			}
-			if err != nil {
+		if n > 0 {
+			if _, err := f.Write(buf[:n]); err != nil {
 				return total, fmt.Errorf("embedded: write data file: %w", err)
 			}
-			total += int64(w)
+			total += int64(n)
+		}
+		if eof {
+			return total, nil
+		}
+	}
+}
+
+// writeDirect copies src to f, which has O_DIRECT on, through the two
+// aligned halves of pair (direct.go): each full half is written on its own
+// goroutine while src is read into the other. At the end of src the last
+// half is written directly up to its last whole directAlign bytes, and its
+// tail with O_DIRECT off. A direct write the file system refuses (EINVAL)
+// is done again through the page cache, and so is the rest.
+func writeDirect(f *os.File, pair []byte, src io.Reader) (int64, error) {
+	bufs := [2][]byte{pair[:directBufSize], pair[directBufSize:]}
+	var (
+		total    int64
+		inFlight []byte     // the half being written
+		done     chan error // its result
+	)
+	// wait waits for the write in flight, if any.
+	wait := func() error {
+		if inFlight == nil {
+			return nil
+		}
+		b := inFlight
+		err := <-done
+		inFlight = nil
+		if errors.Is(err, syscall.EINVAL) {
+			if err = setDirect(f, false); err == nil {
+				_, err = f.Write(b)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("embedded: write data file: %w", err)
+		}
+		total += int64(len(b))
+		return nil
+	}
+	for i := 0; ; i ^= 1 {
+		n, eof, err := fill(src, bufs[i])
+		if werr := wait(); werr != nil {
+			return total, werr
+		}
+		if err != nil {
+			return total, err
+		}
+		if !eof {
+			inFlight, done = bufs[i], make(chan error, 1)
+			go func(b []byte, done chan<- error) {
+				_, err := f.Write(b)
+				done <- err
+			}(inFlight, done)
+			continue
+		}
+		w := n &^ (directAlign - 1)
+		if w > 0 {
+			inFlight, done = bufs[i][:w], make(chan error, 1)
+			_, err := f.Write(inFlight)
+			done <- err
+			if err := wait(); err != nil {
+				return total, err
+			}
 		}
 		if w < n {
 			if err := setDirect(f, false); err != nil {
 				return total, fmt.Errorf("embedded: write data file: %w", err)
 			}
-			if _, err := f.Write(buf[w:n]); err != nil {
+			if _, err := f.Write(bufs[i][w:n]); err != nil {
 				return total, fmt.Errorf("embedded: write data file: %w", err)
 			}
 			total += int64(n - w)
 		}
-		if eof {
-			return total, nil
-		}
+		return total, nil
 	}
 }
 

@@ -18,28 +18,31 @@ import (
 // more; fallocate of the declared size nothing measurable, so it is not
 // done).
 //
-// Every write but the last is a whole buffer, so offsets and lengths stay
-// aligned; the last block's tail below directAlign is written after
-// O_DIRECT is turned off, through the page cache, and synced with the rest.
-// Direct buffers are large, so there are at most maxDirectBufs of them
-// (an upload holds its buffer while it waits for its body): an upload that
-// finds none free, a body of unknown or small size, and a file system that
-// refuses O_DIRECT (tmpfs; other systems than Linux) take the buffered
-// path, one blockBufSize write at a time.
+// A direct write returns once the disk has the bytes, so an upload has two
+// buffers: while one is written (on its own goroutine), the body is read
+// and hashed into the other. Every write but the last is a whole buffer,
+// so offsets and lengths stay aligned; the last block's tail below
+// directAlign is written after O_DIRECT is turned off, through the page
+// cache, and synced with the rest. Direct buffers are large, so there are
+// at most maxDirectBufs pairs of them (an upload holds its pair while it
+// waits for its body): an upload that finds none free, a body of unknown
+// or small size, and a file system that refuses O_DIRECT (tmpfs; other
+// systems than Linux) take the buffered path, one blockBufSize write at a
+// time.
 const (
 	directAlign   = 4 << 10 // offset, length and address alignment of direct writes
-	directBufSize = 1 << 20
+	directBufSize = 1 << 20 // bytes per write
 	directMinSize = directBufSize
-	maxDirectBufs = 16
+	maxDirectBufs = 8 // pairs of buffers: 16 MiB
 )
 
 var (
-	freeDirect  = make(chan *[]byte, maxDirectBufs) // buffers not in use
-	directBufsN atomic.Int32                        // buffers made
+	freeDirect  = make(chan *[]byte, maxDirectBufs) // pairs not in use
+	directBufsN atomic.Int32                        // pairs made
 )
 
-// getDirectBuf returns an aligned directBufSize buffer, or nil if all
-// maxDirectBufs are in use.
+// getDirectBuf returns an aligned pair of directBufSize buffers (one
+// slice, 2*directBufSize bytes), or nil if all maxDirectBufs are in use.
 func getDirectBuf() *[]byte {
 	select {
 	case bp := <-freeDirect:
@@ -50,7 +53,7 @@ func getDirectBuf() *[]byte {
 		directBufsN.Add(-1)
 		return nil
 	}
-	b := alignedBuf(directBufSize)
+	b := alignedBuf(2 * directBufSize)
 	return &b
 }
 

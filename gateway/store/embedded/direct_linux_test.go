@@ -2,14 +2,18 @@ package embedded
 
 import (
 	"bytes"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/iotest"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/gateway/store/storetest"
 )
 
@@ -89,12 +93,12 @@ func cachedPages(t *testing.T, path string) int {
 	return n
 }
 
-// Direct buffers are aligned and bounded: with all of them in use an
+// Direct buffer pairs are aligned and bounded: with all of them in use an
 // upload gets none (and writes through its block buffer).
 func TestDirectBufsBounded(t *testing.T) {
 	var held []*[]byte
 	for bp := getDirectBuf(); bp != nil; bp = getDirectBuf() {
-		if len(*bp) != directBufSize || addrOf(*bp)%directAlign != 0 {
+		if len(*bp) != 2*directBufSize || addrOf(*bp)%directAlign != 0 {
 			t.Fatalf("direct buffer of %d bytes at %#x", len(*bp), addrOf(*bp))
 		}
 		held = append(held, bp)
@@ -109,5 +113,42 @@ func TestDirectBufsBounded(t *testing.T) {
 		t.Error("no direct buffer after all were returned")
 	} else {
 		putDirectBuf(bp)
+	}
+}
+
+// A body that fails part-way through a direct write (with a write in
+// flight) fails the PutObject with the body's error and leaves no data
+// file; the same goes for a body shorter or longer than declared.
+func TestDirectWriteBodyFails(t *testing.T) {
+	s := newBucket(t, Options{})
+	errBody := errors.New("client went away")
+	data := storetest.Data(7, 5*directBufSize/2)
+	for _, c := range []struct {
+		name string
+		body io.Reader
+		size int64
+		want error
+	}{
+		{"error", io.MultiReader(bytes.NewReader(data), iotest.ErrReader(errBody)), 4 * directBufSize, errBody},
+		{"short", bytes.NewReader(data), 4 * directBufSize, store.ErrIncompleteBody},
+		{"long", bytes.NewReader(data), 2 * directBufSize, store.ErrIncompleteBody},
+	} {
+		in := storetest.NewBody(t, c.body, "").Input(c.size)
+		if _, err := s.PutObject(t.Context(), "bkt", c.name, in); !errors.Is(err, c.want) {
+			t.Errorf("%s: PutObject: %v, want %v", c.name, err, c.want)
+		}
+		if _, err := s.HeadObject(t.Context(), "bkt", c.name); err == nil {
+			t.Errorf("%s: the failed object exists", c.name)
+		}
+	}
+	files := 0
+	err := filepath.WalkDir(filepath.Join(s.dir, dataDir), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files++
+		}
+		return err
+	})
+	if err != nil || files != 0 {
+		t.Errorf("%d data files left behind (%v)", files, err)
 	}
 }
