@@ -158,22 +158,3 @@ func (kr *Keyring) Open(d *Descriptor, customerKey []byte) (*DataKey, error) {
 	}
 	return nil, fmt.Errorf("sse: unknown mode %q", d.Mode)
 }
-
-// Rewrap returns d with its data key wrapped by the active order key
-// (rotation); ok is false if it already is, or d is not SSE-S3.
-func (kr *Keyring) Rewrap(d *Descriptor) (nd *Descriptor, ok bool, err error) {
-	if d.Mode != ModeS3 || d.Ref == kr.active {
-		return d, false, nil
-	}
-	kek, found := kr.keys[d.Ref]
-	if !found {
-		return nil, false, fmt.Errorf("%w (key id %q)", ErrUnknownKey, d.Ref)
-	}
-	raw, err := unwrap(kek, d.Wrapped, labelS3)
-	if err != nil {
-		return nil, false, fmt.Errorf("%w: the wrapped data key", ErrTampered)
-	}
-	n := *d
-	n.Ref, n.Wrapped = kr.active, wrap(kr.keys[kr.active], raw, labelS3)
-	return &n, true, nil
-}

@@ -182,9 +182,6 @@ func AddKey(path string) (string, error) {
 	return id, nil
 }
 
-// Active returns the id of the key that wraps new objects.
-func (kr *Keyring) Active() string { return kr.active }
-
 // newAEAD returns AES-256-GCM under key.
 func newAEAD(key []byte) cipher.AEAD {
 	b, err := aes.NewCipher(key)

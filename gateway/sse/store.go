@@ -97,9 +97,6 @@ func Wrap(s store.Store, kr *Keyring, log *zap.Logger) (*Store, error) {
 	return &Store{Store: s, keys: kr, log: log}, nil
 }
 
-// Unwrap returns the store Wrap wrapped.
-func (s *Store) Unwrap() store.Store { return s.Store }
-
 // newDescriptor returns the descriptor and data key of an object or
 // upload written with req in bucket: SSE-C with req.Key, SSE-S3 when asked
 // or the bucket's default, else nil.
