@@ -179,15 +179,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("s3gateway: metrics: %w", err)
 	}
 	ord := orderstore.Order(s.cfg, s.order)
+	keys, err := orderstore.Encryption(s.cfg, s.home, s.order, s.loc)
+	if err != nil {
+		return fmt.Errorf("s3gateway: %w", err)
+	}
 	h.gw, err = gateway.New(gateway.Options{
-		Store:   shared.st,
-		Order:   ord,
-		Meter:   &shared.meter,
-		Uploads: &shared.uploads,
-		Limits:  orderstore.Limits(s.cfg),
-		Region:  s.cfg.Gateway.Region,
-		Domain:  s.cfg.Gateway.Domain,
-		Logger:  h.logger,
+		Encryption:    keys,
+		SSECPlainHTTP: s.cfg.Gateway.SSECPlainHTTP,
+		Store:         shared.st,
+		Order:         ord,
+		Meter:         &shared.meter,
+		Uploads:       &shared.uploads,
+		Limits:        orderstore.Limits(s.cfg),
+		Region:        s.cfg.Gateway.Region,
+		Domain:        s.cfg.Gateway.Domain,
+		Logger:        h.logger,
 		// The file's website_domain: <bucket>.<website_domain> hosts are
 		// websites (the site block must answer for them).
 		WebsiteDomain: s.cfg.Gateway.WebsiteDomain,
@@ -229,6 +235,7 @@ type settings struct {
 	order   string
 	dataDir string // absolute: <data>/<order>; for an upstream order, where it is
 	loc     orderstore.Location
+	home    string
 }
 
 // resolve reads the configuration file and applies the handler's fields
@@ -314,7 +321,7 @@ func (h *Handler) resolve(repl *caddy.Replacer) (*settings, error) {
 			return nil, fmt.Errorf("s3gateway: %s: %s", kv.name, msg)
 		}
 	}
-	s.order = s.cfg.Broker.ExtraOrderID
+	s.order, s.home = s.cfg.Broker.ExtraOrderID, home
 	s.dataDir, err = filepath.Abs(s.cfg.OrderDataDir(home, s.order))
 	if err != nil {
 		return nil, err

@@ -122,6 +122,8 @@ type Gateway struct {
 	Console bool `toml:"console" doc:"Serve the order console, a web page to see and manage the order, at console_path."`
 	// ConsolePath is where the console is served.
 	ConsolePath string `toml:"console_path" doc:"Path of the order console: starts and ends with '/', its first segment no bucket name."`
+	// SSECPlainHTTP accepts SSE-C keys over plain HTTP from loopback clients.
+	SSECPlainHTTP bool `toml:"sse_c_plain_http" doc:"true: accept SSE-C (customer-provided encryption keys) over plain HTTP from loopback clients (tests, or a TLS-terminating proxy on the same host). false (default): SSE-C only over TLS, as AWS (see docs/encryption.md)."`
 }
 
 // Broker is the [broker] section.

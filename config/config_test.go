@@ -332,9 +332,9 @@ func TestKeys(t *testing.T) {
 		}
 	}
 	want := "gateway.address:string gateway.access_key:string gateway.secret_key:string gateway.region:string gateway.domain:string gateway.website_domain:string gateway.no_sync:bool" +
-		" gateway.read_idle_timeout:duration gateway.write_idle_timeout:duration gateway.max_uploads:int gateway.max_uploads_per_key:int gateway.max_header_bytes:size gateway.console:bool gateway.console_path:string" +
+		" gateway.read_idle_timeout:duration gateway.write_idle_timeout:duration gateway.max_uploads:int gateway.max_uploads_per_key:int gateway.max_header_bytes:size gateway.console:bool gateway.console_path:string gateway.sse_c_plain_http:bool" +
 		" broker.extra_order_id:string broker.db_path:string" +
-		" order.<id>.capacity:size order.<id>.expires:time order.<id>.grace:duration order.<id>.block_public_access:bool order.<id>.lifecycle_day:duration" +
+		" order.<id>.capacity:size order.<id>.expires:time order.<id>.grace:duration order.<id>.block_public_access:bool order.<id>.lifecycle_day:duration order.<id>.encryption_key_file:string" +
 		" order.<id>.keys.access_key:string order.<id>.keys.secret_key:string order.<id>.keys.read_only:bool order.<id>.keys.bypass_governance:bool" +
 		" order.<id>.upstream.endpoint:string order.<id>.upstream.bucket:string order.<id>.upstream.prefix:string" +
 		" order.<id>.upstream.access_key:string order.<id>.upstream.secret_key:string order.<id>.upstream.ca_file:string" +

@@ -19,6 +19,7 @@ import (
 //	grace    = "168h"                 # reads still work this long after expires
 //	block_public_access = true        # no anonymous access at all (default false)
 //	lifecycle_day = "10s"             # shorten lifecycle rules' day (tests; default 24h)
+//	encryption_key_file = "/keys/o1"  # SSE-S3 order keys (default: sse.keys in its data directory)
 //
 //	[[order.o1.keys]]
 //	access_key = "reader"
@@ -35,6 +36,8 @@ type Order struct {
 	BlockPublicAccess bool `toml:"block_public_access" doc:"true: no anonymous access to the order at all, whatever bucket ACLs and policies say, and ACLs or policies granting public access are refused (an account-level PublicAccessBlock). false (default): anonymous requests are served only where an ACL or a bucket policy explicitly grants them."`
 	// LifecycleDay shortens the day of bucket lifecycle rules (tests).
 	LifecycleDay time.Duration `toml:"lifecycle_day" doc:"The length of a day for bucket lifecycle rules (Expiration Days, NoncurrentDays, DaysAfterInitiation), e.g. \"10s\" so that a conformance suite sees expiry happen in seconds. 0 (default): S3's day, 24h, with expiry rounded to the next midnight UTC as S3 does."`
+	// EncryptionKeyFile is where the order keys of SSE-S3 live.
+	EncryptionKeyFile string `toml:"encryption_key_file" doc:"The order's encryption key file (SSE-S3 order keys, one \"<id> <64 hex digits>\" a line, the last one wrapping new objects; see docs/encryption.md), created with mode 0600 if missing. Empty (default): sse.keys in the order's data directory. Not for upstream orders (objects are not encrypted in upstream mode)."`
 	// Keys are extra key pairs allowed on the order.
 	Keys []OrderKey `toml:"keys" doc:"Extra key pairs allowed on this order: one [[order.<id>.keys]] table each."`
 	// Upstream, when set, keeps the order on an existing S3 service
@@ -205,6 +208,9 @@ func validateOrder(key string, o Order, seen map[string]string, add func(string,
 	}
 	if o.LifecycleDay < 0 || (o.LifecycleDay > 0 && o.LifecycleDay < time.Second) {
 		add(key+".lifecycle_day", fmt.Errorf("%v: want 0 or a duration of at least a second, e.g. \"10s\"", o.LifecycleDay))
+	}
+	if o.EncryptionKeyFile != "" && o.Upstream != nil {
+		add(key+".encryption_key_file", errors.New("objects are not encrypted in upstream mode: remove it or the upstream table (see docs/encryption.md)"))
 	}
 	validateUpstream(key+".upstream", o.Upstream, add)
 	for i, k := range o.Keys {

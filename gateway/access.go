@@ -88,7 +88,7 @@ var accessTable = map[string]opAccess{
 	"DeleteObject":            {"s3:DeleteObject", anonPolicy},
 	"CreateMultipartUpload":   {"s3:PutObject", anonBucketWrite},
 	"CompleteMultipartUpload": {"s3:PutObject", anonBucketWrite},
-	"PostObject":              {"s3:PutObject", anonNever}, // signed by its form
+	"PostObject":              {"s3:PutObject", anonBucketWrite}, // signed by its form, or anonymous
 	"GetObjectAttributes":     {"s3:GetObjectAttributes", anonPolicy},
 	"GetObjectRetention":      {"s3:GetObjectRetention", anonPolicy},
 	"PutObjectRetention":      {"s3:PutObjectRetention", anonNever},
@@ -204,11 +204,21 @@ func unsigned(r *http.Request) bool {
 	return true
 }
 
+// errAnonymousSignedPayload is S3's answer to an unsigned request whose
+// x-amz-content-sha256 announces signed chunks: there is no signature to
+// chain them to.
+var errAnonymousSignedPayload = s3err.InvalidRequest.WithMessage("Anonymous requests don't support this x-amz-content-sha256 value. Please use UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER.")
+
 // anonymousAuth is the Auth of an unsigned request (sigv4.Anonymous);
-// refusal is the answer when its body needs a signature.
+// refusal is the answer when its body needs a signature, but for a body
+// announced as signed chunks (errAnonymousSignedPayload).
 func anonymousAuth(r *http.Request, refusal error) (*sigv4.Auth, error) {
 	if a, ok := sigv4.Anonymous(r); ok {
 		return a, nil
+	}
+	switch r.Header.Get("X-Amz-Content-Sha256") {
+	case sigv4.StreamingSigned, sigv4.StreamingSignedTrailer:
+		return nil, errAnonymousSignedPayload
 	}
 	return nil, refusal
 }

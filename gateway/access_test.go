@@ -19,7 +19,6 @@ import (
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/store"
-	"github.com/lambda/storagecli/gateway/store/upstream"
 )
 
 // anon sends an unsigned request.
@@ -96,7 +95,7 @@ func publicEnv(t *testing.T, open storeOpener, o *order.Order) *orderEnv {
 var anonymousOK = map[string]bool{
 	"GetObject": true, "HeadObject": true, "ListObjects": true, "ListObjectsV2": true, "ListObjectVersions": true,
 	"ListMultipartUploads": true, "HeadBucket": true, "PutObject": true, "UploadPart": true,
-	"CreateMultipartUpload": true, "CompleteMultipartUpload": true, "AbortMultipartUpload": true,
+	"CreateMultipartUpload": true, "CompleteMultipartUpload": true, "AbortMultipartUpload": true, "PostObject": true,
 }
 
 // TestAnonymousEveryRoute sends an unsigned request to every route of the
@@ -187,7 +186,17 @@ func TestAnonymousACLAccess(t *testing.T) {
 		e.wantAnon("GET", "/pub/up", nil, nil, 403, "AccessDenied") // private: its writer is anonymous
 		e.wantAnon("PUT", "/pub/up2", []byte("x"), map[string]string{"x-amz-acl": "public-read"}, 403, "AccessDenied")
 		e.wantAnon("PUT", "/pub/up3", []byte("x"), map[string]string{"x-amz-acl": "private"}, 200, "")
-		e.wantAnon("PUT", "/pub/up4", []byte("x"), map[string]string{"X-Amz-Content-Sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"}, 403, "AccessDenied")
+		// Signed chunks without a signature: S3's InvalidRequest (also into
+		// a private bucket), nothing stored.
+		for _, path := range []string{"/pub/up4", "/bkt/up4"} {
+			for _, payload := range []string{"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"} {
+				body := e.wantAnon("PUT", path, []byte("x"), map[string]string{"X-Amz-Content-Sha256": payload}, 400, "InvalidRequest")
+				wantMessage(t, body, "Anonymous requests don't support this x-amz-content-sha256 value.")
+			}
+		}
+		if resp, _ := e.do(testAK, testSK, "HEAD", "/pub/up4", nil, nil); resp.StatusCode != 404 {
+			t.Errorf("an anonymous signed-chunks PUT stored the object: HEAD %d", resp.StatusCode)
+		}
 		// An aws-chunked body with an unsigned trailer, its checksum verified.
 		chunked := "5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n"
 		e.wantAnon("PUT", "/pub/chunked", []byte(chunked), map[string]string{"Content-Encoding": "aws-chunked",
@@ -310,16 +319,10 @@ func TestObjectACLs(t *testing.T) {
 		if got := string(e.wantAnon("GET", "/pub/mp", nil, nil, 200, "")); got != "multi" {
 			t.Errorf("multipart public object: %q", got)
 		}
-		// In place where the store can (the ETag stays); upstream, only
-		// a single-part object's ACL can change (by a copy onto itself).
+		// In place, in both stores (the ETag stays).
 		head, _ := e.do(testAK, testSK, "HEAD", "/pub/mp", nil, nil)
-		if _, upstream := e.st.(*upstream.Store); upstream {
-			e.want(testAK, testSK, "PUT", "/pub/mp?acl", nil, map[string]string{"x-amz-acl": "private"}, 501, "NotImplemented")
-			e.wantAnon("GET", "/pub/mp", nil, nil, 200, "")
-		} else {
-			e.want(testAK, testSK, "PUT", "/pub/mp?acl", nil, map[string]string{"x-amz-acl": "private"}, 200, "")
-			e.wantAnon("GET", "/pub/mp", nil, nil, 403, "AccessDenied")
-		}
+		e.want(testAK, testSK, "PUT", "/pub/mp?acl", nil, map[string]string{"x-amz-acl": "private"}, 200, "")
+		e.wantAnon("GET", "/pub/mp", nil, nil, 403, "AccessDenied")
 		if after, _ := e.do(testAK, testSK, "HEAD", "/pub/mp", nil, nil); after.Header.Get("ETag") != head.Header.Get("ETag") {
 			t.Errorf("PutObjectAcl changed the ETag: %s -> %s", head.Header.Get("ETag"), after.Header.Get("ETag"))
 		}

@@ -192,8 +192,9 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 		return s3err.MalformedXML.WithMessage("The Delete request must name 1 to 1000 objects.")
 	}
 	for _, o := range req.Objects {
-		if o.ETag != nil || o.LastModifiedTime != nil || o.Size != nil {
-			return errNoConditionalDelete
+		if o.LastModifiedTime != nil || o.Size != nil {
+			// Directory-bucket conditions (see errDirectoryBucketCondition).
+			return errDirectoryBucketCondition.WithMessage("%s (LastModifiedTime and Size apply to directory buckets only)", errDirectoryBucketCondition.Message)
 		}
 	}
 	ctx, err := h.lockContext(r, rc)
@@ -208,7 +209,7 @@ func (h *Handler) deleteObjects(w http.ResponseWriter, r *http.Request, rc *reqC
 		if rc.access.denies(o.Key) {
 			err = s3err.AccessDenied
 		} else {
-			d, err = h.deleteOne(r, rc, o.Key, o.VersionID)
+			d, err = h.deleteOne(r, rc, o.Key, o.VersionID, o.ETag)
 		}
 		if err != nil {
 			e, _ := toS3Error(err)

@@ -91,12 +91,19 @@ type errorResponse struct {
 	XMLName    xml.Name `xml:"Error"`
 	Code       string   `xml:"Code"`
 	Message    string   `xml:"Message"`
-	BucketName string   `xml:"BucketName,omitempty"`
-	Key        string   `xml:"Key,omitempty"`
-	Resource   string   `xml:"Resource,omitempty"`
-	Region     string   `xml:"Region,omitempty"`
-	RequestID  string   `xml:"RequestId"`
-	HostID     string   `xml:"HostId"`
+	Details    []detailXML
+	BucketName string `xml:"BucketName,omitempty"`
+	Key        string `xml:"Key,omitempty"`
+	Resource   string `xml:"Resource,omitempty"`
+	Region     string `xml:"Region,omitempty"`
+	RequestID  string `xml:"RequestId"`
+	HostID     string `xml:"HostId"`
+}
+
+// detailXML is an s3err.Detail as an XML element.
+type detailXML struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
 }
 
 // writeError writes err as an S3 XML error response.
@@ -173,6 +180,9 @@ func writeErrorResponse(w http.ResponseWriter, r *http.Request, e *s3err.Error, 
 		hdr.Set("Retry-After", "1")
 	}
 	body.Code, body.Message, body.Resource, body.Region, body.HostID = e.Code, e.Message, r.URL.Path, e.Region, body.RequestID
+	for _, d := range e.Details {
+		body.Details = append(body.Details, detailXML{xml.Name{Local: d.Name}, d.Value})
+	}
 	w.WriteHeader(e.Status)
 	if r.Method == http.MethodHead {
 		return

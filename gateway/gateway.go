@@ -22,6 +22,7 @@ import (
 	"github.com/lambda/storagecli/gateway/order"
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/sigv4"
+	"github.com/lambda/storagecli/gateway/sse"
 	"github.com/lambda/storagecli/gateway/store"
 )
 
@@ -62,6 +63,15 @@ type Options struct {
 	// Uploads counts the order's uploads in flight, for Limits. Handlers
 	// serving the same order must share one; nil gives the Handler its own.
 	Uploads *Uploads
+	// Encryption, if set, are the order keys: objects are encrypted at
+	// rest when a request or its bucket's default asks (SSE-S3, SSE-C;
+	// docs/encryption.md). Store must then be an embedded store. nil
+	// refuses encryption (upstream mode).
+	Encryption *sse.Keyring
+	// SSECPlainHTTP accepts SSE-C keys over plain HTTP from loopback
+	// clients (tests, or a TLS-terminating proxy on the same host); AWS
+	// takes them only over TLS.
+	SSECPlainHTTP bool
 }
 
 // RequestInfo describes a served request.
@@ -116,6 +126,13 @@ func New(opts Options) (*Handler, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Encryption != nil {
+		st, err := sse.Wrap(opts.Store, opts.Encryption)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+		opts.Store = st
 	}
 	h := &Handler{opts: opts, meter: opts.Meter, limits: opts.Limits.withDefaults(), uploads: opts.Uploads}
 	if h.meter == nil {
@@ -284,6 +301,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqContext) 
 		return
 	}
 	if err := refuseUnsupported(r.Header, rc.op); err != nil {
+		h.writeError(w, r, rc, err)
+		return
+	}
+	if r, err = h.encryptionRequest(w, r, rc); err != nil {
 		h.writeError(w, r, rc, err)
 		return
 	}

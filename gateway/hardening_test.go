@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/xml"
 	"hash/crc32"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/lambda/storagecli/gateway/order"
+	"github.com/lambda/storagecli/gateway/store/upstream"
 )
 
 // Behaviours found by a review of the hardening change (each test failed
@@ -160,4 +162,112 @@ func TestPresignedHoistedHeaders(t *testing.T) {
 	if head, _ := e.do(testAK, testSK, "HEAD", "/bkt/m", nil, nil); head.Header.Get("x-amz-meta-colour") != "blue" || head.Header.Get("x-amz-tagging-count") != "1" {
 		t.Errorf("hoisted x-amz-meta-colour or x-amz-tagging not stored: %v", head.Header)
 	}
+}
+
+// TestConditionalDeleteObjects: an <ETag> in a DeleteObjects entry makes
+// that entry's delete conditional, as S3's conditional deletes: a
+// mismatch is the entry's PreconditionFailed error and deletes nothing, a
+// missing key NoSuchKey, the other entries are deleted. A store that
+// cannot delete conditionally (upstream mode) answers those entries
+// NotImplemented, never deleting them unconditionally. <Size> and
+// <LastModifiedTime> (directory buckets only) refuse the request.
+func TestConditionalDeleteObjects(t *testing.T) { eachStore(t, testConditionalDeleteObjects) }
+
+func testConditionalDeleteObjects(t *testing.T, open storeOpener) {
+	e := newOrderEnv(t, open, &order.Order{ID: "o1"})
+	e.ok("PUT", "/bkt", nil)
+	etags := map[string]string{}
+	for _, k := range []string{"match", "list", "star", "mismatch", "plain"} {
+		put, _ := e.do(testAK, testSK, "PUT", "/bkt/"+k, []byte("data of "+k), nil)
+		etags[k] = put.Header.Get("ETag")
+	}
+	doc := []byte(`<Delete>` +
+		`<Object><Key>match</Key><ETag>` + etags["match"] + `</ETag></Object>` +
+		`<Object><Key>list</Key><ETag>"0123456789abcdef0123456789abcdef", ` + strings.Trim(etags["list"], `"`) + `</ETag></Object>` +
+		`<Object><Key>star</Key><ETag>*</ETag></Object>` +
+		`<Object><Key>mismatch</Key><ETag>"0123456789abcdef0123456789abcdef"</ETag></Object>` +
+		`<Object><Key>absent</Key><ETag>*</ETag></Object>` +
+		`<Object><Key>plain</Key></Object>` +
+		`<Object><Key>absent2</Key></Object></Delete>`)
+	resp, body := e.do(testAK, testSK, "POST", "/bkt?delete", doc, map[string]string{"Content-MD5": md5b64(doc)})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("DeleteObjects: %d %s", resp.StatusCode, body)
+	}
+	var res struct {
+		Deleted []struct{ Key string }
+		Error   []struct{ Key, Code string }
+	}
+	if err := xml.Unmarshal(body, &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range res.Deleted {
+		got[d.Key] = "deleted"
+	}
+	for _, er := range res.Error {
+		got[er.Key] = er.Code
+	}
+	want := map[string]string{"match": "deleted", "list": "deleted", "star": "deleted", "mismatch": "PreconditionFailed",
+		"absent": "NoSuchKey", "plain": "deleted", "absent2": "deleted"}
+	_, upstreamStore := e.st.(*upstream.Store)
+	if upstreamStore {
+		for _, k := range []string{"match", "list", "star", "mismatch", "absent"} {
+			want[k] = "NotImplemented"
+		}
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %q, want %q (%s)", k, got[k], w, body)
+		}
+		exists := e.exists("/bkt/" + k)
+		if wantExists := w != "deleted" && k != "absent"; exists != wantExists {
+			t.Errorf("%s exists: %v, want %v", k, exists, wantExists)
+		}
+	}
+
+	// Directory-bucket conditions refuse the whole request.
+	e.ok("PUT", "/bkt/plain", []byte("again"))
+	for _, cond := range []string{`<Size>5</Size>`, `<LastModifiedTime>2025-01-01T00:00:00Z</LastModifiedTime>`} {
+		doc := []byte(`<Delete><Object><Key>plain</Key>` + cond + `</Object><Object><Key>mismatch</Key></Object></Delete>`)
+		resp, body := e.do(testAK, testSK, "POST", "/bkt?delete", doc, map[string]string{"Content-MD5": md5b64(doc)})
+		wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+		if !e.exists("/bkt/plain") || !e.exists("/bkt/mismatch") {
+			t.Errorf("a refused DeleteObjects (%s) deleted something", cond)
+		}
+	}
+	for _, hdr := range []string{"x-amz-if-match-size", "x-amz-if-match-last-modified-time"} {
+		resp, body := e.do(testAK, testSK, "DELETE", "/bkt/plain", nil, map[string]string{hdr: "5"})
+		wantError(t, resp, body, http.StatusNotImplemented, "NotImplemented")
+		wantMessage(t, body, "A header you provided implies functionality that is not implemented")
+	}
+	if upstreamStore {
+		return
+	}
+
+	// Versioned: a matching entry adds a delete marker.
+	vdoc := []byte(`<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>`)
+	if resp, body := e.do(testAK, testSK, "PUT", "/bkt?versioning", vdoc, map[string]string{"Content-MD5": md5b64(vdoc)}); resp.StatusCode != 200 {
+		t.Fatalf("PutBucketVersioning: %d %s", resp.StatusCode, body)
+	}
+	put, _ := e.do(testAK, testSK, "PUT", "/bkt/v", []byte("v1"), nil)
+	doc = []byte(`<Delete><Object><Key>v</Key><ETag>` + put.Header.Get("ETag") + `</ETag></Object>` +
+		`<Object><Key>v</Key><VersionId>` + put.Header.Get("x-amz-version-id") + `</VersionId><ETag>*</ETag></Object></Delete>`)
+	resp, body = e.do(testAK, testSK, "POST", "/bkt?delete", doc, map[string]string{"Content-MD5": md5b64(doc)})
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<DeleteMarker>true</DeleteMarker>") ||
+		!strings.Contains(string(body), "<Code>NotImplemented</Code>") {
+		t.Errorf("conditional DeleteObjects in a versioned bucket: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := e.do(testAK, testSK, "GET", "/bkt/v?versionId="+put.Header.Get("x-amz-version-id"), nil, nil); resp.StatusCode != 200 {
+		t.Errorf("the version named with an ETag was deleted: %d", resp.StatusCode)
+	}
+}
+
+// exists reports whether a HEAD of path finds an object.
+func (e *orderEnv) exists(path string) bool {
+	e.t.Helper()
+	resp, body := e.do(testAK, testSK, "HEAD", path, nil, nil)
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+		e.t.Fatalf("HEAD %s: %d %s", path, resp.StatusCode, body)
+	}
+	return resp.StatusCode == http.StatusOK
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -29,21 +31,25 @@ func TestAuthenticationErrors(t *testing.T) {
 		prep   func(*http.Request)
 		status int
 		code   string
+		detail []string // elements AWS adds to the error body
 	}{
-		{"anonymous", func(r *http.Request) {}, 403, "AccessDenied"},
-		{"wrong secret", func(r *http.Request) { sign(t, r, nil, testAK, "wrong", time.Now()) }, 403, "SignatureDoesNotMatch"},
-		{"unknown key", func(r *http.Request) { sign(t, r, nil, "nobody", testSK, time.Now()) }, 403, "InvalidAccessKeyId"},
-		{"skew past", func(r *http.Request) { sign(t, r, nil, testAK, testSK, time.Now().Add(-16*time.Minute)) }, 403, "RequestTimeTooSkewed"},
-		{"skew future", func(r *http.Request) { sign(t, r, nil, testAK, testSK, time.Now().Add(16*time.Minute)) }, 403, "RequestTimeTooSkewed"},
+		{"anonymous", func(r *http.Request) {}, 403, "AccessDenied", nil},
+		{"wrong secret", func(r *http.Request) { sign(t, r, nil, testAK, "wrong", time.Now()) }, 403, "SignatureDoesNotMatch",
+			[]string{"<AWSAccessKeyId>" + testAK + "</AWSAccessKeyId>", "<StringToSign>AWS4-HMAC-SHA256&#xA;", "<SignatureProvided>",
+				"<CanonicalRequest>GET&#xA;/auth/key&#xA;"}},
+		{"unknown key", func(r *http.Request) { sign(t, r, nil, "nobody", testSK, time.Now()) }, 403, "InvalidAccessKeyId",
+			[]string{"<AWSAccessKeyId>nobody</AWSAccessKeyId>"}},
+		{"skew past", func(r *http.Request) { sign(t, r, nil, testAK, testSK, time.Now().Add(-16*time.Minute)) }, 403, "RequestTimeTooSkewed", nil},
+		{"skew future", func(r *http.Request) { sign(t, r, nil, testAK, testSK, time.Now().Add(16*time.Minute)) }, 403, "RequestTimeTooSkewed", nil},
 		{"tampered after signing", func(r *http.Request) {
 			sign(t, r, nil, testAK, testSK, time.Now())
 			r.URL.Path = "/auth/other"
-		}, 403, "SignatureDoesNotMatch"},
+		}, 403, "SignatureDoesNotMatch", []string{"<CanonicalRequest>GET&#xA;/auth/other&#xA;"}},
 		{"malformed header", func(r *http.Request) {
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=garbage")
 			r.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
 			r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-		}, 400, "AuthorizationHeaderMalformed"},
+		}, 400, "AuthorizationHeaderMalformed", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,6 +59,11 @@ func TestAuthenticationErrors(t *testing.T) {
 			wantError(t, resp, body, c.status, c.code)
 			if strings.Contains(string(body), testSK) {
 				t.Errorf("secret in error body")
+			}
+			for _, d := range c.detail {
+				if !strings.Contains(string(body), d) {
+					t.Errorf("error body lacks %s: %s", d, body)
+				}
 			}
 		})
 	}
@@ -183,6 +194,12 @@ func TestHostileBodies(t *testing.T) {
 	req.ContentLength = 5
 	resp, body := e.send(req)
 	wantError(t, resp, body, 400, "XAmzContentSHA256Mismatch")
+	for _, d := range []string{"<ClientComputedContentSHA256>" + hexSHA256("signed") + "</ClientComputedContentSHA256>",
+		"<S3ComputedContentSHA256>" + hexSHA256("other") + "</S3ComputedContentSHA256>"} {
+		if !strings.Contains(string(body), d) {
+			t.Errorf("error body lacks %s: %s", d, body)
+		}
+	}
 	if _, err := e.s3.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("bodies"), Key: aws.String("k")}); apiCode(err) != "NotFound" {
 		t.Errorf("a rejected body was stored: %v", err)
 	}
@@ -306,4 +323,9 @@ func TestBodyTransportErrors(t *testing.T) {
 	if _, err := st.HeadObject(context.Background(), "transport", "k"); err == nil {
 		t.Errorf("a body that could not be read was stored")
 	}
+}
+
+func hexSHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

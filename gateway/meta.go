@@ -31,6 +31,7 @@ func metadataFromRequest(hdr http.Header) (store.Metadata, error) {
 			return m, s3err.InvalidStorageClass
 		}
 	}
+	var err error
 	user := 0
 	for name, vals := range hdr {
 		lower := strings.ToLower(name)
@@ -51,8 +52,10 @@ func metadataFromRequest(hdr http.Header) (store.Metadata, error) {
 	if n := m.Size(); n > store.MaxMetaLen {
 		return m, s3err.MetadataTooLarge.WithMessage("Your metadata headers exceed the maximum allowed metadata size: %d bytes of Content-Type, Content-Disposition, Content-Encoding, Content-Language, Cache-Control, Expires and user metadata, at most 8 KB.", n)
 	}
-	tags, err := tagsFromHeader(hdr)
-	m.Tags = tags
+	if m.WebsiteRedirect, err = websiteRedirect(hdr); err != nil {
+		return m, err
+	}
+	m.Tags, err = tagsFromHeader(hdr)
 	return m, err
 }
 
@@ -96,6 +99,7 @@ func writeMetadata(hdr http.Header, m store.Metadata) {
 	set("Cache-Control", m.CacheControl)
 	set("Expires", m.Expires)
 	set("x-amz-storage-class", m.StorageClass)
+	set("x-amz-website-redirect-location", m.WebsiteRedirect)
 	for k, v := range m.User {
 		hdr[metaPrefix+k] = []string{v}
 	}

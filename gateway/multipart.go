@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lambda/storagecli/gateway/checksum"
 	"github.com/lambda/storagecli/gateway/payload"
@@ -242,7 +243,7 @@ func objectURL(r *http.Request, rc *reqContext) string {
 func checkPartChecksums(req *completeMultipartUpload, up store.Upload) error {
 	alg := up.ChecksumAlgorithm
 	for _, p := range req.Parts {
-		for _, a := range checksumAlgorithms {
+		for _, a := range checksum.Names {
 			switch {
 			case a == alg || p.value(a) == "":
 			case alg == "":
@@ -257,9 +258,6 @@ func checkPartChecksums(req *completeMultipartUpload, up store.Upload) error {
 	}
 	return nil
 }
-
-// checksumAlgorithms are the algorithms a part entry may carry.
-var checksumAlgorithms = [...]string{store.CRC32, store.CRC32C, store.CRC64NVME, store.SHA1, store.SHA256}
 
 // checkCompleteDeclared checks what a CompleteMultipartUpload may declare
 // of the object against the upload and the listed parts before anything is
@@ -323,7 +321,7 @@ func declaredChecksum(hdr http.Header, up store.Upload) (alg, value string, err 
 		a := checksum.FromHeaderName(k)
 		switch {
 		case a == "":
-			return "", "", s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return "", "", checksum.ErrUnsupported
 		case alg != "" || len(vs) != 1:
 			return "", "", s3err.InvalidRequest.WithMessage("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 		}
@@ -344,8 +342,9 @@ func declaredChecksum(hdr http.Header, up store.Upload) (alg, value string, err 
 		}
 		return "", "", s3err.InvalidRequest.WithMessage("The upload was created using a %s checksum. The complete request must use the same checksum algorithm.", strings.ToLower(up.ChecksumAlgorithm))
 	}
-	base, _, _ := strings.Cut(value, "-")
-	if !checksum.DecodeValue(alg, base, make([]byte, checksum.Size(alg))) {
+	// base64, then for a COMPOSITE value optionally "-" and the part count.
+	base, n, composite := strings.Cut(value, "-")
+	if !checksum.DecodeValue(alg, base, make([]byte, checksum.Size(alg))) || composite && (!isDecimal(n) || n[0] == '0') {
 		return "", "", s3err.InvalidRequest.WithMessage("Value for %s header is invalid.", checksum.HeaderName(alg))
 	}
 	return alg, value, nil
@@ -400,7 +399,27 @@ func (h *Handler) listedParts(r *http.Request, rc *reqContext, up store.Upload, 
 }
 
 func (h *Handler) abortMultipartUpload(w http.ResponseWriter, r *http.Request, rc *reqContext) error {
-	if err := h.opts.Store.AbortMultipartUpload(r.Context(), rc.bucket, rc.key, r.URL.Query().Get("uploadId")); err != nil {
+	uploadID := r.URL.Query().Get("uploadId")
+	if v := r.Header.Get("x-amz-if-match-initiated-time"); v != "" {
+		// Abort only the upload initiated at that time (an upload's
+		// initiation time never changes, so checking first is not a race);
+		// a missing upload is a success, as S3 documents.
+		t, err := http.ParseTime(v)
+		if err != nil {
+			return s3err.InvalidArgument.WithMessage("Invalid x-amz-if-match-initiated-time header: %q is not an HTTP date.", clipped(v))
+		}
+		page, err := h.opts.Store.ListParts(r.Context(), rc.bucket, rc.key, uploadID, store.MaxPartNumber, 1)
+		switch {
+		case errors.Is(err, store.ErrNoSuchUpload):
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		case err != nil:
+			return err
+		case !page.Upload.Initiated.Truncate(time.Second).Equal(t):
+			return s3err.PreconditionFailed
+		}
+	}
+	if err := h.opts.Store.AbortMultipartUpload(r.Context(), rc.bucket, rc.key, uploadID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -489,4 +508,17 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, r
 	}
 	writeXML(w, http.StatusOK, res)
 	return nil
+}
+
+// isDecimal reports whether s is a non-empty run of ASCII digits.
+func isDecimal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -325,6 +325,15 @@ func TestCompleteDeclaredChecksum(t *testing.T) {
 		{"malformed value", types.ChecksumAlgorithmCrc32, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
 			in.ChecksumCRC32 = aws.String("not base64")
 		}, "InvalidRequest"},
+		{"malformed part count", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-2a")
+		}, "InvalidRequest"},
+		{"two part counts", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-2-2")
+		}, "InvalidRequest"},
+		{"empty part count", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-")
+		}, "InvalidRequest"},
 		// Part checksums (S3: InvalidRequest).
 		{"full object without part checksums", types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
 			for i := range in.MultipartUpload.Parts {
@@ -558,5 +567,40 @@ func TestResendPartInFlight(t *testing.T) {
 	}
 	if !bytes.Equal(e.get("resend", "k"), slow) {
 		t.Error("the object is not the part that finished last")
+	}
+}
+
+// TestAbortIfMatchInitiatedTime: x-amz-if-match-initiated-time aborts only
+// the upload initiated at that time (412 otherwise, the upload kept); a
+// missing upload is a success; a malformed date is refused.
+func TestAbortIfMatchInitiatedTime(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.mkBucket("aim")
+	cr, err := e.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("aim"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := e.s3.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("aim")})
+	if err != nil || len(ups.Uploads) != 1 {
+		t.Fatalf("ListMultipartUploads: %+v, %v", ups, err)
+	}
+	initiated := aws.ToTime(ups.Uploads[0].Initiated)
+	path := "/aim/k?uploadId=" + aws.ToString(cr.UploadId)
+	resp, body := e.do("DELETE", path, nil, map[string]string{"x-amz-if-match-initiated-time": "yesterday"})
+	wantError(t, resp, body, 400, "InvalidArgument")
+	resp, body = e.do("DELETE", path, nil, map[string]string{"x-amz-if-match-initiated-time": initiated.Add(-time.Hour).Format(http.TimeFormat)})
+	wantError(t, resp, body, 412, "PreconditionFailed")
+	if _, err := e.s3.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("aim"), Key: aws.String("k"), UploadId: cr.UploadId}); err != nil {
+		t.Fatalf("the upload is gone after a failed condition: %v", err)
+	}
+	for range 2 { // the second time the upload is missing: still 204
+		resp, body = e.do("DELETE", path, nil, map[string]string{"x-amz-if-match-initiated-time": initiated.Format(http.TimeFormat)})
+		if resp.StatusCode != 204 {
+			t.Fatalf("abort with the upload's initiation time: %s %s", resp.Status, body)
+		}
+	}
+	if _, err := e.s3.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("aim"), Key: aws.String("k"), UploadId: cr.UploadId}); apiCode(err) != "NoSuchUpload" {
+		t.Errorf("upload still there after the abort: %v", err)
 	}
 }

@@ -231,36 +231,45 @@ func checksumType(c store.Checksum) string {
 // checksumXML returns the checksum as XML body fields.
 func checksumXML(alg, value string) checksumFields {
 	var f checksumFields
-	switch alg {
-	case store.CRC32:
-		f.ChecksumCRC32 = value
-	case store.CRC32C:
-		f.ChecksumCRC32C = value
-	case store.CRC64NVME:
-		f.ChecksumCRC64NVME = value
-	case store.SHA1:
-		f.ChecksumSHA1 = value
-	case store.SHA256:
-		f.ChecksumSHA256 = value
+	if p := f.field(alg); p != nil {
+		*p = value
 	}
 	return f
 }
 
 // value returns the checksum of alg from XML body fields.
 func (f checksumFields) value(alg string) string {
-	switch alg {
-	case store.CRC32:
-		return f.ChecksumCRC32
-	case store.CRC32C:
-		return f.ChecksumCRC32C
-	case store.CRC64NVME:
-		return f.ChecksumCRC64NVME
-	case store.SHA1:
-		return f.ChecksumSHA1
-	case store.SHA256:
-		return f.ChecksumSHA256
+	if p := f.field(alg); p != nil {
+		return *p
 	}
 	return ""
+}
+
+// field returns the field holding alg's value, nil for an unknown alg.
+func (f *checksumFields) field(alg string) *string {
+	switch alg {
+	case store.CRC32:
+		return &f.ChecksumCRC32
+	case store.CRC32C:
+		return &f.ChecksumCRC32C
+	case store.CRC64NVME:
+		return &f.ChecksumCRC64NVME
+	case store.SHA1:
+		return &f.ChecksumSHA1
+	case store.SHA256:
+		return &f.ChecksumSHA256
+	case store.SHA512:
+		return &f.ChecksumSHA512
+	case store.MD5:
+		return &f.ChecksumMD5
+	case store.XXHASH64:
+		return &f.ChecksumXXHASH64
+	case store.XXHASH3:
+		return &f.ChecksumXXHASH3
+	case store.XXHASH128:
+		return &f.ChecksumXXHASH128
+	}
+	return nil
 }
 
 // deleteObject deletes the key (in a versioned bucket: adds a delete
@@ -284,7 +293,7 @@ func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqCo
 	}
 	var res store.DeleteResult
 	if ifMatch := r.Header.Get("If-Match"); ifMatch != "" {
-		res, err = h.deleteIfMatch(r, rc, versionID, ifMatch)
+		res, err = h.deleteIfMatch(r, rc, rc.key, versionID, ifMatch)
 	} else {
 		res, err = h.opts.Store.DeleteObjectVersion(r.Context(), rc.bucket, rc.key, versionID)
 	}
@@ -299,17 +308,18 @@ func (h *Handler) deleteObject(w http.ResponseWriter, r *http.Request, rc *reqCo
 	return nil
 }
 
-// deleteIfMatch is a conditional DeleteObject: the key's current object
-// is deleted (a delete marker added, in a versioned bucket) only if its
-// ETag is one If-Match names ("*": any), checked in the delete's own
-// transaction. A missing key is NoSuchKey, a mismatch PreconditionFailed.
-// Conditions apply to the current version only, as on S3: with a
-// versionId it is refused.
-func (h *Handler) deleteIfMatch(r *http.Request, rc *reqContext, versionID, ifMatch string) (store.DeleteResult, error) {
+// deleteIfMatch is a conditional delete of key (DeleteObject's If-Match,
+// an <ETag> in DeleteObjects): the key's current object is deleted (a
+// delete marker added, in a versioned bucket) only if its ETag is one
+// ifMatch names ("*": any), checked in the delete's own transaction. A
+// missing key is NoSuchKey, a mismatch PreconditionFailed. Conditions
+// apply to the current version only, as on S3: with a versionId it is
+// refused (NotImplemented, as S3 answers If-Match with a versionId).
+func (h *Handler) deleteIfMatch(r *http.Request, rc *reqContext, key, versionID, ifMatch string) (store.DeleteResult, error) {
 	if versionID != "" {
 		return store.DeleteResult{}, errNoConditionalDelete.WithMessage("If-Match applies to the current version: it cannot be combined with versionId on this gateway.")
 	}
-	return h.opts.Store.DeleteObjectIf(r.Context(), rc.bucket, rc.key, func(cur *store.Object) error {
+	return h.opts.Store.DeleteObjectIf(r.Context(), rc.bucket, key, func(cur *store.Object) error {
 		switch {
 		case cur == nil:
 			return store.ErrNoSuchKey
@@ -355,14 +365,15 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	}
 	alg := strings.ToUpper(strings.TrimSpace(r.Header.Get("x-amz-checksum-algorithm")))
 	if alg != "" && !checksum.Valid(alg) {
-		return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+		return checksum.ErrUnsupported
 	}
 	var meta *store.Metadata
 	switch d := r.Header.Get("x-amz-metadata-directive"); d {
 	case "", "COPY":
 		// A copy onto itself must change something: its metadata, its
 		// storage class or its checksum algorithm.
-		if srcBucket == rc.bucket && srcKey == rc.key && srcVersion == "" && r.Header.Get("x-amz-storage-class") == "" && alg == "" {
+		if srcBucket == rc.bucket && srcKey == rc.key && srcVersion == "" && r.Header.Get("x-amz-storage-class") == "" && alg == "" &&
+			r.Header.Get("x-amz-website-redirect-location") == "" && !changesEncryption(r.Header) {
 			return s3err.InvalidRequest.WithMessage("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 		}
 	case "REPLACE":
@@ -375,6 +386,12 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		return s3err.InvalidArgument.WithMessage("Unknown metadata directive.")
 	}
 	tags, err := copyTags(r.Header)
+	if err != nil {
+		return err
+	}
+	// S3 never copies the source's website redirect location: the copy
+	// has the request's, whatever the metadata directive.
+	redirect, err := websiteRedirect(r.Header)
 	if err != nil {
 		return err
 	}
@@ -395,11 +412,11 @@ func (h *Handler) copyObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		Cond:              cond,
 		ChecksumAlgorithm: alg,
 		// A copy takes the source's tags or the request's, and the
-		// request's ACL; S3 copies neither the ACL nor the retention of
-		// the source.
+		// request's ACL; S3 copies neither the ACL, the retention nor the
+		// website redirect location of the source.
 		Attrs: func(src *store.Object) store.Metadata {
 			return store.Metadata{Tags: tags(src), ACL: rc.access.reqACL.objectString(),
-				LockMode: lock.LockMode, LockUntil: lock.LockUntil, LegalHold: lock.LegalHold}
+				LockMode: lock.LockMode, LockUntil: lock.LockUntil, LegalHold: lock.LegalHold, WebsiteRedirect: redirect}
 		},
 		SrcVersionID: srcVersion,
 		SrcCheck: func(src *store.Object) error {

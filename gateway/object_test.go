@@ -523,7 +523,7 @@ func TestCopyObjectChecksumAlgorithm(t *testing.T) {
 			t.Errorf("head %s: %+v, %v", dst, head, err)
 		}
 	}
-	resp, body := e.do("PUT", "/cka/dst", nil, map[string]string{"x-amz-copy-source": "/cka/src", "x-amz-checksum-algorithm": "MD5"})
+	resp, body := e.do("PUT", "/cka/dst", nil, map[string]string{"x-amz-copy-source": "/cka/src", "x-amz-checksum-algorithm": "BLAKE3"})
 	wantError(t, resp, body, 400, "InvalidRequest")
 }
 

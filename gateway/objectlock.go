@@ -213,6 +213,9 @@ func (h *Handler) putObjectLockConfiguration(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
+	if len(body) == 0 {
+		return s3err.MissingRequestBody // as S3 answers this operation
+	}
 	c, err := parseLockConfig(body)
 	if err != nil {
 		return err
@@ -489,8 +492,10 @@ func retentionChange(m *store.Metadata, mode string, until, now time.Time, bypas
 	switch {
 	case m.LockMode == store.LockCompliance && (mode != store.LockCompliance || !extends):
 		return s3err.AccessDenied.WithMessage("The object is under COMPLIANCE retention until %s: its retention can only be extended.", shownUntil(m.LockUntil))
-	case m.LockMode == store.LockGovernance && !extends && !bypass:
-		return s3err.AccessDenied.WithMessage("The object is under GOVERNANCE retention until %s: shortening or removing it needs x-amz-bypass-governance-retention: true.", shownUntil(m.LockUntil))
+	case m.LockMode == store.LockGovernance && (!extends || mode != store.LockGovernance) && !bypass:
+		// Changing the mode, even to COMPLIANCE, overrides the
+		// governance setting: S3 asks for the bypass too.
+		return s3err.AccessDenied.WithMessage("The object is under GOVERNANCE retention until %s: shortening, removing or changing its mode needs x-amz-bypass-governance-retention: true.", shownUntil(m.LockUntil))
 	}
 	return nil
 }

@@ -119,6 +119,9 @@ func TestObjectLockBucket(t *testing.T) {
 
 	resp, body := e.do("PUT", "/badhdr", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "maybe"})
 	wantError(t, resp, body, http.StatusBadRequest, "InvalidArgument")
+	// An empty configuration is S3's MissingRequestBodyError.
+	resp, body = e.do("PUT", "/plain?object-lock", nil, map[string]string{"Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="})
+	wantError(t, resp, body, http.StatusBadRequest, "MissingRequestBodyError")
 }
 
 // TestObjectLockEnforced: retention and legal hold set by PutObject,
@@ -222,9 +225,9 @@ func TestObjectLockEnforced(t *testing.T) {
 	wantAPIError(t, "bypass from a key not allowed to", err, "AccessDenied")
 	wantAPIError(t, "removing GOVERNANCE without bypass", retain("g", vg, "", time.Time{}, false), "AccessDenied")
 	wantAPIError(t, "removing GOVERNANCE with a bypass the key may not use", retain("g", vg, "", time.Time{}, true), "AccessDenied")
-	if err := retain("g", vg, types.ObjectLockRetentionModeCompliance, until, false); err != nil {
-		t.Errorf("GOVERNANCE to COMPLIANCE (stricter): %v", err)
-	}
+	// Changing the mode overrides the governance setting: S3 asks for the
+	// bypass even to make it COMPLIANCE.
+	wantAPIError(t, "GOVERNANCE to COMPLIANCE without bypass", retain("g", vg, types.ObjectLockRetentionModeCompliance, until, false), "AccessDenied")
 	d, err := e.s3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("lkb"), Key: aws.String("c")})
 	if err != nil || !aws.ToBool(d.DeleteMarker) {
 		t.Fatalf("DeleteObject without version id = %+v, %v; want a delete marker", d, err)

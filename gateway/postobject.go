@@ -35,7 +35,6 @@ var (
 	errPostPreDataTooLarge = &s3err.Error{Code: "MaxPostPreDataLengthExceeded", Status: http.StatusBadRequest,
 		Message: "Your POST request fields preceding the upload file were too large."}
 	errPostFileCount = s3err.InvalidArgument.WithMessage("POST requires exactly one file upload per request.")
-	errPostAnonymous = s3err.AccessDenied.WithMessage("Anonymous POST uploads are not allowed; the form must carry a policy signed with AWS Signature Version 4.")
 	errPostNotForm   = s3err.PreconditionFailed.WithMessage("At least one of the pre-conditions you specified did not hold (Bucket POST must be of the enclosure-type multipart/form-data).")
 )
 
@@ -54,10 +53,13 @@ func postFieldError(name string) error {
 // readPostForm authenticates a browser upload (POST Object) by its form: it
 // reads the fields preceding the file (bounded in size and count; fields
 // after the file are ignored, as AWS documents), verifies the policy's
-// signature and checks the form against the policy. It leaves the body
-// positioned at the file's first byte in rc.post and sets rc.key. Only the
-// route table calls it (routes whose perm is permPostPolicy), in place of
-// the header or query authentication.
+// signature and checks the form against the policy. A form without any
+// of the signature's fields (nor a policy) is anonymous, as on AWS: the
+// route table's access table then decides it like an anonymous PutObject
+// (a bucket granting public write). It leaves the body positioned at the
+// file's first byte in rc.post and sets rc.key. Only the route table
+// calls it (routes whose perm is permPostPolicy), in place of the header
+// or query authentication.
 func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier) (*sigv4.Auth, error) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "multipart/form-data") {
@@ -81,16 +83,21 @@ func (h *Handler) readPostForm(r *http.Request, rc *reqContext, v sigv4.Verifier
 	if err != nil {
 		return nil, err
 	}
-	pol, err := parsePostPolicy(fields["policy"])
-	if err != nil {
-		return nil, err
+	pol := &postPolicy{} // an anonymous form's: no conditions
+	if auth.AccessKey != "" {
+		if pol, err = parsePostPolicy(fields["policy"]); err != nil {
+			return nil, err
+		}
 	}
 	if name, ok := uploadName(file); ok {
 		fields["key"] = strings.ReplaceAll(key, "${filename}", name)
 	}
+	_, formBucket := fields["bucket"]
 	fields["bucket"] = rc.bucket
-	if err := pol.check(h.opts.Now(), fields); err != nil {
-		return nil, err
+	if auth.AccessKey != "" {
+		if err := pol.check(h.opts.Now(), fields, !formBucket); err != nil {
+			return nil, err
+		}
 	}
 	if fields["key"] == "" {
 		return nil, s3err.InvalidArgument.WithMessage("User key must have a length greater than 0.")
@@ -170,7 +177,9 @@ func postReadError(err error) error {
 var postSigFields = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Signature", "Policy"}
 
 // verifyPostFields authenticates the form by its SigV4 fields: all of them
-// or, for an anonymous form, none.
+// or, for an anonymous form, none (AWS: "Requests without a security
+// policy are considered anonymous"; a policy requires the signature).
+// An anonymous form's Auth has no access key.
 func verifyPostFields(v sigv4.Verifier, fields map[string]string) (*sigv4.Auth, error) {
 	if _, ok := fields["awsaccesskeyid"]; ok {
 		return nil, sigv4.ErrSignatureV2
@@ -179,13 +188,12 @@ func verifyPostFields(v sigv4.Verifier, fields map[string]string) (*sigv4.Auth, 
 		return nil, sigv4.ErrSignatureV2
 	}
 	signed := false
-	for _, name := range postSigFields[:4] {
+	for _, name := range postSigFields {
 		_, ok := fields[strings.ToLower(name)]
 		signed = signed || ok
 	}
 	if !signed {
-		// No signature (a policy alone signs nothing): anonymous.
-		return nil, errPostAnonymous
+		return anonymousPost(), nil
 	}
 	for _, name := range postSigFields {
 		if _, ok := fields[strings.ToLower(name)]; !ok {
@@ -194,6 +202,13 @@ func verifyPostFields(v sigv4.Verifier, fields map[string]string) (*sigv4.Auth, 
 	}
 	return v.VerifyPost(sigv4.PostForm{Algorithm: fields["x-amz-algorithm"], Credential: fields["x-amz-credential"],
 		Date: fields["x-amz-date"], Signature: fields["x-amz-signature"], Policy: fields["policy"]})
+}
+
+// anonymousPost returns the Auth of an anonymous form: no key, and the
+// file is not signed.
+func anonymousPost() *sigv4.Auth {
+	a, _ := sigv4.Anonymous(&http.Request{Header: http.Header{}})
+	return a
 }
 
 // preambleReader bounds what is read of the body until lift is called.
@@ -296,6 +311,9 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		return err
 	}
 	if err := refuseUnsupported(hdr, "PutObject"); err != nil {
+		return err
+	}
+	if err := refusePostEncryption(hdr); err != nil {
 		return err
 	}
 	if err := h.authorizeACLHeaders(r, rc, hdr); err != nil {

@@ -233,13 +233,14 @@ func TestPostObjectRefused(t *testing.T) {
 		{"no signature", without(good, "x-amz-signature"), 400, "InvalidArgument", "field named 'X-Amz-Signature'"},
 		{"no algorithm nor credential", without(without(good, "x-amz-credential"), "x-amz-algorithm"), 400, "InvalidArgument", "field named 'X-Amz-Algorithm'"},
 		{"no policy", without(good, "policy"), 400, "InvalidArgument", "field named 'Policy'"},
-		{"anonymous", []formField{k}, 403, "AccessDenied", "Anonymous"},
-		{"a policy without a signature is anonymous", []formField{k, good[0]}, 403, "AccessDenied", "Anonymous"},
+		{"anonymous into a private bucket", []formField{k}, 403, "AccessDenied", ""},
+		{"a policy without a signature", []formField{k, good[0]}, 400, "InvalidArgument", "field named 'X-Amz-Algorithm'"},
 		{"signature version 2", []formField{k, {"AWSAccessKeyId", testAK}, {"policy", "e30="}, {"signature", "x"}}, 400, "InvalidRequest", "Signature Version 2"},
 		{"expired policy", append(signedPost(testAK, testSK, now, now.Add(-time.Second), anyKey...), k), 403, "AccessDenied", "Policy expired"},
 		{"condition failed", e.signed(testAK, testSK, []string{`["starts-with", "$key", "user/"]`}, k), 403, "AccessDenied", `Policy Condition failed: ["starts-with", "$key", "user/"]`},
 		{"field not in policy", e.signed(testAK, testSK, anyKey, k, formField{"x-amz-meta-a", "1"}), 403, "AccessDenied", "Extra input fields: x-amz-meta-a"},
 		{"bucket condition", e.signed(testAK, testSK, append(anyKey, `{"bucket": "other"}`), k), 403, "AccessDenied", "$bucket"},
+		{"bucket field not in policy", e.signed(testAK, testSK, anyKey, k, formField{"bucket", "bkt"}), 403, "AccessDenied", "Extra input fields: bucket"},
 		{"bad policy", tamper(good, "policy", "%%%"), 403, "SignatureDoesNotMatch", ""},
 		{"no key", e.signed(testAK, testSK, anyKey), 400, "InvalidArgument", "field named 'key'"},
 		{"empty key", e.signed(testAK, testSK, anyKey, formField{"key", ""}), 400, "InvalidArgument", "length greater than 0"},
@@ -589,4 +590,102 @@ func TestPostObjectVersioned(t *testing.T) {
 	if got := string(e.ok("GET", "/bkt/v?versionId="+url.QueryEscape(ids[0]), nil)); got != "one" {
 		t.Errorf("first version: %q", got)
 	}
+}
+
+// TestPostObjectAnonymous: a form without a signature is an anonymous
+// upload, served exactly where an anonymous PutObject is (a bucket whose
+// ACL grants AllUsers WRITE, or whose policy allows s3:PutObject to "*"),
+// and refused everywhere else.
+func TestPostObjectAnonymous(t *testing.T) { eachStore(t, testPostObjectAnonymous) }
+
+func testPostObjectAnonymous(t *testing.T, open storeOpener) {
+	e := publicEnv(t, open, &order.Order{ID: "o1"})
+	// "pub" is public-read-write: the upload is stored, with its fields.
+	resp, body := e.post("/pub", []formField{{"key", "up/${filename}"}, {"Content-Type", "text/x-anon"}, {"x-amz-meta-who", "browser"},
+		{"success_action_status", "201"}}, "a.txt", []byte("anonymous data"))
+	if resp.StatusCode != 201 || !strings.Contains(string(body), "<Key>up/a.txt</Key>") {
+		t.Fatalf("anonymous POST into public-read-write: %d %s", resp.StatusCode, body)
+	}
+	if got := string(e.ok("GET", "/pub/up/a.txt", nil)); got != "anonymous data" {
+		t.Errorf("stored %q", got)
+	}
+	head, _ := e.do(testAK, testSK, "HEAD", "/pub/up/a.txt", nil, nil)
+	if head.Header.Get("Content-Type") != "text/x-anon" || head.Header.Get("X-Amz-Meta-Who") != "browser" {
+		t.Errorf("fields not applied: %v", head.Header)
+	}
+	e.wantAnon("GET", "/pub/up/a.txt", nil, nil, 403, "AccessDenied") // its ACL is private
+
+	// A public-read (not -write) bucket, a public ACL asked anonymously,
+	// a policy without a signature, a private bucket.
+	e.want(testAK, testSK, "PUT", "/readonly", nil, map[string]string{"x-amz-object-ownership": "ObjectWriter", "x-amz-acl": "public-read"}, 200, "")
+	for _, c := range []struct {
+		name, path string
+		fields     []formField
+		status     int
+		code       string
+	}{
+		{"public-read bucket", "/readonly", []formField{{"key", "k"}}, 403, "AccessDenied"},
+		{"private bucket", "/bkt", []formField{{"key", "x"}}, 403, "AccessDenied"},
+		{"missing bucket", "/nobucket", []formField{{"key", "x"}}, 403, "AccessDenied"},
+		{"public ACL", "/pub", []formField{{"key", "x"}, {"acl", "public-read"}}, 403, "AccessDenied"},
+		{"policy without a signature", "/pub", []formField{{"key", "x"}, {"policy", "e30="}}, 400, "InvalidArgument"},
+		{"signature without a policy", "/pub", []formField{{"key", "x"}, {"x-amz-signature", "00"}}, 400, "InvalidArgument"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := e.post(c.path, c.fields, "f", []byte("data"))
+			wantError(t, resp, body, c.status, c.code)
+			if c.path != "/nobucket" {
+				e.absent(c.path + "/" + c.fields[0].value)
+			}
+		})
+	}
+
+	// A policy granting s3:PutObject to "*" on a prefix of a private bucket.
+	e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::BKT/drop/*"}`), nil, 204, "")
+	if resp, body := e.post("/bkt", []formField{{"key", "drop/f"}}, "f", []byte("dropped")); resp.StatusCode != 204 {
+		t.Errorf("POST allowed by the policy: %d %s", resp.StatusCode, body)
+	}
+	resp, body = e.post("/bkt", []formField{{"key", "other/f"}}, "f", []byte("x"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	// An explicit Deny wins over the ACL.
+	e.want(testAK, testSK, "PUT", "/pub?policy", bucketPolicy("pub", `{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::BKT/no/*"}`), nil, 204, "")
+	resp, body = e.post("/pub", []formField{{"key", "no/f"}}, "f", []byte("x"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	e.absent("/pub/no/f")
+
+	// PublicAccessBlock: IgnorePublicAcls refuses what the ACL grants,
+	// RestrictPublicBuckets what the policy does.
+	e.want(testAK, testSK, "PUT", "/pub?publicAccessBlock", pabXML(false, true, false, false), nil, 200, "")
+	resp, body = e.post("/pub", []formField{{"key", "blocked"}}, "f", []byte("x"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	e.absent("/pub/blocked")
+	e.want(testAK, testSK, "PUT", "/bkt?publicAccessBlock", pabXML(false, false, false, true), nil, 200, "")
+	resp, body = e.post("/bkt", []formField{{"key", "drop/blocked"}}, "f", []byte("x"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	e.absent("/bkt/drop/blocked")
+	e.want(testAK, testSK, "DELETE", "/pub?publicAccessBlock", nil, nil, 204, "")
+
+	// Capacity, the order's switch and expiry apply as to PutObject.
+	o := *e.h.Order()
+	o.Capacity = e.used() + 2000
+	if err := e.h.SetOrder(&o); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = e.post("/pub", []formField{{"key", "big"}}, "f", bytes.Repeat([]byte("x"), 4000))
+	wantError(t, resp, body, 403, "QuotaExceeded")
+	e.absent("/pub/big")
+	o.Capacity, o.BlockPublic = 0, true
+	if err := e.h.SetOrder(&o); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = e.post("/pub", []formField{{"key", "k2"}}, "f", []byte("x"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	o.BlockPublic = false
+	o.Expires, o.Grace = time.Now().Add(-time.Minute), time.Hour
+	if err := e.h.SetOrder(&o); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = e.post("/pub", []formField{{"key", "k2"}}, "f", []byte("x"))
+	wantError(t, resp, body, 403, "AccessDenied")
+	e.absent("/pub/k2")
 }

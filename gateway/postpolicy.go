@@ -237,9 +237,14 @@ func policyInt(v any) (int64, bool) {
 // check enforces the policy on a form: it has not expired, every condition
 // holds on the form's values (fields: lower-case names; the bucket and the
 // key with ${filename} substituted included), and every field is covered
-// by a condition except those AWS exempts. The file's size is checked as it
-// streams (see lengthRange).
-func (p *postPolicy) check(now time.Time, fields map[string]string) error {
+// by a condition except those AWS exempts. urlBucket tells that the form
+// has no bucket field (fields' bucket is the URL's): it then needs no
+// condition; a bucket field the form sends does, as every form field
+// (AWS: "Each form field that you specify in a form (except
+// x-amz-signature, file, policy, and field names that have an x-ignore-
+// prefix) must appear in the list of conditions"). The file's size is
+// checked as it streams (see lengthRange).
+func (p *postPolicy) check(now time.Time, fields map[string]string, urlBucket bool) error {
 	if !now.Before(p.expiration) {
 		return policyDenied("Policy expired.")
 	}
@@ -252,7 +257,7 @@ func (p *postPolicy) check(now time.Time, fields map[string]string) error {
 	}
 	var extra []string
 	for name := range fields {
-		if !covered[name] && !exemptField(name) {
+		if !covered[name] && !exemptField(name) && !(urlBucket && name == "bucket") {
 			extra = append(extra, name)
 		}
 	}
@@ -264,11 +269,10 @@ func (p *postPolicy) check(now time.Time, fields map[string]string) error {
 }
 
 // exemptField reports whether a form field needs no policy condition:
-// x-amz-signature, file, policy and x-ignore-* (AWS), and bucket, which
-// comes from the URL rather than the form.
+// x-amz-signature, file, policy and x-ignore-* (AWS).
 func exemptField(name string) bool {
 	switch name {
-	case "x-amz-signature", "file", "policy", "bucket":
+	case "x-amz-signature", "file", "policy":
 		return true
 	}
 	return strings.HasPrefix(name, "x-ignore-")

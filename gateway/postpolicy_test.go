@@ -133,7 +133,7 @@ func TestPostPolicyCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = p.check(now, c.fields)
+			err = p.check(now, c.fields, true)
 			if c.msg == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -145,6 +145,31 @@ func TestPostPolicyCheck(t *testing.T) {
 				t.Fatalf("got %v, want AccessDenied containing %q", err, c.msg)
 			}
 		})
+	}
+}
+
+// TestPostPolicyFormBucket: the bucket needs no condition when it comes
+// from the URL only; a bucket field the form sends is an input field like
+// any other.
+func TestPostPolicyFormBucket(t *testing.T) {
+	p, err := parsePostPolicy(b64(`{"expiration": "2030-01-01T00:00:00Z", "conditions": [["starts-with", "$key", ""]]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	fields := map[string]string{"key": "k", "bucket": "bkt"}
+	if err := p.check(now, fields, true); err != nil {
+		t.Errorf("the URL's bucket: %v", err)
+	}
+	if err := p.check(now, fields, false); err == nil || !strings.Contains(err.Error(), "Extra input fields: bucket") {
+		t.Errorf("a bucket field without a condition: %v, want Extra input fields: bucket", err)
+	}
+	p, err = parsePostPolicy(b64(`{"expiration": "2030-01-01T00:00:00Z", "conditions": [["starts-with", "$key", ""], {"bucket": "bkt"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.check(now, fields, false); err != nil {
+		t.Errorf("a bucket field with its condition: %v", err)
 	}
 }
 
@@ -199,14 +224,14 @@ func TestPostPolicyAWSExample(t *testing.T) {
 		"x-amz-algorithm": "AWS4-HMAC-SHA256", "x-amz-date": "20151229T000000Z", "policy": awsExamplePolicy,
 		"x-amz-signature": "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e", "file": "",
 	}
-	if err := p.check(time.Date(2015, 12, 29, 12, 0, 0, 0, time.UTC), fields); err != nil {
+	if err := p.check(time.Date(2015, 12, 29, 12, 0, 0, 0, time.UTC), fields, true); err != nil {
 		t.Fatalf("the example form is refused: %v", err)
 	}
-	if err := p.check(time.Date(2015, 12, 30, 12, 0, 0, 0, time.UTC), fields); codeOf(err) != "AccessDenied" {
+	if err := p.check(time.Date(2015, 12, 30, 12, 0, 0, 0, time.UTC), fields, true); codeOf(err) != "AccessDenied" {
 		t.Errorf("after its expiration: %v", err)
 	}
 	fields["content-type"] = "text/html"
-	if err := p.check(time.Date(2015, 12, 29, 12, 0, 0, 0, time.UTC), fields); codeOf(err) != "AccessDenied" {
+	if err := p.check(time.Date(2015, 12, 29, 12, 0, 0, 0, time.UTC), fields, true); codeOf(err) != "AccessDenied" {
 		t.Errorf("another Content-Type: %v", err)
 	}
 }
@@ -225,7 +250,7 @@ func FuzzPostPolicy(f *testing.F) {
 			}
 			return
 		}
-		err = p.check(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), map[string]string{"key": value, "content-type": value, "bucket": "b"})
+		err = p.check(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), map[string]string{"key": value, "content-type": value, "bucket": "b"}, true)
 		if err != nil && s3err.As(err) == nil {
 			t.Fatalf("not an S3 error: %v", err)
 		}

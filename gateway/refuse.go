@@ -18,20 +18,26 @@ var (
 
 // The errors AWS answers for the features refused below.
 var (
-	errNoSSE = s3err.NotImplemented.WithMessage("Server-side encryption is not supported by this gateway: objects are stored unencrypted.")
-	// AWS's answer to SSE-C parameters for an object not encrypted with them.
-	errSSECNotApplicable = s3err.InvalidRequest.WithMessage("The encryption parameters are not applicable to this object.")
 	// Object lock (objectlock.go): lock headers on a bucket without it,
 	// and object lock on a store without versions (upstream mode).
-	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing Object Lock Configuration")
+	errNoObjectLock = s3err.InvalidRequest.WithMessage("Bucket is missing ObjectLockConfiguration")
 	errNoBucketLock = s3err.NotImplemented.WithMessage("Object Lock is not supported by this gateway in upstream mode.")
-	errNoWebsite    = s3err.NotImplemented.WithMessage("Website redirects are not supported by this gateway.")
 	errNoAppend     = s3err.NotImplemented.WithMessage("Appending to objects is not supported by this gateway.")
-	// errNoConditionalDelete: the conditions of deletes the gateway does
-	// not evaluate (last-modified time and size, S3's directory-bucket
-	// conditions; <ETag> in DeleteObjects); deleting unconditionally would
-	// be the worse answer.
+	errNoEventHold  = s3err.NotImplemented.WithMessage("Object Lock event holds are not supported by this gateway: use retention or a legal hold.")
+	errNoNamespace  = s3err.NotImplemented.WithMessage("Account regional bucket namespaces are not supported by this gateway: bucket names are the order's own.")
+	// errNoConditionalDelete: a delete condition the gateway does not
+	// evaluate (If-Match with a versionId, as S3; upstream mode);
+	// deleting unconditionally would be the worse answer.
 	errNoConditionalDelete = s3err.NotImplemented.WithMessage("Conditional deletes are not supported by this gateway.")
+	// errDirectoryBucketCondition answers the delete conditions S3
+	// evaluates only in directory buckets (DeleteObject's
+	// x-amz-if-match-last-modified-time and x-amz-if-match-size,
+	// DeleteObjects' <LastModifiedTime> and <Size>): the DeleteObject API
+	// reference documents each as "only supported for directory buckets",
+	// and a general purpose bucket (all of the gateway's) refuses them with
+	// 501 NotImplemented, "A header you provided implies functionality
+	// that is not implemented".
+	errDirectoryBucketCondition = s3err.NotImplemented.WithMessage("A header you provided implies functionality that is not implemented")
 	// A bucket whose object ownership is BucketOwnerEnforced (S3's
 	// default) has ACLs disabled: only the private ACL is accepted.
 	errObjectACL = &s3err.Error{Code: "AccessControlListNotSupported", Status: http.StatusBadRequest,
@@ -59,23 +65,13 @@ type refusedHeader struct {
 
 // refusedHeaders is the one list of such headers.
 var refusedHeaders = []refusedHeader{
-	{"X-Amz-Server-Side-Encryption", objectWrites, nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", objectWrites, nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Context", objectWrites, nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled", objectWrites, nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Customer-Algorithm", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Customer-Key", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Customer-Key-Md5", slices.Concat(objectWrites, partWrites), nil, errNoSSE},
-	{"X-Amz-Server-Side-Encryption-Customer-Algorithm", objectReads, nil, errSSECNotApplicable},
-	{"X-Amz-Server-Side-Encryption-Customer-Key", objectReads, nil, errSSECNotApplicable},
-	{"X-Amz-Server-Side-Encryption-Customer-Key-Md5", objectReads, nil, errSSECNotApplicable},
-	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm", copies, nil, errSSECNotApplicable},
-	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", copies, nil, errSSECNotApplicable},
-	{"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key-Md5", copies, nil, errSSECNotApplicable},
-	{"X-Amz-Website-Redirect-Location", objectWrites, nil, errNoWebsite},
 	{"X-Amz-Write-Offset-Bytes", []string{"PutObject"}, nil, errNoAppend},
-	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errNoConditionalDelete},
-	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errNoConditionalDelete},
+	{"X-Amz-Object-Lock-Event-Hold", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Object-Lock-Event-Hold-Duration-Days", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Object-Lock-Event-Hold-Duration-Years", objectWrites, nil, errNoEventHold},
+	{"X-Amz-Bucket-Namespace", bucketCreate, oneOf("global"), errNoNamespace},
+	{"X-Amz-If-Match-Last-Modified-Time", []string{"DeleteObject"}, nil, errDirectoryBucketCondition},
+	{"X-Amz-If-Match-Size", []string{"DeleteObject"}, nil, errDirectoryBucketCondition},
 	{"X-Amz-Object-Ownership", bucketCreate, oneOf(ownershipSettings...), errOwnership},
 }
 

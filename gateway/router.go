@@ -119,6 +119,8 @@ var subresources = []string{
 	"publicAccessBlock", "replication", "logging", "notification", "accelerate", "requestPayment",
 	"analytics", "metrics", "inventory", "intelligent-tiering", "policyStatus", "metadataTable",
 	"attributes", "retention", "legal-hold", "restore", "select", "torrent", "session",
+	"renameObject", "annotation", "abac", "metadataConfiguration", "metadataJournalTable",
+	"metadataInventoryTable", "metadataAnnotationTable",
 }
 
 // route picks the route for a request; nil when no operation has its

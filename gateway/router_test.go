@@ -105,6 +105,20 @@ func TestRouter(t *testing.T) {
 		{"GET", "/bkt/k?retention", nil, "GetObjectRetention", false},
 		{"GET", "/bkt/k?legal-hold", nil, "GetObjectLegalHold", false},
 		{"GET", "/bkt/k?torrent", nil, "NotImplemented", false},
+		// Operations S3 added that the gateway does not implement: never
+		// served as the plain operation of their method (a rename as a
+		// PutObject of an empty body, a DeleteObjectAnnotation as a delete).
+		{"PUT", "/bkt/k?renameObject", nil, "NotImplemented", true},
+		{"PUT", "/bkt/k?annotation", nil, "NotImplemented", true},
+		{"DELETE", "/bkt/k?annotation", nil, "NotImplemented", true},
+		{"GET", "/bkt/k?annotation&x-id=ListObjectAnnotations", nil, "NotImplemented", false},
+		{"PUT", "/bkt/k?encryption", nil, "NotImplemented", true},
+		{"PUT", "/bkt?abac", nil, "NotImplemented", true},
+		{"GET", "/bkt?abac", nil, "NotImplemented", false},
+		{"POST", "/bkt?metadataConfiguration", nil, "NotImplemented", true},
+		{"PUT", "/bkt?metadataJournalTable", nil, "NotImplemented", true},
+		{"PUT", "/bkt?metadataInventoryTable", nil, "NotImplemented", true},
+		{"PUT", "/bkt?metadataAnnotationTable", nil, "NotImplemented", true},
 		{"PUT", "/bkt/k", nil, "PutObject", true},
 		{"PUT", "/bkt/k?x-id=PutObject", nil, "PutObject", true},
 		{"PUT", "/bkt/k", copySrc, "CopyObject", true},

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -43,7 +44,9 @@ func validateTags(tags []tag, max int, what string) error {
 	seen := make(map[string]bool, len(tags))
 	for _, t := range tags {
 		switch {
-		case t.Key == "" || utf8.RuneCountInString(t.Key) > maxTagKeyLen:
+		case t.Key == "":
+			return s3err.InvalidTag.WithMessage("The TagKey you have provided is invalid")
+		case utf8.RuneCountInString(t.Key) > maxTagKeyLen:
 			return s3err.InvalidTag.WithMessage("The TagKey you have provided is too long, max %d", maxTagKeyLen)
 		case utf8.RuneCountInString(t.Value) > maxTagValueLen:
 			return s3err.InvalidTag.WithMessage("The TagValue you have provided is too long, max %d", maxTagValueLen)
@@ -90,18 +93,24 @@ func encodeTags(tags []tag) string {
 	return b.String()
 }
 
-// decodeTags parses a URL-encoded tag set (stored, or x-amz-tagging).
+// errTaggingEncoding is S3's answer to an x-amz-tagging header that is not
+// a query string of distinct, named tags.
+var errTaggingEncoding = s3err.InvalidArgument.WithMessage("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
+
+// decodeTags parses a URL-encoded tag set (stored, or x-amz-tagging) as a
+// query string: empty parameters ("a=1&&b=2") are skipped, a nameless one
+// ("=v"), a bad escape or a repeated name is InvalidArgument.
 func decodeTags(s string) ([]tag, error) {
 	var tags []tag
-	if s == "" {
-		return nil, nil
-	}
 	for pair := range strings.SplitSeq(s, "&") {
+		if pair == "" {
+			continue
+		}
 		k, v, _ := strings.Cut(pair, "=")
 		key, err1 := url.QueryUnescape(k)
 		val, err2 := url.QueryUnescape(v)
-		if err1 != nil || err2 != nil {
-			return nil, s3err.InvalidArgument.WithMessage("The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.")
+		if err1 != nil || err2 != nil || key == "" || slices.ContainsFunc(tags, func(t tag) bool { return t.Key == key }) {
+			return nil, errTaggingEncoding
 		}
 		tags = append(tags, tag{key, val})
 	}

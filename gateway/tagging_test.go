@@ -184,11 +184,26 @@ func TestTagValidation(t *testing.T) {
 		Tagging: &types.Tagging{TagSet: append(many(9), tagSet(strings.Repeat("é", 128), strings.Repeat("ü", 256))...)}}); err != nil {
 		t.Errorf("10 tags with 128/256-character keys and values: %v", err)
 	}
-	for _, header := range []string{"a=1&a=2", "aws%3Ax=1", "k=%zz", "k*=v"} {
+	// x-amz-tagging is a query string: empty parameters are skipped; a
+	// repeated or empty name or a bad escape is InvalidArgument, a bad tag
+	// InvalidTag.
+	for _, c := range []struct{ header, code string }{
+		{"a=1&a=2", "InvalidArgument"}, {"=v", "InvalidArgument"}, {"k=%zz", "InvalidArgument"},
+		{"aws%3Ax=1", "InvalidTag"}, {"k*=v", "InvalidTag"},
+	} {
 		_, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("refused"),
-			Body: strings.NewReader("x"), Tagging: aws.String(header)})
-		if err == nil {
-			t.Errorf("PutObject with x-amz-tagging %q accepted", header)
+			Body: strings.NewReader("x"), Tagging: aws.String(c.header)})
+		wantAPIError(t, "PutObject with x-amz-tagging "+c.header, err, c.code)
+	}
+	for header, want := range map[string]int{"&": 0, "&&&": 0, "k": 1, "k=&": 1, "a=1&&b=2&": 2, "k%2E=v%2F": 1} {
+		if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("tagged"),
+			Body: strings.NewReader("x"), Tagging: aws.String(header)}); err != nil {
+			t.Errorf("PutObject with x-amz-tagging %q: %v", header, err)
+			continue
+		}
+		out, err := e.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("tagged")})
+		if err != nil || len(out.TagSet) != want {
+			t.Errorf("x-amz-tagging %q: tags %+v, %v; want %d", header, out, err, want)
 		}
 	}
 	if _, err := e.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("refused")}); err == nil {

@@ -154,8 +154,9 @@ func (h *Handler) reserveDeleteMarker(r *http.Request, rc *reqContext, key strin
 }
 
 // deleteOne deletes key (DeleteObjects' entries), or its version
-// versionID, and describes what was deleted as DeleteObjects does.
-func (h *Handler) deleteOne(r *http.Request, rc *reqContext, key, versionID string) (deletedEntry, error) {
+// versionID, and describes what was deleted as DeleteObjects does. With
+// ifMatch (the entry's <ETag>) the delete is conditional (deleteIfMatch).
+func (h *Handler) deleteOne(r *http.Request, rc *reqContext, key, versionID string, ifMatch *string) (deletedEntry, error) {
 	if !store.ValidKey(key) {
 		return deletedEntry{}, invalidKey
 	}
@@ -166,7 +167,13 @@ func (h *Handler) deleteOne(r *http.Request, rc *reqContext, key, versionID stri
 		}
 		defer release()
 	}
-	res, err := h.opts.Store.DeleteObjectVersion(r.Context(), rc.bucket, key, versionID)
+	var res store.DeleteResult
+	var err error
+	if ifMatch != nil {
+		res, err = h.deleteIfMatch(r, rc, key, versionID, *ifMatch)
+	} else {
+		res, err = h.opts.Store.DeleteObjectVersion(r.Context(), rc.bucket, key, versionID)
+	}
 	if err != nil {
 		return deletedEntry{}, err
 	}

@@ -109,7 +109,7 @@ func parseWebsite(doc []byte) (*websiteConfig, error) {
 	case c.Index.Suffix == "" || strings.Contains(c.Index.Suffix, "/"):
 		return nil, s3err.InvalidArgument.WithMessage("The IndexDocument Suffix is not well formed")
 	case c.Error != nil && (c.Error.Key == "" || !store.ValidKey(c.Error.Key)):
-		return nil, s3err.MalformedXML
+		return nil, s3err.InvalidArgument.WithMessage("The ErrorDocument Key is not well formed")
 	}
 	if c.Rules != nil {
 		if err := validateRoutingRules(c.Rules.Rules); err != nil {
@@ -140,12 +140,15 @@ func validateRoutingRules(rules []routingRule) error {
 				if err != nil {
 					return s3err.MalformedXML
 				}
-				if code < 400 || code > 599 {
+				if !validErrorCode(code) {
 					return s3err.InvalidRequest.WithMessage("The provided HTTP error code (%d) is not valid. Valid codes are 4XX or 5XX.", code)
 				}
 			}
 		}
 		d := r.Redirect
+		if d.Protocol == "" && d.HostName == "" && d.ReplaceKeyPrefixWith == nil && d.ReplaceKeyWith == nil && d.HTTPRedirectCode == "" {
+			return s3err.MalformedXML // a Redirect must say something
+		}
 		if d.ReplaceKeyPrefixWith != nil && d.ReplaceKeyWith != nil {
 			return s3err.InvalidRequest.WithMessage("You can only define ReplaceKeyPrefix or ReplaceKey but not both.")
 		}
@@ -157,12 +160,30 @@ func validateRoutingRules(rules []routingRule) error {
 			if err != nil {
 				return s3err.MalformedXML
 			}
-			if code <= 300 || code > 399 {
+			if !validRedirectCode(code) {
 				return s3err.InvalidRequest.WithMessage("The provided HTTP redirect code (%d) is not valid. Valid codes are 3XX except 300.", code)
 			}
 		}
 	}
 	return nil
+}
+
+// validErrorCode reports whether S3 accepts code as a routing rule's
+// HttpErrorCodeReturnedEquals: despite its message ("4XX or 5XX"), only
+// the codes HTTP/1.1 (RFC 2616) defines, 400-417 and 500-505 (found with
+// the versitygw suite, whose expectations are S3's).
+func validErrorCode(code int) bool {
+	return code >= 400 && code <= 417 || code >= 500 && code <= 505
+}
+
+// validRedirectCode reports whether S3 accepts code as a HttpRedirectCode:
+// the defined 3XX redirects but 300 and the unused 306.
+func validRedirectCode(code int) bool {
+	switch code {
+	case 301, 302, 303, 304, 305, 307, 308:
+		return true
+	}
+	return false
 }
 
 // hasUnknown reports whether c holds an element S3 does not define.
@@ -296,4 +317,29 @@ func (h *Handler) deleteBucketWebsite(w http.ResponseWriter, r *http.Request, rc
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// maxWebsiteRedirect bounds x-amz-website-redirect-location: 2 KB, as S3.
+const maxWebsiteRedirect = 2 << 10
+
+// errInvalidRedirect is S3's answer to an x-amz-website-redirect-location
+// it cannot store.
+var errInvalidRedirect = &s3err.Error{Code: "InvalidRedirectLocation", Status: http.StatusBadRequest,
+	Message: "The website redirect location must have a prefix of 'http://' or 'https://' or '/'."}
+
+// websiteRedirect returns a write's x-amz-website-redirect-location
+// (stored with the object, answered on GET and HEAD, and followed by the
+// website endpoint), validated as S3 does: a key of the bucket ("/...")
+// or an http(s) URL, at most 2 KB. "" when the request sets none.
+func websiteRedirect(hdr http.Header) (string, error) {
+	loc := hdr.Get("X-Amz-Website-Redirect-Location")
+	switch {
+	case loc == "":
+		return "", nil
+	case len(loc) > maxWebsiteRedirect:
+		return "", errInvalidRedirect.WithMessage("The length of the website redirect location cannot exceed %d characters.", maxWebsiteRedirect)
+	case !strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "http://") && !strings.HasPrefix(loc, "https://"):
+		return "", errInvalidRedirect
+	}
+	return loc, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
+	"github.com/lambda/storagecli/gateway/store"
+	"github.com/lambda/storagecli/gateway/store/upstream"
 )
 
 // TestBucketWebsiteConfig: Put/Get/DeleteBucketWebsite through the SDK.
@@ -322,4 +326,119 @@ func TestWebsiteHandler(t *testing.T) {
 	if code, body := get("/private/x.html"); code != 403 || strings.Contains(body, "secret") {
 		t.Errorf("GET private = %d %q", code, body)
 	}
+}
+
+// TestWebsiteRedirectLocation: x-amz-website-redirect-location is
+// validated, stored with the object (charged with its metadata), returned
+// on GET and HEAD, set by PutObject, CreateMultipartUpload, POST and
+// CopyObject (never copied from the source, as S3), and followed by the
+// website endpoint with a 301.
+func TestWebsiteRedirectLocation(t *testing.T) { eachStore(t, testWebsiteRedirectLocation) }
+
+func testWebsiteRedirectLocation(t *testing.T, open storeOpener) {
+	e := newWebEnv(t, open, &order.Order{})
+	e.want(testAK, testSK, "PUT", "/site", nil, map[string]string{"x-amz-object-ownership": "ObjectWriter"}, 200, "")
+	e.ok("PUT", "/site?website", []byte(siteConfig))
+	e.putPage("/site/page.html", "a page", "public-read")
+	const host = "site.web.test"
+	const hdrName = "X-Amz-Website-Redirect-Location"
+	redirectOf := func(path string) string {
+		t.Helper()
+		resp, body := e.do(testAK, testSK, "HEAD", path, nil, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("HEAD %s: %d %s", path, resp.StatusCode, body)
+		}
+		get, _ := e.do(testAK, testSK, "GET", path, nil, nil)
+		if get.Header.Get(hdrName) != resp.Header.Get(hdrName) {
+			t.Errorf("GET %s: %q, HEAD: %q", path, get.Header.Get(hdrName), resp.Header.Get(hdrName))
+		}
+		return resp.Header.Get(hdrName)
+	}
+	put := func(path, loc, acl string, status int, code string) {
+		t.Helper()
+		e.want(testAK, testSK, "PUT", path, []byte("moved"), map[string]string{hdrName: loc, "x-amz-acl": acl}, status, code)
+	}
+
+	// Validation, as S3.
+	for _, bad := range []string{"page.html", "ftp://example.com/", "javascript:alert(1)", "/" + strings.Repeat("x", 2048)} {
+		put("/site/bad", bad, "private", 400, "InvalidRedirectLocation")
+		e.want(testAK, testSK, "POST", "/site/bad?uploads", nil, map[string]string{hdrName: bad}, 400, "InvalidRedirectLocation")
+		e.want(testAK, testSK, "PUT", "/site/bad", nil, map[string]string{hdrName: bad, "x-amz-copy-source": "/site/page.html"}, 400, "InvalidRedirectLocation")
+	}
+	e.want(testAK, testSK, "HEAD", "/site/bad", nil, nil, 404, "")
+
+	// Stored, returned, followed by the website (a key or a URL).
+	put("/site/old.html", "/page.html", "public-read", 200, "")
+	put("/site/away.html", "https://example.com/else?x=1", "public-read", 200, "")
+	put("/site/hidden.html", "/page.html", "private", 200, "")
+	if got := redirectOf("/site/old.html"); got != "/page.html" {
+		t.Errorf("HEAD: redirect %q", got)
+	}
+	e.wantPage("GET", host, "/old.html", 301, "/page.html")
+	e.wantPage("HEAD", host, "/old.html", 301, "/page.html")
+	e.wantPage("GET", host, "/away.html", 301, "https://example.com/else?x=1")
+	e.wantPage("GET", host, "/hidden.html", 403, "AccessDenied") // private: not followed
+	e.wantPage("GET", host, "/page.html", 200, "a page")
+
+	// Charged with the object's metadata where the store charges it.
+	if store.ChargesObjectMetadata(e.st) {
+		before := e.used()
+		put("/site/old.html", "/page.html"+strings.Repeat("x", 1000), "public-read", 200, "")
+		if d := e.used() - before; d != 1000 {
+			t.Errorf("a 1000 bytes longer redirect location costs %d bytes more", d)
+		}
+		put("/site/long", "/"+strings.Repeat("x", 2047), "private", 200, "") // 2 KB: the limit
+		put("/site/old.html", "/page.html", "public-read", 200, "")
+	}
+
+	// Changing the object's ACL or tags keeps it (upstream, tags cannot
+	// change: docs/upstream.md).
+	e.want(testAK, testSK, "PUT", "/site/old.html?acl", nil, map[string]string{"x-amz-acl": "private"}, 200, "")
+	e.want(testAK, testSK, "PUT", "/site/old.html?acl", nil, map[string]string{"x-amz-acl": "public-read"}, 200, "")
+	if _, up := e.st.(*upstream.Store); !up {
+		tagging := []byte(`<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>`)
+		e.want(testAK, testSK, "PUT", "/site/old.html?tagging", tagging, map[string]string{"Content-MD5": md5b64(tagging)}, 200, "")
+	}
+	if got := redirectOf("/site/old.html"); got != "/page.html" {
+		t.Errorf("after PutObjectAcl and PutObjectTagging: redirect %q", got)
+	}
+
+	// CopyObject: the request's location, never the source's.
+	e.want(testAK, testSK, "PUT", "/site/c1", nil, map[string]string{"x-amz-copy-source": "/site/old.html"}, 200, "")
+	e.want(testAK, testSK, "PUT", "/site/c2", nil, map[string]string{"x-amz-copy-source": "/site/old.html", "x-amz-metadata-directive": "REPLACE"}, 200, "")
+	e.want(testAK, testSK, "PUT", "/site/c3", nil, map[string]string{"x-amz-copy-source": "/site/page.html", hdrName: "/c3"}, 200, "")
+	e.want(testAK, testSK, "PUT", "/site/c4", nil, map[string]string{"x-amz-copy-source": "/site/page.html", hdrName: "/c4", "x-amz-metadata-directive": "REPLACE"}, 200, "")
+	// A copy onto itself may change only the location.
+	e.want(testAK, testSK, "PUT", "/site/c1", nil, map[string]string{"x-amz-copy-source": "/site/c1", hdrName: "/self"}, 200, "")
+	for path, want := range map[string]string{"/site/c1": "/self", "/site/c2": "", "/site/c3": "/c3", "/site/c4": "/c4"} {
+		if got := redirectOf(path); got != want {
+			t.Errorf("%s: redirect %q, want %q", path, got, want)
+		}
+	}
+
+	// CreateMultipartUpload carries it to the object.
+	var created struct{ UploadId string }
+	if err := xml.Unmarshal(e.want(testAK, testSK, "POST", "/site/mp?uploads", nil, map[string]string{hdrName: "/mp-target"}, 200, ""), &created); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := e.do(testAK, testSK, "PUT", "/site/mp?partNumber=1&uploadId="+created.UploadId, []byte("multi"), nil)
+	complete := fmt.Sprintf(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>`, resp.Header.Get("ETag"))
+	e.want(testAK, testSK, "POST", "/site/mp?uploadId="+created.UploadId, []byte(complete), nil, 200, "")
+	if got := redirectOf("/site/mp"); got != "/mp-target" {
+		t.Errorf("multipart: redirect %q", got)
+	}
+
+	// POST: the form field, allowed by the policy.
+	fields := e.signed(testAK, testSK, []string{`{"key": "form"}`, `{"x-amz-website-redirect-location": "/from-form"}`},
+		formField{"key", "form"}, formField{"x-amz-website-redirect-location", "/from-form"})
+	if resp, body := e.post("/site", fields, "f", []byte("x")); resp.StatusCode != 204 {
+		t.Fatalf("POST: %d %s", resp.StatusCode, body)
+	}
+	if got := redirectOf("/site/form"); got != "/from-form" {
+		t.Errorf("POST: redirect %q", got)
+	}
+	fields = e.signed(testAK, testSK, []string{`{"key": "form2"}`, `["starts-with", "$x-amz-website-redirect-location", ""]`},
+		formField{"key", "form2"}, formField{"x-amz-website-redirect-location", "nowhere"})
+	resp, body := e.post("/site", fields, "f", []byte("x"))
+	wantError(t, resp, body, 400, "InvalidRedirectLocation")
 }

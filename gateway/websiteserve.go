@@ -212,6 +212,16 @@ func (wr *websiteReq) object(key string, status int) error {
 		return err
 	}
 	r, w := wr.r, wr.w
+	if status == 0 {
+		// An object with a website redirect location answers with a
+		// redirect to it, as S3's website endpoints do (not its content).
+		rc.access.readChecks = append(rc.access.readChecks, func(o *store.Object) error {
+			if o.Meta.WebsiteRedirect != "" {
+				return objectRedirect(o.Meta.WebsiteRedirect)
+			}
+			return nil
+		})
+	}
 	if status != 0 {
 		// An error document: the whole of it, with the error's status.
 		r = r.Clone(r.Context())
@@ -221,12 +231,26 @@ func (wr *websiteReq) object(key string, status int) error {
 		w = &statusWriter{ResponseWriter: w, status: status}
 	}
 	err = wr.h.getObject(w, r, rc)
-	if errors.Is(err, s3err.NotModified) {
+	var loc objectRedirect
+	switch {
+	case errors.As(err, &loc):
+		for _, k := range []string{"ETag", "Last-Modified"} {
+			w.Header().Del(k)
+		}
+		wr.redirect(http.StatusMovedPermanently, string(loc))
+		return nil
+	case errors.Is(err, s3err.NotModified):
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
 	return err
 }
+
+// objectRedirect is the website redirect location of the object a website
+// request names, returned by its read check to answer with a redirect.
+type objectRedirect string
+
+func (l objectRedirect) Error() string { return "website redirect to " + string(l) }
 
 // isNoSuchKey reports whether err answers that the key does not exist.
 func isNoSuchKey(err error) bool {

@@ -85,7 +85,8 @@ type deleteRequest struct {
 	Objects []struct {
 		Key       string `xml:"Key"`
 		VersionID string `xml:"VersionId"`
-		// Conditional deletes (refused: see errNoConditionalDelete).
+		// ETag makes the entry's delete conditional; LastModifiedTime
+		// and Size, directory-bucket conditions, are refused.
 		ETag             *string `xml:"ETag"`
 		LastModifiedTime *string `xml:"LastModifiedTime"`
 		Size             *string `xml:"Size"`
@@ -137,6 +138,11 @@ type checksumFields struct {
 	ChecksumCRC64NVME string `xml:"ChecksumCRC64NVME,omitempty"`
 	ChecksumSHA1      string `xml:"ChecksumSHA1,omitempty"`
 	ChecksumSHA256    string `xml:"ChecksumSHA256,omitempty"`
+	ChecksumSHA512    string `xml:"ChecksumSHA512,omitempty"`
+	ChecksumMD5       string `xml:"ChecksumMD5,omitempty"`
+	ChecksumXXHASH64  string `xml:"ChecksumXXHASH64,omitempty"`
+	ChecksumXXHASH3   string `xml:"ChecksumXXHASH3,omitempty"`
+	ChecksumXXHASH128 string `xml:"ChecksumXXHASH128,omitempty"`
 }
 
 type initiateMultipartUploadResult struct {

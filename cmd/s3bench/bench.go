@@ -67,6 +67,7 @@ type Config struct {
 	ExpectContinue bool
 	Insecure       bool
 	CAFile         string // PEM certificates to trust (e.g. Caddy's internal CA)
+	SSE            string // "": none; sseS3 or sseC (see sse.go)
 	CPUProfile     string
 }
 
@@ -285,9 +286,10 @@ type opFunc func(ctx context.Context, i int64, buf []byte) (bytes int64, verifie
 
 func (b *bench) put(ctx context.Context, i int64, _ []byte) (int64, int64, error) {
 	data := b.content.object(i)
-	out, err := b.client.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &b.cfg.Bucket, Key: aws.String(b.key(i)), Body: newBody(data),
-	})
+	in := &s3.PutObjectInput{Bucket: &b.cfg.Bucket, Key: aws.String(b.key(i)), Body: newBody(data)}
+	in.ServerSideEncryption = b.sseS3()
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = b.sseC()
+	out, err := b.client.PutObject(ctx, in)
 	if err != nil {
 		return 0, 0, opError("PutObject", b.key(i), err)
 	}
@@ -300,7 +302,9 @@ func (b *bench) put(ctx context.Context, i int64, _ []byte) (int64, int64, error
 func (b *bench) multipartPut(ctx context.Context, i int64, _ []byte) (int64, int64, error) {
 	key := b.key(i)
 	data := b.content.object(i)
-	up, err := b.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b.cfg.Bucket, Key: &key})
+	create := &s3.CreateMultipartUploadInput{Bucket: &b.cfg.Bucket, Key: &key, ServerSideEncryption: b.sseS3()}
+	create.SSECustomerAlgorithm, create.SSECustomerKey, create.SSECustomerKeyMD5 = b.sseC()
+	up, err := b.client.CreateMultipartUpload(ctx, create)
 	if err != nil {
 		return 0, 0, opError("CreateMultipartUpload", key, err)
 	}
@@ -312,9 +316,11 @@ func (b *bench) multipartPut(ctx context.Context, i int64, _ []byte) (int64, int
 	var parts []types.CompletedPart
 	for n, off := int32(1), int64(0); off < int64(len(data)) || n == 1; n++ {
 		end := min(off+b.cfg.PartSize, int64(len(data)))
-		out, err := b.client.UploadPart(ctx, &s3.UploadPartInput{
+		in := &s3.UploadPartInput{
 			Bucket: &b.cfg.Bucket, Key: &key, UploadId: up.UploadId, PartNumber: aws.Int32(n), Body: newBody(data[off:end]),
-		})
+		}
+		in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = b.sseC()
+		out, err := b.client.UploadPart(ctx, in)
 		if err != nil {
 			abort()
 			return 0, 0, opError(fmt.Sprintf("UploadPart %d", n), key, err)
@@ -339,7 +345,9 @@ func (b *bench) multipartPut(ctx context.Context, i int64, _ []byte) (int64, int
 func (b *bench) get(ctx context.Context, i int64, buf []byte) (int64, int64, error) {
 	i %= b.written
 	key := b.key(i)
-	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.cfg.Bucket, Key: &key})
+	in := &s3.GetObjectInput{Bucket: &b.cfg.Bucket, Key: &key}
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = b.sseC()
+	out, err := b.client.GetObject(ctx, in)
 	if err != nil {
 		return 0, 0, opError("GetObject", key, err)
 	}
@@ -358,7 +366,9 @@ func (b *bench) get(ctx context.Context, i int64, buf []byte) (int64, int64, err
 func (b *bench) head(ctx context.Context, i int64, _ []byte) (int64, int64, error) {
 	i %= b.written
 	key := b.key(i)
-	out, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.cfg.Bucket, Key: &key})
+	in := &s3.HeadObjectInput{Bucket: &b.cfg.Bucket, Key: &key}
+	in.SSECustomerAlgorithm, in.SSECustomerKey, in.SSECustomerKeyMD5 = b.sseC()
+	out, err := b.client.HeadObject(ctx, in)
 	if err != nil {
 		return 0, 0, opError("HeadObject", key, err)
 	}

@@ -161,6 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, error) {
 	fs.BoolVar(&cfg.ExpectContinue, "expect-continue", false, "send Expect: 100-continue on bodies over 2 MiB (the SDK's default)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "do not verify the server's TLS certificate")
 	fs.StringVar(&cfg.CAFile, "ca-file", "", "PEM file of CA certificates to trust for https endpoints (e.g. Caddy's tls internal root)")
+	fs.StringVar(&cfg.SSE, "sse", "", "server-side encryption of the objects written and read: "+sseS3+" (SSE-S3) or "+sseC+" (a fixed customer key; needs https, or a gateway allowing SSE-C over plain HTTP)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write s3bench's own CPU profile to this file (is the client the bottleneck?)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: s3bench [flags]\n\nMeasures an S3 server; see `go doc ./cmd/s3bench`.\n\n")
@@ -195,6 +196,9 @@ func parseFlags(args []string, stderr io.Writer) (Config, string, error) {
 	case payloadChunked, payloadTrailer, payloadSigned, payloadUnsigned:
 	default:
 		return cfg, "", fmt.Errorf("--payload: %q is not chunked, trailer, signed or unsigned", cfg.Payload)
+	}
+	if cfg.SSE != "" && cfg.SSE != sseS3 && cfg.SSE != sseC {
+		return cfg, "", fmt.Errorf("--sse: %q is not %s or %s", cfg.SSE, sseS3, sseC)
 	}
 	if cfg.Concurrency < 1 {
 		return cfg, "", fmt.Errorf("--concurrency must be at least 1")

@@ -141,7 +141,13 @@ func serveGateway(cmd *cobra.Command, gc *gatewayConfig, rf *runFlags, reload fu
 	ord := orderstore.Order(cfg, gc.order)
 	stopLifecycle := orderstore.StartLifecycle(st, func() time.Duration { return ord.LifecycleDay }, log.Named("lifecycle"))
 	defer stopLifecycle()
+	keys, err := orderstore.Encryption(cfg, gc.home, gc.order, loc)
+	if err != nil {
+		return err
+	}
 	h, err := gateway.New(gateway.Options{
+		Encryption:    keys,
+		SSECPlainHTTP: cfg.Gateway.SSECPlainHTTP,
 		Store:         st,
 		Order:         ord,
 		Region:        cfg.Gateway.Region,

@@ -1,18 +1,23 @@
 // Package checksum implements the additional checksums of S3 (CRC32, CRC32C,
-// CRC64NVME, SHA1, SHA256): their hashes, header names, and the combination
-// of part checksums into a multipart object's checksum.
+// CRC64NVME, SHA1, SHA256, and the later MD5, SHA512, XXHASH64, XXHASH3,
+// XXHASH128): their hashes, header names, and the combination of part
+// checksums into a multipart object's checksum.
 package checksum
 
 import (
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"hash"
 	"hash/crc32"
 	"strconv"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/minio/crc64nvme"
+	"github.com/zeebo/xxh3"
 
 	"github.com/lambda/storagecli/gateway/s3err"
 	"github.com/lambda/storagecli/gateway/store"
@@ -30,47 +35,74 @@ const (
 
 var crc32cTable = crc32.MakeTable(crc32.Castagnoli)
 
-// errUnsupported is returned for an algorithm name that is not one of S3's.
-var errUnsupported = s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+// algorithm describes one S3 checksum algorithm.
+type algorithm struct {
+	name   string // as S3 writes it, e.g. "CRC64NVME"
+	header string // the header carrying its value
+	size   int    // raw (decoded) value length in bytes
+	new    func() hash.Hash
+}
 
-// New returns a hash.Hash for an S3 checksum algorithm (store.CRC32, CRC32C,
-// CRC64NVME, SHA1, SHA256). Sum() gives big-endian bytes as S3 base64-encodes
-// them. An unknown algorithm is an *s3err.Error (InvalidRequest).
-func New(alg string) (hash.Hash, error) {
-	switch alg {
-	case store.CRC32:
-		return crc32.NewIEEE(), nil
-	case store.CRC32C:
-		return crc32.New(crc32cTable), nil
-	case store.CRC64NVME:
-		// minio/crc64nvme folds with carry-less multiplication
-		// (PCLMULQDQ/VPCLMULQDQ): several GB/s, where hash/crc64's
-		// tables run at ~0.5 GB/s.
-		return crc64nvme.New(), nil
-	case store.SHA1:
-		return sha1.New(), nil
-	case store.SHA256:
-		return sha256.New(), nil
+// algorithms lists S3's checksum algorithms in the order S3 lists them.
+var algorithms = [...]algorithm{
+	{store.CRC32, "x-amz-checksum-crc32", 4, func() hash.Hash { return crc32.NewIEEE() }},
+	{store.CRC32C, "x-amz-checksum-crc32c", 4, func() hash.Hash { return crc32.New(crc32cTable) }},
+	// minio/crc64nvme folds with carry-less multiplication
+	// (PCLMULQDQ/VPCLMULQDQ): several GB/s, where hash/crc64's tables run
+	// at ~0.5 GB/s.
+	{store.CRC64NVME, "x-amz-checksum-crc64nvme", 8, func() hash.Hash { return crc64nvme.New() }},
+	{store.SHA1, "x-amz-checksum-sha1", sha1.Size, sha1.New},
+	{store.SHA256, "x-amz-checksum-sha256", sha256.Size, sha256.New},
+	{store.SHA512, "x-amz-checksum-sha512", sha512.Size, sha512.New},
+	{store.MD5, "x-amz-checksum-md5", md5.Size, md5.New},
+	// The xxHash family, seed 0, canonical (big-endian) digests: XXH64,
+	// XXH3's 64-bit and its 128-bit variant.
+	{store.XXHASH64, "x-amz-checksum-xxhash64", 8, func() hash.Hash { return xxhash.New() }},
+	{store.XXHASH3, "x-amz-checksum-xxhash3", 8, func() hash.Hash { return xxh3.New() }},
+	{store.XXHASH128, "x-amz-checksum-xxhash128", 16, func() hash.Hash { return xxh3.New128() }},
+}
+
+// Names lists the supported algorithm names, as S3 lists them.
+var Names = func() []string {
+	var out []string
+	for _, a := range algorithms {
+		out = append(out, a.name)
 	}
-	return nil, errUnsupported
+	return out
+}()
+
+// ErrUnsupported is the error for an algorithm name that is not one of S3's
+// (InvalidRequest, with S3's message).
+var ErrUnsupported = s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [%s]", strings.Join(Names, ", "))
+
+func lookup(alg string) *algorithm {
+	for i := range algorithms {
+		if algorithms[i].name == alg {
+			return &algorithms[i]
+		}
+	}
+	return nil
+}
+
+// New returns a hash.Hash for an S3 checksum algorithm (one of Names). Sum()
+// gives big-endian bytes as S3 base64-encodes them. An unknown algorithm is
+// an *s3err.Error (InvalidRequest).
+func New(alg string) (hash.Hash, error) {
+	if a := lookup(alg); a != nil {
+		return a.new(), nil
+	}
+	return nil, ErrUnsupported
 }
 
 // Valid reports whether alg is a supported algorithm name (upper case as S3
 // writes them).
-func Valid(alg string) bool { return Size(alg) > 0 }
+func Valid(alg string) bool { return lookup(alg) != nil }
 
 // Size returns the length in bytes of alg's raw (decoded) checksum value,
 // or 0 if alg is not supported.
 func Size(alg string) int {
-	switch alg {
-	case store.CRC32, store.CRC32C:
-		return 4
-	case store.CRC64NVME:
-		return 8
-	case store.SHA1:
-		return sha1.Size
-	case store.SHA256:
-		return sha256.Size
+	if a := lookup(alg); a != nil {
+		return a.size
 	}
 	return 0
 }
@@ -78,17 +110,8 @@ func Size(alg string) int {
 // HeaderName returns the header carrying alg's value, e.g.
 // "x-amz-checksum-crc32"; "" if alg is not supported.
 func HeaderName(alg string) string {
-	switch alg {
-	case store.CRC32:
-		return "x-amz-checksum-crc32"
-	case store.CRC32C:
-		return "x-amz-checksum-crc32c"
-	case store.CRC64NVME:
-		return "x-amz-checksum-crc64nvme"
-	case store.SHA1:
-		return "x-amz-checksum-sha1"
-	case store.SHA256:
-		return "x-amz-checksum-sha256"
+	if a := lookup(alg); a != nil {
+		return a.header
 	}
 	return ""
 }
@@ -134,7 +157,7 @@ func UploadType(alg, typ string) (string, error) {
 	case alg == "":
 		return "", nil
 	case !Valid(alg):
-		return "", errUnsupported
+		return "", ErrUnsupported
 	case typ == "":
 		return DefaultType(alg), nil
 	case typ != store.FullObject && typ != store.Composite:
@@ -165,7 +188,7 @@ type PartSum struct {
 func Combine(alg, typ string, parts []PartSum) (string, error) {
 	size := Size(alg)
 	if size == 0 {
-		return "", errUnsupported
+		return "", ErrUnsupported
 	}
 	if len(parts) == 0 {
 		return "", s3err.InvalidPart.WithMessage("A multipart checksum needs at least one part.")
@@ -221,7 +244,7 @@ func DecodeValue(alg, value string, dst []byte) bool {
 func decodeValue(alg, value string, dst []byte) error {
 	size := Size(alg)
 	if size == 0 {
-		return errUnsupported
+		return ErrUnsupported
 	}
 	if len(value) != base64.StdEncoding.EncodedLen(size) || len(dst) < size {
 		return s3err.InvalidDigest

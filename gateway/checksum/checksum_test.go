@@ -13,7 +13,8 @@ import (
 	"github.com/lambda/storagecli/gateway/store"
 )
 
-var algs = []string{store.CRC32, store.CRC32C, store.CRC64NVME, store.SHA1, store.SHA256}
+var algs = []string{store.CRC32, store.CRC32C, store.CRC64NVME, store.SHA1, store.SHA256,
+	store.SHA512, store.MD5, store.XXHASH64, store.XXHASH3, store.XXHASH128}
 
 func sum(t *testing.T, alg string, data []byte) []byte {
 	t.Helper()
@@ -38,6 +39,8 @@ func TestKnownValues(t *testing.T) {
 		{store.CRC64NVME, "ae8b14860a799888"},
 		{store.SHA1, "f7c3bc1d808e04732adf679965ccc34ca7ae3441"},
 		{store.SHA256, "15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225"},
+		{store.SHA512, "d9e6762dd1c8eaf6d61b3c6192fc408d4d6d5f1176d0c29169bc24e71c3f274ad27fcd5811b313d681f7e55ec02d73d499c95455b6b5bb503acf574fba8ffe85"},
+		{store.MD5, "25f9e794323b453885f5181f1b624d0b"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.alg, func(t *testing.T) {
@@ -49,6 +52,24 @@ func TestKnownValues(t *testing.T) {
 				t.Errorf("Size(%s) = %d, sum has %d bytes", tt.alg, Size(tt.alg), len(got))
 			}
 		})
+	}
+}
+
+// TestXXHashEmpty checks the xxHash digests of the empty input against the
+// reference implementation's published values, in canonical byte order.
+func TestXXHashEmpty(t *testing.T) {
+	for alg, want := range map[string]string{
+		store.XXHASH64:  "ef46db3751d8e999",
+		store.XXHASH3:   "2d06800538d394c2",
+		store.XXHASH128: "99aa06d3014798d86001c324468d497f",
+	} {
+		got := sum(t, alg, nil)
+		if h := hexs(got); h != want {
+			t.Errorf("%s(\"\") = %s, want %s", alg, h, want)
+		}
+		if len(got) != Size(alg) {
+			t.Errorf("Size(%s) = %d, sum has %d bytes", alg, Size(alg), len(got))
+		}
 	}
 }
 
@@ -71,7 +92,8 @@ func TestNames(t *testing.T) {
 		{store.CRC64NVME, "x-amz-checksum-crc64nvme", store.FullObject, true},
 		{store.SHA1, "x-amz-checksum-sha1", store.Composite, false},
 		{store.SHA256, "x-amz-checksum-sha256", store.Composite, false},
-		{"MD5", "", "", false},
+		{"BLAKE3", "", "", false},
+		{"XXHASH3", "x-amz-checksum-xxhash3", store.Composite, false},
 		{"crc32", "", "", false},
 		{"", "", "", false},
 	}
@@ -106,7 +128,8 @@ func TestFromHeaderName(t *testing.T) {
 		{"X-AMZ-CHECKSUM-CRC32", store.CRC32},
 		{"x-amz-checksum-sha1", store.SHA1},
 		{"x-amz-checksum-SHA256", store.SHA256},
-		{"x-amz-checksum-md5", ""},
+		{"x-amz-checksum-md5", "MD5"},
+		{"x-amz-checksum-blake3", ""},
 		{"x-amz-checksum-", ""},
 		{"x-amz-checksum-algorithm", ""},
 		{"x-amz-checksum-type", ""},
@@ -285,7 +308,7 @@ func TestCombineErrors(t *testing.T) {
 		parts          []PartSum
 		want           *s3err.Error
 	}{
-		{"unknown alg", "MD5", store.Composite, []PartSum{{good32, 1}}, s3err.InvalidRequest},
+		{"unknown alg", "BLAKE3", store.Composite, []PartSum{{good32, 1}}, s3err.InvalidRequest},
 		{"unknown type", store.CRC32, "BOTH", []PartSum{{good32, 1}}, s3err.InvalidRequest},
 		{"sha full object", store.SHA256, store.FullObject, []PartSum{{b64(make([]byte, 32)), 1}}, s3err.InvalidRequest},
 		{"no parts", store.CRC32, store.Composite, nil, s3err.InvalidPart},
@@ -320,7 +343,8 @@ func TestDecodeValue(t *testing.T) {
 		{store.SHA1, b64(make([]byte, 20)), true},
 		{store.SHA256, b64(make([]byte, 32)), true},
 		{store.SHA256, b64(make([]byte, 20)), false},
-		{"MD5", b64(make([]byte, 16)), false},
+		{"BLAKE3", b64(make([]byte, 16)), false},
+		{"MD5", b64(make([]byte, 16)), true},
 	}
 	for _, tt := range tests {
 		if got := DecodeValue(tt.alg, tt.value, dst[:]); got != tt.ok {
@@ -338,7 +362,8 @@ func TestUploadType(t *testing.T) {
 	}{
 		{"", "", "", true},
 		{"", store.Composite, "", false},
-		{"MD5", "", "", false},
+		{"BLAKE3", "", "", false},
+		{"MD5", "FULL_OBJECT", "", false},
 		{store.CRC32, "", store.Composite, true},
 		{store.SHA256, "", store.Composite, true},
 		{store.CRC64NVME, "", store.FullObject, true},

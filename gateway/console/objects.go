@@ -118,7 +118,9 @@ func (cl *call) headObject() (any, error) {
 	}
 	sums := map[string]string{}
 	for name, v := range map[string]*string{"CRC32": out.ChecksumCRC32, "CRC32C": out.ChecksumCRC32C,
-		"CRC64NVME": out.ChecksumCRC64NVME, "SHA1": out.ChecksumSHA1, "SHA256": out.ChecksumSHA256} {
+		"CRC64NVME": out.ChecksumCRC64NVME, "SHA1": out.ChecksumSHA1, "SHA256": out.ChecksumSHA256,
+		"SHA512": out.ChecksumSHA512, "MD5": out.ChecksumMD5, "XXHASH64": out.ChecksumXXHASH64,
+		"XXHASH3": out.ChecksumXXHASH3, "XXHASH128": out.ChecksumXXHASH128} {
 		if v != nil {
 			sums[name] = *v
 		}

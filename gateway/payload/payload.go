@@ -249,7 +249,7 @@ func checksumHeader(name string) (alg string, ok bool) {
 }
 
 func unsupported() error {
-	return s3err.InvalidRequest.WithMessage("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+	return checksum.ErrUnsupported
 }
 
 // headerValues returns the values of the named header: canonical key
@@ -351,8 +351,9 @@ func (r *Reader) finish() error {
 		return r.short()
 	}
 	var buf [sha256.Size]byte
-	if r.sha != nil && !bytes.Equal(r.sha.Sum(buf[:0]), r.wantSHA) {
-		return s3err.XAmzContentSHA256Mismatch
+	if got := buf[:0]; r.sha != nil && !bytes.Equal(r.sha.Sum(got), r.wantSHA) {
+		return s3err.XAmzContentSHA256Mismatch.With("ClientComputedContentSHA256", hex.EncodeToString(r.wantSHA)).
+			With("S3ComputedContentSHA256", hex.EncodeToString(r.sha.Sum(got)))
 	}
 	var sumMD5 []byte
 	if r.md5 != nil {

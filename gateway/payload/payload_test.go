@@ -29,6 +29,8 @@ var (
 		store.CRC64NVME: b64hex("ae8b14860a799888"),
 		store.SHA1:      b64hex("f7c3bc1d808e04732adf679965ccc34ca7ae3441"),
 		store.SHA256:    b64hex("15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225"),
+		store.SHA512:    b64hex("d9e6762dd1c8eaf6d61b3c6192fc408d4d6d5f1176d0c29169bc24e71c3f274ad27fcd5811b313d681f7e55ec02d73d499c95455b6b5bb503acf574fba8ffe85"),
+		store.MD5:       b64hex("25f9e794323b453885f5181f1b624d0b"),
 	}
 	sha256Of9 = "15e2b0d3c33891ebb0f1ef609ec419420c20e320ce94c65fbc8c3312448eb225"
 	// wrong values of the right length per algorithm
@@ -38,6 +40,8 @@ var (
 		store.CRC64NVME: b64hex("0000000000000000"),
 		store.SHA1:      b64hex(strings.Repeat("00", 20)),
 		store.SHA256:    b64hex(strings.Repeat("00", 32)),
+		store.SHA512:    b64hex(strings.Repeat("00", 64)),
+		store.MD5:       b64hex(strings.Repeat("00", 16)),
 	}
 )
 
@@ -192,9 +196,9 @@ func TestNewRefuses(t *testing.T) {
 		{"same checksum twice", plain("x", hdr("x-amz-checksum-crc32", sumsOf9[store.CRC32], "x-amz-checksum-crc32", sumsOf9[store.CRC32])), s3err.InvalidRequest, "Expecting a single"},
 		{"header and trailer", chunked(hdr("x-amz-decoded-content-length", "9", "x-amz-checksum-crc32", sumsOf9[store.CRC32], "x-amz-trailer", "x-amz-checksum-crc32c")), s3err.InvalidRequest, "Expecting a single"},
 		{"two trailers", chunked(hdr("x-amz-decoded-content-length", "9", "x-amz-trailer", "x-amz-checksum-crc32, x-amz-checksum-crc32c")), s3err.InvalidRequest, "Expecting a single"},
-		{"unknown checksum header", plain("x", hdr("x-amz-checksum-md5", md5Of9)), s3err.InvalidRequest, "unsupported"},
-		{"unknown trailer", chunked(hdr("x-amz-decoded-content-length", "9", "x-amz-trailer", "x-amz-checksum-xxhash64")), s3err.InvalidRequest, "unsupported"},
-		{"unknown sdk algorithm", plain("x", hdr("x-amz-sdk-checksum-algorithm", "MD5")), s3err.InvalidRequest, "unsupported"},
+		{"unknown checksum header", plain("x", hdr("x-amz-checksum-blake3", md5Of9)), s3err.InvalidRequest, "unsupported"},
+		{"unknown trailer", chunked(hdr("x-amz-decoded-content-length", "9", "x-amz-trailer", "x-amz-checksum-blake3")), s3err.InvalidRequest, "unsupported"},
+		{"unknown sdk algorithm", plain("x", hdr("x-amz-sdk-checksum-algorithm", "BLAKE3")), s3err.InvalidRequest, "unsupported"},
 		{"sdk algorithm differs", plain("x", hdr("x-amz-sdk-checksum-algorithm", "CRC32C", "x-amz-checksum-crc32", sumsOf9[store.CRC32])), s3err.InvalidRequest, "x-amz-sdk-checksum-algorithm"},
 		{"trailer without aws-chunked", plain("x", hdr("x-amz-trailer", "x-amz-checksum-crc32")), s3err.InvalidRequest, "aws-chunked"},
 		{"require other algorithm", Options{Header: hdr("x-amz-checksum-crc32", sumsOf9[store.CRC32]), ContentLength: 9, RequireAlgorithm: store.SHA256}, s3err.InvalidRequest, "expected checksum Type: sha256, actual checksum Type: crc32"},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 )
 
 // Error is an S3 error response: Code and Status are what AWS sends for the
@@ -22,6 +23,21 @@ type Error struct {
 	// for: AWS sends it as the error's Region element with a wrong-region
 	// AuthorizationHeaderMalformed, and clients (s3cmd) re-sign with it.
 	Region string
+	// Details are the extra elements AWS adds to some errors' bodies
+	// (AWSAccessKeyId, StringToSign, ClientComputedContentSHA256, ...), in
+	// order.
+	Details []Detail
+}
+
+// Detail is one extra element of an error body: <Name>Value</Name>.
+type Detail struct{ Name, Value string }
+
+// With returns a copy of e with the element <name>value</name> added to its
+// body.
+func (e *Error) With(name, value string) *Error {
+	c := *e
+	c.Details = append(slices.Clip(e.Details), Detail{name, value})
+	return &c
 }
 
 // Error implements the error interface.

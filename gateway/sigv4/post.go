@@ -59,12 +59,12 @@ func (v *Verifier) VerifyPost(f PostForm) (*Auth, error) {
 	if e != nil {
 		return nil, postCredentialError(e)
 	}
-	if v.Lookup == nil {
-		return nil, s3err.InvalidAccessKeyID
+	secret, ok := "", false
+	if v.Lookup != nil {
+		secret, ok = v.Lookup(q.accessKey)
 	}
-	secret, ok := v.Lookup(q.accessKey)
 	if !ok {
-		return nil, s3err.InvalidAccessKeyID
+		return nil, unknownKey(q.accessKey)
 	}
 	key := deriveKey(secret, q.credDate, q.region, q.service)
 	got := postMAC(key, f.Policy)

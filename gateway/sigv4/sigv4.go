@@ -378,12 +378,12 @@ func (v *Verifier) check(r *http.Request, q *request, service string) (*Auth, er
 		return nil, err
 	}
 
-	if v.Lookup == nil {
-		return nil, s3err.InvalidAccessKeyID
+	secret, ok := "", false
+	if v.Lookup != nil {
+		secret, ok = v.Lookup(q.accessKey)
 	}
-	secret, ok := v.Lookup(q.accessKey)
 	if !ok {
-		return nil, s3err.InvalidAccessKeyID
+		return nil, unknownKey(q.accessKey)
 	}
 
 	names, err := splitSignedHeaders(q)
@@ -415,7 +415,7 @@ func (v *Verifier) check(r *http.Request, q *request, service string) (*Auth, er
 	var got [32]byte
 	mac.Sum(got[:0])
 	if !q.sigOK || !hmac.Equal(got[:], q.signature[:]) {
-		return nil, errSignature
+		return nil, signatureMismatch(r, q, names, sts)
 	}
 
 	return &Auth{
@@ -428,6 +428,26 @@ func (v *Verifier) check(r *http.Request, q *request, service string) (*Auth, er
 		seed:        got,
 		decodedLen:  decodedLen,
 	}, nil
+}
+
+// unknownKey is InvalidAccessKeyId for key, which AWS names in the body.
+func unknownKey(key string) error {
+	return s3err.InvalidAccessKeyID.With("AWSAccessKeyId", clip(key))
+}
+
+// signatureMismatch is SignatureDoesNotMatch with what AWS adds to help a
+// client find its mistake: the access key, the string to sign, the
+// signature provided and the canonical request, all computed from the
+// request itself (nothing secret).
+func signatureMismatch(r *http.Request, q *request, names []string, sts []byte) error {
+	e := errSignature.With("AWSAccessKeyId", clip(q.accessKey)).With("StringToSign", string(sts))
+	if q.sigOK {
+		e = e.With("SignatureProvided", hex.EncodeToString(q.signature[:]))
+	}
+	if cr, err := appendCanonicalRequest(nil, r, q, names); err == nil {
+		e = e.With("CanonicalRequest", string(cr))
+	}
+	return e
 }
 
 // decodedLength is the x-amz-decoded-content-length of a streaming

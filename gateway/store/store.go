@@ -241,17 +241,28 @@ type Metadata struct {
 	LockMode  string `json:"lm,omitempty"`  // object lock retention: GOVERNANCE or COMPLIANCE
 	LockUntil string `json:"lu,omitempty"`  // retain-until date, RFC 3339
 	LegalHold string `json:"lh,omitempty"`  // "ON" while a legal hold is set
+	// WebsiteRedirect is x-amz-website-redirect-location: where the
+	// website endpoint redirects a request for the object.
+	WebsiteRedirect string `json:"wr,omitempty"`
+
+	// Encryption describes how the object's (or upload's) bytes are
+	// encrypted at rest ("": they are not): the gateway's sse package
+	// writes and reads it, a store keeps it as an attribute. UpdateObject
+	// and CopyAttrs leave it unchanged.
+	Encryption string `json:"en,omitempty"`
 }
 
-// Attrs returns the attribute fields of m (ACL, tags, lock) in a fixed
-// order, for stores that encode them.
-func (m *Metadata) Attrs() [5]*string {
-	return [5]*string{&m.ACL, &m.Tags, &m.LockMode, &m.LockUntil, &m.LegalHold}
+// Attrs returns the attribute fields of m (ACL, tags, lock, website
+// redirect, encryption) in a fixed order, for stores that encode them.
+func (m *Metadata) Attrs() [7]*string {
+	return [7]*string{&m.ACL, &m.Tags, &m.LockMode, &m.LockUntil, &m.LegalHold, &m.WebsiteRedirect, &m.Encryption}
 }
 
-// CopyAttrs sets the attribute fields of m to those of src.
+// CopyAttrs sets the attribute fields of m to those of src, but for
+// Encryption.
 func (m *Metadata) CopyAttrs(src *Metadata) {
 	m.ACL, m.Tags, m.LockMode, m.LockUntil, m.LegalHold = src.ACL, src.Tags, src.LockMode, src.LockUntil, src.LegalHold
+	m.WebsiteRedirect = src.WebsiteRedirect
 }
 
 // Checksum algorithms (as S3 names them) and types.
@@ -261,6 +272,11 @@ const (
 	CRC64NVME = "CRC64NVME"
 	SHA1      = "SHA1"
 	SHA256    = "SHA256"
+	SHA512    = "SHA512"
+	MD5       = "MD5"
+	XXHASH64  = "XXHASH64"
+	XXHASH3   = "XXHASH3"
+	XXHASH128 = "XXHASH128"
 
 	FullObject = "FULL_OBJECT"
 	Composite  = "COMPOSITE"
@@ -268,7 +284,7 @@ const (
 
 // Checksum is an additional S3 checksum of an object or part.
 type Checksum struct {
-	Algorithm string `json:"a,omitempty"` // CRC32, CRC32C, CRC64NVME, SHA1, SHA256; "" for none
+	Algorithm string `json:"a,omitempty"` // CRC32, CRC32C, CRC64NVME, SHA1, SHA256, SHA512, MD5, XXHASH64, XXHASH3, XXHASH128; "" for none
 	Type      string `json:"t,omitempty"` // FullObject or Composite
 	Value     string `json:"v,omitempty"` // base64; composite values end in "-N"
 }
@@ -298,18 +314,19 @@ type Object struct {
 	IsLatest bool
 }
 
-// VersionsUnsupported is implemented by a Store whose buckets are never
-// versioned (SetBucketVersioning is ErrNotSupported): every object is
-// its null version, and CopyInput.SrcVersionID is not looked at, so the
-// caller refuses any other source version id itself.
+// VersionsUnsupported is implemented by a Store whose buckets may never
+// be versioned (when VersionsUnsupported returns true,
+// SetBucketVersioning is ErrNotSupported): every object is its null
+// version, and CopyInput.SrcVersionID is not looked at, so the caller
+// refuses any other source version id itself.
 type VersionsUnsupported interface {
-	VersionsUnsupported()
+	VersionsUnsupported() bool
 }
 
 // SupportsVersions reports whether s keeps versions.
 func SupportsVersions(s Store) bool {
-	_, ok := s.(VersionsUnsupported)
-	return !ok
+	v, ok := s.(VersionsUnsupported)
+	return !ok || !v.VersionsUnsupported()
 }
 
 // Bucket versioning states (as S3 spells them).
@@ -523,6 +540,9 @@ type CompletePart struct {
 // CompleteInput are the options of CompleteMultipartUpload.
 type CompleteInput struct {
 	Cond Conditions
+	// Encryption, if set, is the object's Metadata.Encryption instead of
+	// the upload's (the gateway's sse package records the plaintext size).
+	Encryption string
 }
 
 // Upload describes an in-progress multipart upload.

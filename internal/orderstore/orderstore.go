@@ -21,6 +21,7 @@ import (
 	"github.com/lambda/storagecli/config"
 	"github.com/lambda/storagecli/gateway"
 	"github.com/lambda/storagecli/gateway/order"
+	"github.com/lambda/storagecli/gateway/sse"
 	"github.com/lambda/storagecli/gateway/store"
 	"github.com/lambda/storagecli/gateway/store/embedded"
 	"github.com/lambda/storagecli/gateway/store/upstream"
@@ -119,6 +120,25 @@ type Options struct {
 	Logger *zap.Logger
 	// CheckTimeout bounds the upstream check made by Open (0: 10s).
 	CheckTimeout time.Duration
+}
+
+// Encryption opens the order keys of the store at loc (docs/encryption.md):
+// [order.<id>] encryption_key_file, or sse.keys in the embedded store's
+// directory, created on first use. An upstream order has none (nil):
+// objects are not encrypted in upstream mode.
+func Encryption(cfg *config.Config, home, id string, loc Location) (*sse.Keyring, error) {
+	if loc.Kind != KindEmbedded {
+		return nil, nil
+	}
+	path := filepath.Join(loc.Dir, sse.KeyFileName)
+	if f := cfg.Order(id).EncryptionKeyFile; f != "" {
+		path = config.ExpandPath(f, home)
+	}
+	kr, err := sse.OpenKeyring(path)
+	if err != nil {
+		return nil, fmt.Errorf("order %s: %w", id, err)
+	}
+	return kr, nil
 }
 
 // ErrNoCredentials is returned (wrapped) by Open for an upstream order

@@ -60,3 +60,14 @@ func TestBoto3ExpectContinueEmptyBody(t *testing.T) {
 	g := sharedGateway(t)
 	runPy(t, clientEnv(t), "expect_continue.py", g.endpoint(), "boto3-expect")
 }
+
+// TestBoto3PostForms: browser uploads (py/post_forms.py): a form from
+// boto3's generate_presigned_post carrying x-amz-website-redirect-location,
+// anonymous forms into a public-read-write bucket (accepted), a private
+// one, with a public ACL or under IgnorePublicAcls (refused), and a policy
+// without a signature (refused).
+func TestBoto3PostForms(t *testing.T) {
+	requireBoto3(t)
+	g := sharedGateway(t)
+	runPy(t, clientEnv(t), "post_forms.py", g.endpoint(), "boto3-post")
+}

@@ -187,10 +187,10 @@ type gateway struct {
 func (g *gateway) endpoint() string { return "http://" + g.addr }
 
 // userTOML is the configuration of a test order's home: the order on the
-// shared upstream bucket under its own prefix, through the S3 endpoint
+// upstream bucket under its own prefix, through the S3 endpoint
 // upEndpoint. The upstream credentials are not in the file: they come from
 // the environment (--account env).
-func userTOML(addr, id, upEndpoint string) string {
+func userTOML(addr, id, upEndpoint, bucket string) string {
 	return fmt.Sprintf(`[gateway]
 address    = %q
 access_key = %q
@@ -203,13 +203,18 @@ extra_order_id = %q
 endpoint = "http://%s"
 bucket   = %q
 prefix   = "%s/"
-`, addr, id+"-key", id+"-secret-key", id, id, upEndpoint, upstreamBucket, id)
+`, addr, id+"-key", id+"-secret-key", id, id, upEndpoint, bucket, id)
 }
 
 // startGateway writes home's configuration and starts the gateway of order
 // id (on the upstream S3 endpoint upEndpoint) on a free port, waiting
 // until it accepts connections.
 func startGateway(home, id, upEndpoint string) (*gateway, error) {
+	return startGatewayOn(home, id, upEndpoint, upstreamBucket)
+}
+
+// startGatewayOn is startGateway with the order in upstream bucket bucket.
+func startGatewayOn(home, id, upEndpoint, bucket string) (*gateway, error) {
 	addr, err := testproc.FreeAddrNow()
 	if err != nil {
 		return nil, err
@@ -217,7 +222,7 @@ func startGateway(home, id, upEndpoint string) (*gateway, error) {
 	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(home, "config", "user.toml"), []byte(userTOML(addr, id, upEndpoint)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(home, "config", "user.toml"), []byte(userTOML(addr, id, upEndpoint, bucket)), 0o600); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(binPath, "--home", home, "gateway", "run", "--account", "env")

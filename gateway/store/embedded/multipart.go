@@ -285,6 +285,9 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 			return nil
 		}
 		rec.upload = id
+		if in.Encryption != "" {
+			rec.meta.Encryption = in.Encryption
+		}
 		var replaced []fileID
 		replaced, res, err = writeVersionTx(tx, bucket, key, rec, in.Cond)
 		if err != nil || res != nil {

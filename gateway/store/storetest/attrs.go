@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/lambda/storagecli/gateway/store"
@@ -9,7 +10,7 @@ import (
 
 // attrs is a full set of attributes.
 var attrs = store.Metadata{ACL: "public-read", Tags: "k1=v1&k2=v%202", LockMode: "GOVERNANCE",
-	LockUntil: "2030-01-02T03:04:05Z", LegalHold: "ON"}
+	LockUntil: "2030-01-02T03:04:05Z", LegalHold: "ON", WebsiteRedirect: "https://example.com/" + strings.Repeat("r", 200)}
 
 func testAttrs(t *testing.T, newStore func(t *testing.T) store.Store) {
 	f := newFixture(t, newStore)
@@ -111,7 +112,8 @@ func wantAttrs(t *testing.T, f *fixture, key string, want store.Metadata) {
 	got.CopyAttrs(&o.Meta)
 	var w store.Metadata
 	w.CopyAttrs(&want)
-	if got.ACL != w.ACL || got.Tags != w.Tags || got.LockMode != w.LockMode || got.LockUntil != w.LockUntil || got.LegalHold != w.LegalHold {
+	if got.ACL != w.ACL || got.Tags != w.Tags || got.LockMode != w.LockMode || got.LockUntil != w.LockUntil || got.LegalHold != w.LegalHold ||
+		got.WebsiteRedirect != w.WebsiteRedirect {
 		t.Errorf("%s has attributes %+v, want %+v", key, got, w)
 	}
 }

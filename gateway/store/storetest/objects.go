@@ -298,7 +298,7 @@ func testBodies(t *testing.T, newStore func(t *testing.T) store.Store) {
 		f.wantContent("k", data)
 	})
 	t.Run("Sums", func(t *testing.T) {
-		for _, alg := range []string{"", store.CRC32, store.CRC32C, store.CRC64NVME, store.SHA1, store.SHA256} {
+		for _, alg := range []string{"", store.CRC32, store.CRC32C, store.CRC64NVME, store.SHA1, store.SHA256, store.SHA512, store.MD5, store.XXHASH64, store.XXHASH3, store.XXHASH128} {
 			for _, n := range []int{0, 1000, 300 << 10} {
 				t.Run(fmt.Sprintf("%s/%d", alg, n), func(t *testing.T) {
 					f := newFixture(t, newStore)

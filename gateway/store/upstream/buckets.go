@@ -80,12 +80,8 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	if _, err := s.HeadBucket(ctx, bucket); err != nil {
 		return err
 	}
-	res, err := s.core.ListObjectsV2(s.bucket, s.dataBase(bucket), "", "", "", 1)
-	if err != nil {
-		return s.mapErr(err)
-	}
-	if len(res.Contents) > 0 {
-		return fmt.Errorf("upstream: %w", store.ErrBucketNotEmpty)
+	if err := s.checkEmpty(ctx, bucket); err != nil {
+		return err
 	}
 	if err := s.abortUploads(ctx, bucket); err != nil {
 		return err
@@ -93,9 +89,16 @@ func (s *Store) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := s.removeConfigs(ctx, bucket); err != nil {
 		return err
 	}
+	if err := s.purgeUnder(ctx, s.pfx+".attrs/"+bucket+"/"); err != nil {
+		return err
+	}
+	if err := s.purgeName(ctx, s.versioningName(bucket)); err != nil {
+		return err
+	}
+	s.forgetVersioning(bucket)
 	s.forgetBucket(bucket)
-	if err := s.core.RemoveObject(ctx, s.bucket, s.markerName(bucket), minio.RemoveObjectOptions{}); err != nil {
-		return s.mapErr(err)
+	if err := s.purgeName(ctx, s.markerName(bucket)); err != nil {
+		return err
 	}
 	s.account(effect{freed: store.BucketCost(bucket)})
 	s.forgetBucket(bucket)
@@ -178,4 +181,44 @@ func (s *Store) abortUploads(ctx context.Context, bucket string) error {
 		}
 		opts.KeyMarker, opts.UploadIDMarker = page.NextKeyMarker, page.NextUploadIDMarker
 	}
+}
+
+// checkEmpty returns ErrBucketNotEmpty if the bucket holds an object (on
+// a versioned upstream: any version or delete marker).
+func (s *Store) checkEmpty(ctx context.Context, bucket string) error {
+	var found bool
+	if s.versioned() {
+		page, err := s.listVersions(ctx, s.dataBase(bucket), "", "", 1)
+		if err != nil {
+			return err
+		}
+		found = len(page.Versions) > 0
+	} else {
+		res, err := s.core.ListObjectsV2(s.bucket, s.dataBase(bucket), "", "", "", 1)
+		if err != nil {
+			return s.mapErr(err)
+		}
+		found = len(res.Contents) > 0
+	}
+	if found {
+		return fmt.Errorf("upstream: %w", store.ErrBucketNotEmpty)
+	}
+	return nil
+}
+
+// purgeUnder removes every internal upstream name under prefix.
+func (s *Store) purgeUnder(ctx context.Context, prefix string) error {
+	var names []string
+	if err := s.listAll(ctx, prefix, "", func(o minio.ObjectInfo) bool {
+		names = append(names, o.Key)
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := s.purgeName(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -110,6 +110,11 @@ func (s *Store) PutBucketConfig(ctx context.Context, bucket, name string, doc []
 	if err := s.checkBucket(ctx, bucket); err != nil {
 		return err
 	}
+	if name == store.ConfigObjectLock {
+		if err := s.checkLockConfig(ctx, bucket); err != nil {
+			return err
+		}
+	}
 	full := s.configBase(bucket) + name
 	unlock := s.lockKey(full)
 	defer unlock()
@@ -118,11 +123,15 @@ func (s *Store) PutBucketConfig(ctx context.Context, bucket, name string, doc []
 		return err
 	}
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
-	if _, err := s.core.PutObject(ctx, s.bucket, full, bytes.NewReader(doc), int64(len(doc)), "", "", opts); err != nil {
+	info, err := s.core.PutObject(ctx, s.bucket, full, bytes.NewReader(doc), int64(len(doc)), "", "", opts)
+	if err != nil {
 		s.configs.forget(full)
 		return s.mapErr(err)
 	}
 	s.configs.set(full, bytes.Clone(doc))
+	if err := s.purgeOlder(ctx, full, info.VersionID); err != nil {
+		return err
+	}
 	e := effect{added: store.ConfigCost(name, len(doc))}
 	if old >= 0 {
 		e.freed = store.ConfigCost(name, int(old))
@@ -144,6 +153,11 @@ func (s *Store) DeleteBucketConfig(ctx context.Context, bucket, name string) err
 
 // removeConfig deletes one document (if present) and credits its charge.
 func (s *Store) removeConfig(ctx context.Context, bucket, name string) error {
+	if name == store.ConfigObjectLock {
+		if err := s.checkLockConfig(ctx, bucket); err != nil {
+			return err
+		}
+	}
 	full := s.configBase(bucket) + name
 	unlock := s.lockKey(full)
 	defer unlock()
@@ -152,9 +166,9 @@ func (s *Store) removeConfig(ctx context.Context, bucket, name string) error {
 		s.configs.set(full, nil)
 		return err
 	}
-	if err := s.core.RemoveObject(ctx, s.bucket, full, minio.RemoveObjectOptions{}); err != nil {
+	if err := s.purgeName(ctx, full); err != nil {
 		s.configs.forget(full)
-		return s.mapErr(err)
+		return err
 	}
 	s.configs.set(full, nil)
 	s.account(effect{freed: store.ConfigCost(name, int(old))})

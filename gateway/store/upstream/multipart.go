@@ -341,6 +341,9 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, uploadID string, aft
 // conditions as If-Match / If-None-Match, so racing writers cannot both
 // win.
 func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, in store.CompleteInput) (*store.Object, error) {
+	if in.Encryption != "" {
+		return nil, fmt.Errorf("upstream: objects are not encrypted in upstream mode: %w", store.ErrNotSupported)
+	}
 	rec, err := s.getUpload(ctx, bucket, key, uploadID)
 	if errors.Is(err, store.ErrNoSuchUpload) {
 		return s.completedBefore(ctx, bucket, key, uploadID, parts)
@@ -456,8 +459,16 @@ func (s *Store) CompleteMultipartUpload(ctx context.Context, bucket, key, upload
 	b := &blob{Meta: rec.Meta}
 	o := &store.Object{Key: key, Size: size, ETag: mp.ETag, LastModified: info.LastModified, Meta: b.Meta,
 		Checksum: mp.Sum, Parts: mp.Parts, UploadID: uploadID}
+	if s.versioned() {
+		if err := s.lockWritten(ctx, bucket, key, info.VersionID, &o.Meta); err != nil {
+			return nil, err
+		}
+		if o.VersionID, err = s.settle(ctx, bucket, key, info.VersionID); err != nil {
+			return nil, err
+		}
+	}
 	if o.LastModified.IsZero() {
-		if cur, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{}); err == nil && trimETag(cur.ETag) == mp.ETag {
+		if cur, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{VersionID: info.VersionID}); err == nil && trimETag(cur.ETag) == mp.ETag {
 			o.LastModified = cur.LastModified
 		} else {
 			o.LastModified = time.Now().UTC()
@@ -497,7 +508,11 @@ func (s *Store) completedBefore(ctx context.Context, bucket, key, uploadID strin
 			return nil, noUpload
 		}
 	}
-	return s.describe(ctx, key, info)
+	o, err := s.describe(ctx, bucket, key, info)
+	if err != nil {
+		return nil, err
+	}
+	return o, s.stamp(ctx, bucket, o, info.VersionID)
 }
 
 func (s *Store) blobOf(ctx context.Context, bucket, key string) (*blob, error) {

@@ -7,17 +7,21 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 
 	"github.com/lambda/storagecli/gateway/checksum"
 	"github.com/lambda/storagecli/gateway/store"
@@ -340,7 +344,7 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 		crc = crc32.Checksum(data, castagnoli)
 		opts.UserMetadata[crc32cHeader] = crc32cValue(crc)
 	}
-	var etag string
+	var etag, up string
 	err := s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
 		info, err := s.core.PutObject(ctx, s.bucket, name, bytes.NewReader(data), int64(len(data)),
@@ -349,10 +353,11 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 		if err != nil {
 			return effect{}, s.condErr(ctx, err, in.Cond, bucket, key)
 		}
+		up = info.VersionID
 		e := effect{added: int64(len(data)), objs: 1}
 		if contentMD5 == "" && s.check == checkCRC32C {
 			if err := confirmCRC(info.ChecksumCRC32C, crc, false); err != nil {
-				s.removeQuiet(name)
+				s.dropVersion(name, up)
 				return e, err
 			}
 		}
@@ -362,7 +367,7 @@ func (s *Store) putSmall(ctx context.Context, bucket, key string, data []byte, i
 	if err != nil {
 		return nil, err
 	}
-	return s.written(ctx, bucket, key, etag, int64(len(data)), b, in.ModTimeUnused)
+	return s.written(ctx, bucket, key, etag, up, int64(len(data)), b, in.ModTimeUnused)
 }
 
 // putStream streams a body of known size to its key. Its metadata names
@@ -396,11 +401,12 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 		done = s.gates.write(name)
 		return nil
 	}}
-	var etag string
+	var etag, up string
 	opts := putOpts(b, in.Cond)
 	sent := &crcReader{r: body} // the CRC32C of the bytes handed over
 	err := s.replacing(ctx, name, key, func() (effect, error) {
 		info, err := s.putStreamed(ctx, name, sent, in.Size, opts)
+		up = info.VersionID
 		handed, ferr := body.end()
 		done()
 		if ferr != nil {
@@ -425,7 +431,7 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 			// The upstream stored other bytes than the gateway verified
 			// (corrupted in transit), or cannot say: take them away
 			// again (still counted until the next scan).
-			s.removeQuiet(name)
+			s.dropVersion(name, up)
 		}
 		return e, cerr
 	})
@@ -433,7 +439,7 @@ func (s *Store) putStream(ctx context.Context, bucket, key string, in store.PutI
 		return nil, err
 	}
 	b.Sum = sums.Checksum
-	return s.written(ctx, bucket, key, etag, in.Size, b, in.ModTimeUnused)
+	return s.written(ctx, bucket, key, etag, up, in.Size, b, in.ModTimeUnused)
 }
 
 // putStreamed sends a streamed body: with its CRC32C as a trailer (see
@@ -446,7 +452,8 @@ func (s *Store) putStreamed(ctx context.Context, name string, body *crcReader, s
 	if err != nil {
 		return minio.UploadInfo{}, err
 	}
-	return minio.UploadInfo{ETag: strings.Trim(h.Get("ETag"), `"`), ChecksumCRC32C: h.Get(crc32cHeader)}, nil
+	return minio.UploadInfo{ETag: strings.Trim(h.Get("ETag"), `"`), ChecksumCRC32C: h.Get(crc32cHeader),
+		VersionID: h.Get("X-Amz-Version-Id")}, nil
 }
 
 // putRecord writes a completion record (P.mp/<token>) and caches it.
@@ -460,14 +467,25 @@ func (s *Store) putRecord(ctx context.Context, tok string, rec *mpRecord) error 
 	return nil
 }
 
-// written describes a just-written object, with the upstream's mtime
-// unless the caller does not need it (then the time of the call).
-func (s *Store) written(ctx context.Context, bucket, key, etag string, size int64, b *blob, modTimeUnused bool) (*store.Object, error) {
+// written describes a just-written object (upstream version up), with
+// the upstream's mtime unless the caller does not need it (then the time
+// of the call). On a versioned upstream it settles the write (settle).
+func (s *Store) written(ctx context.Context, bucket, key, etag, up string, size int64, b *blob, modTimeUnused bool) (*store.Object, error) {
 	o := &store.Object{Key: key, Size: size, ETag: etag, Meta: b.Meta, Checksum: b.Sum, LastModified: time.Now().UTC()}
+	if s.versioned() {
+		if err := s.lockWritten(ctx, bucket, key, up, &b.Meta); err != nil {
+			return nil, err
+		}
+		vid, err := s.settle(ctx, bucket, key, up)
+		if err != nil {
+			return nil, err
+		}
+		o.VersionID = vid
+	}
 	if modTimeUnused {
 		return o, nil
 	}
-	info, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{})
+	info, err := s.core.StatObject(ctx, s.bucket, s.dataName(bucket, key), minio.StatObjectOptions{VersionID: up})
 	if err == nil && trimETag(info.ETag) == etag {
 		o.LastModified = info.LastModified
 	}
@@ -545,19 +563,21 @@ func (s *Store) commitStaging(ctx context.Context, staging, bucket, key, etag st
 		return nil, err
 	}
 	name := s.dataName(bucket, key)
+	var up string
 	err := s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
-		_, err := s.copyServer(ctx, staging, "", name, b)
+		info, err := s.copyServer(ctx, staging, "", "", name, b)
 		done()
 		if err != nil {
 			return effect{}, s.mapErr(err)
 		}
+		up = info.VersionID
 		return effect{added: size, objs: 1}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.written(ctx, bucket, key, etag, size, b, false)
+	return s.written(ctx, bucket, key, etag, up, size, b, false)
 }
 
 // checkDest evaluates destination conditions before a copy.
@@ -580,27 +600,73 @@ func (s *Store) checkDest(ctx context.Context, bucket, key string, cond store.Co
 	return nil
 }
 
-// copyServer copies upstream object src (of ETag srcETag, if set) to dst
-// with metadata b, server-side.
-func (s *Store) copyServer(ctx context.Context, src, srcETag, dst string, b *blob) (minio.ObjectInfo, error) {
+// copyServer copies upstream object src (version srcUp, if set; of ETag
+// srcETag, if set) to dst with metadata b, server-side, and returns the
+// copy's ETag, mtime and upstream version id.
+func (s *Store) copyServer(ctx context.Context, src, srcUp, srcETag, dst string, b *blob) (minio.ObjectInfo, error) {
 	ct := b.Meta.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	h := map[string]string{
-		"x-amz-metadata-directive": "REPLACE",
-		metaHeader:                 b.encode(),
-		"Content-Type":             ct,
+	h := http.Header{}
+	h.Set("X-Amz-Metadata-Directive", "REPLACE")
+	h.Set(metaHeader, b.encode())
+	h.Set("Content-Type", ct)
+	source := s3utils.EncodePath(s.bucket + "/" + src)
+	if srcUp != "" {
+		source += "?versionId=" + url.QueryEscape(srcUp)
 	}
+	h.Set("X-Amz-Copy-Source", source)
 	if srcETag != "" {
-		h["x-amz-copy-source-if-match"] = `"` + srcETag + `"`
+		h.Set("X-Amz-Copy-Source-If-Match", `"`+srcETag+`"`)
 	}
-	return s.core.CopyObject(ctx, s.bucket, src, s.bucket, dst, h, minio.CopySrcOptions{}, minio.PutObjectOptions{})
+	resp, err := s.signedDo(ctx, http.MethodPut, dst, nil, h)
+	if err != nil {
+		return minio.ObjectInfo{}, err
+	}
+	defer resp.Body.Close()
+	var res struct {
+		ETag         string    `xml:"ETag"`
+		LastModified time.Time `xml:"LastModified"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&res); err != nil {
+		return minio.ObjectInfo{}, fmt.Errorf("upstream: copy answer: %v", err)
+	}
+	return minio.ObjectInfo{Key: dst, ETag: trimETag(res.ETag), LastModified: res.LastModified,
+		VersionID: resp.Header.Get("X-Amz-Version-Id")}, nil
 }
 
+// copySource describes the source version of a copy and returns its
+// upstream version id ("" for the current one).
+func (s *Store) copySource(ctx context.Context, bucket, key, vid string) (*store.Object, string, error) {
+	if !s.versioned() {
+		o, err := s.HeadObject(ctx, bucket, key)
+		return o, "", err
+	}
+	o, up, err := s.headVersion(ctx, bucket, key, vid)
+	if vid == "" {
+		up = "" // the current version, checked by its ETag
+	}
+	return o, up, err
+}
+
+// removeQuiet removes the internal upstream name (every version of it),
+// ignoring failures.
 func (s *Store) removeQuiet(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	_ = s.purgeName(ctx, name)
+}
+
+// dropVersion removes the version up of the data name a failed write
+// made, ignoring failures.
+func (s *Store) dropVersion(name, up string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if s.versioned() && up != "" {
+		_, _, _ = s.rawDelete(ctx, name, up, false)
+		return
+	}
 	s.core.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
 }
 
@@ -612,12 +678,12 @@ func (s *Store) statObject(ctx context.Context, bucket, key string) (*store.Obje
 	if err != nil {
 		return nil, s.mapErr(err)
 	}
-	return s.describe(ctx, key, info)
+	return s.describe(ctx, bucket, key, info)
 }
 
 // describe turns upstream object info into a store.Object, loading the
-// completion record of a multipart object.
-func (s *Store) describe(ctx context.Context, key string, info minio.ObjectInfo) (*store.Object, error) {
+// completion record of a multipart object and its attributes' sidecar.
+func (s *Store) describe(ctx context.Context, bucket, key string, info minio.ObjectInfo) (*store.Object, error) {
 	b, err := decodeBlob(info.Metadata)
 	if err != nil {
 		return nil, err
@@ -634,6 +700,12 @@ func (s *Store) describe(ctx context.Context, key string, info minio.ObjectInfo)
 			o.Checksum = rec.Sum
 			o.UploadID = rec.UploadID
 		}
+	}
+	if err := s.overlay(ctx, bucket, o, info); err != nil {
+		return nil, err
+	}
+	if s.locking() {
+		nativeLock(&o.Meta, info)
 	}
 	return o, nil
 }
@@ -671,6 +743,10 @@ func (s *Store) HeadObject(ctx context.Context, bucket, key string) (*store.Obje
 	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, err
 	}
+	if s.versioned() {
+		o, _, err := s.headVersion(ctx, bucket, key, "")
+		return o, err
+	}
 	o, err := s.statObject(ctx, bucket, key)
 	if errors.Is(err, store.ErrNoSuchKey) {
 		if berr := s.checkBucket(ctx, bucket); berr != nil {
@@ -695,10 +771,19 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.C
 	if err := store.CheckNames(bucket, key); err != nil {
 		return nil, nil, err
 	}
+	return s.getObject(ctx, bucket, key, "", "", check)
+}
+
+// getObject is GetObject of upstream version up ("" the current one),
+// which the client named vid.
+func (s *Store) getObject(ctx context.Context, bucket, key, up, vid string, check store.CheckFunc) (*store.Object, io.ReadCloser, error) {
 	for attempt := 0; ; attempt++ {
 		s.gates.read(ctx, s.dataName(bucket, key))
-		body, info, _, err := s.core.GetObject(ctx, s.bucket, s.dataName(bucket, key), minio.GetObjectOptions{})
+		body, info, _, err := s.core.GetObject(ctx, s.bucket, s.dataName(bucket, key), minio.GetObjectOptions{VersionID: up})
 		if err != nil {
+			if s.versioned() {
+				return nil, nil, s.readErr(ctx, bucket, key, vid, info, err)
+			}
 			err = s.mapErr(err)
 			if errors.Is(err, store.ErrNoSuchKey) {
 				if berr := s.checkBucket(ctx, bucket); berr != nil {
@@ -707,7 +792,10 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.C
 			}
 			return nil, nil, err
 		}
-		o, err := s.describe(ctx, key, info)
+		o, err := s.describe(ctx, bucket, key, info)
+		if err == nil {
+			err = s.stamp(ctx, bucket, o, info.VersionID)
+		}
 		if err != nil {
 			body.Close()
 			return nil, nil, err
@@ -740,7 +828,7 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string, check store.C
 			return o, &reader{r: limitCloser{io.LimitReader(body, length), body}, s: s, want: length}, nil
 		}
 		body.Close()
-		opts := minio.GetObjectOptions{}
+		opts := minio.GetObjectOptions{VersionID: up}
 		opts.SetMatchETag(o.ETag)
 		opts.SetRange(off, off+length-1)
 		s.gates.read(ctx, s.dataName(bucket, key))
@@ -836,6 +924,10 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string) error {
 	if err := s.checkBucket(ctx, bucket); err != nil {
 		return err
 	}
+	if s.versioned() {
+		_, err := s.deleteCurrent(ctx, bucket, key)
+		return err
+	}
 	name := s.dataName(bucket, key)
 	return s.replacing(ctx, name, key, func() (effect, error) {
 		done := s.gates.write(name)
@@ -863,7 +955,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		src, err := s.HeadObject(ctx, srcBucket, srcKey)
+		src, srcUp, err := s.copySource(ctx, srcBucket, srcKey, in.SrcVersionID)
 		if err != nil {
 			return nil, err
 		}
@@ -891,20 +983,22 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 				return nil, err
 			}
 			dst := s.dataName(dstBucket, dstKey)
+			var up string
 			err = s.replacing(ctx, dst, dstKey, func() (effect, error) {
 				done := s.gates.write(dst)
-				_, err := s.copyServer(ctx, s.dataName(srcBucket, srcKey), src.ETag, dst, b)
+				info, err := s.copyServer(ctx, s.dataName(srcBucket, srcKey), srcUp, src.ETag, dst, b)
 				done()
 				if err != nil {
 					return effect{}, err
 				}
+				up = info.VersionID
 				return effect{added: src.Size, objs: 1}, nil
 			})
 			if err == nil {
-				return s.written(ctx, dstBucket, dstKey, src.ETag, src.Size, b, false)
+				return s.written(ctx, dstBucket, dstKey, src.ETag, up, src.Size, b, false)
 			}
 		} else {
-			o, err = s.copyThrough(ctx, src, alg, srcBucket, srcKey, dstBucket, dstKey, b, in.Cond)
+			o, err = s.copyThrough(ctx, src, srcUp, alg, srcBucket, srcKey, dstBucket, dstKey, b, in.Cond)
 			if err == nil {
 				return o, nil
 			}
@@ -936,8 +1030,8 @@ func isStoreErr(err error) bool {
 // version), hashing it (MD5 and a full-object checksum in alg, if set),
 // staging it, and copying the staging object: for multipart sources and
 // copies in another checksum algorithm.
-func (s *Store) copyThrough(ctx context.Context, src *store.Object, alg, srcBucket, srcKey, dstBucket, dstKey string, b *blob, cond store.Conditions) (*store.Object, error) {
-	opts := minio.GetObjectOptions{}
+func (s *Store) copyThrough(ctx context.Context, src *store.Object, srcUp, alg, srcBucket, srcKey, dstBucket, dstKey string, b *blob, cond store.Conditions) (*store.Object, error) {
+	opts := minio.GetObjectOptions{VersionID: srcUp}
 	opts.SetMatchETag(src.ETag)
 	r, _, _, err := s.core.GetObject(ctx, s.bucket, s.dataName(srcBucket, srcKey), opts)
 	if err != nil {

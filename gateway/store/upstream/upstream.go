@@ -41,6 +41,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -142,6 +143,12 @@ type Store struct {
 
 	uc      usageCache
 	configs configCache
+	vers    verCache
+
+	// vmode is whether the upstream bucket is versioned, so that user
+	// buckets can be (versions.go): 0 not known yet, modePlain,
+	// modeVersioned.
+	vmode atomic.Int32
 
 	mpCache *lru
 	gates   gates
@@ -249,6 +256,34 @@ func New(cfg Config, opts Options) (*Store, error) {
 	return s, nil
 }
 
+const (
+	modePlain     = 1
+	modeVersioned = 2
+	modeLocked    = 3 // versioned, with object lock
+)
+
+// versioned reports whether the upstream bucket is versioned. It asks
+// the upstream the first time (and again after a failure to get an
+// answer, which fails the caller's request anyway); an upstream that
+// answers without saying (no such API, no permission) counts as plain.
+func (s *Store) versioned() bool {
+	if m := s.vmode.Load(); m != 0 {
+		return m >= modeVersioned
+	}
+	ctx, cancel := context.WithTimeout(s.life, s.cfg.ResponseTimeout)
+	defer cancel()
+	cfg, err := s.core.GetBucketVersioning(ctx, s.bucket)
+	switch {
+	case err == nil && cfg.Enabled() && s.detectLock(ctx):
+		s.vmode.Store(modeLocked)
+	case err == nil && cfg.Enabled():
+		s.vmode.Store(modeVersioned)
+	case err == nil || !isTransportErr(err) && !errors.Is(s.mapErr(err), ErrUnavailable):
+		s.vmode.Store(modePlain)
+	}
+	return s.vmode.Load() >= modeVersioned
+}
+
 // Close releases the idle connections to the upstream and stops a
 // background usage scan. The Store holds no other resources; requests
 // still running finish normally.
@@ -303,6 +338,8 @@ func (s *Store) mapErr(err error) error {
 		return fmt.Errorf("upstream: %w", store.ErrNoSuchKey)
 	case "NoSuchUpload":
 		return fmt.Errorf("upstream: %w", store.ErrNoSuchUpload)
+	case "NoSuchVersion":
+		return fmt.Errorf("upstream: %w", store.ErrNoSuchVersion)
 	case "PreconditionFailed":
 		return fmt.Errorf("upstream: %w", store.ErrPreconditionFailed)
 	case "InvalidPart":

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -209,8 +210,22 @@ func (s *Store) UnchargedObjectMetadata() {}
 // it cost is credited (and one object). write returns a zero effect when
 // it changed nothing; it may return an effect with its error when the
 // upstream kept something anyway.
+//
+// On a versioned upstream nothing is replaced: the write adds a version,
+// and what settle removes after it is credited there.
 func (s *Store) replacing(ctx context.Context, name, key string, write func() (effect, error)) error {
 	entry := store.ObjectCost(key, 0, nil)
+	if s.versioned() {
+		e, err := write()
+		if e.objs > 0 {
+			e.added += e.objs * entry
+		}
+		if err != nil && e == (effect{}) {
+			return err
+		}
+		s.account(e)
+		return err
+	}
 	return s.replacingWith(ctx, name, func() (int64, bool, error) {
 		info, err := s.core.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
 		switch {
@@ -290,13 +305,17 @@ func (s *Store) scanUsage(ctx context.Context) (store.Usage, error) {
 			return u, err
 		}
 		u.Bytes += store.BucketCost(b.Name) + cfgs
-		err = s.listAll(ctx, s.dataBase(b.Name), "", func(o minio.ObjectInfo) bool {
-			if key, ok := dec(o.Key[len(s.dataBase(b.Name)):]); ok {
-				u.Objects++
-				u.Bytes += store.ObjectCost(key, o.Size, nil)
-			}
-			return true
-		})
+		if s.versioned() {
+			err = s.scanVersions(ctx, b.Name, &u)
+		} else {
+			err = s.listAll(ctx, s.dataBase(b.Name), "", func(o minio.ObjectInfo) bool {
+				if key, ok := dec(o.Key[len(s.dataBase(b.Name)):]); ok {
+					u.Objects++
+					u.Bytes += store.ObjectCost(key, o.Size, nil)
+				}
+				return true
+			})
+		}
 		if err != nil {
 			return u, err
 		}
@@ -336,4 +355,30 @@ func (s *Store) scanUsage(ctx context.Context) (store.Usage, error) {
 		}
 	}
 	return u, nil
+}
+
+// scanVersions adds what every version and delete marker of bucket costs
+// to u.
+func (s *Store) scanVersions(ctx context.Context, bucket string, u *store.Usage) error {
+	base := s.dataBase(bucket)
+	km, vm := "", ""
+	for {
+		page, err := s.listVersions(ctx, base, km, vm, 1000)
+		if err != nil {
+			return err
+		}
+		for _, v := range page.Versions {
+			km, vm = v.Name, v.VersionID
+			key, ok := dec(strings.TrimPrefix(v.Name, base))
+			if !ok || !strings.HasPrefix(v.Name, base) {
+				continue
+			}
+			e := versionEffect(key, v, 1)
+			u.Bytes += e.added
+			u.Objects += e.objs
+		}
+		if !page.Truncated {
+			return nil
+		}
+	}
 }
