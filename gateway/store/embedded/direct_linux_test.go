@@ -102,12 +102,12 @@ func cachedPages(t *testing.T, path string) int {
 	return n
 }
 
-// Direct buffer pairs are aligned and bounded: with all of them in use an
+// Direct buffer sets are aligned and bounded: with all of them in use an
 // upload gets none (and writes through its block buffer).
 func TestDirectBufsBounded(t *testing.T) {
 	var held []*[]byte
 	for bp := getDirectBuf(); bp != nil; bp = getDirectBuf() {
-		if len(*bp) != 2*directBufSize || addrOf(*bp)%directAlign != 0 {
+		if len(*bp) != directBufs*directBufSize || addrOf(*bp)%directAlign != 0 {
 			t.Fatalf("direct buffer of %d bytes at %#x", len(*bp), addrOf(*bp))
 		}
 		held = append(held, bp)
