@@ -288,9 +288,9 @@ func metrics(s settings, res []result) []metric {
 // of the large PUT metrics: the CPU per MiB of the hashes every byte of
 // such a PUT needs; id+"-tls" adds the decryption of TLS records, the
 // floor of the targets in tlsTargets.
-var floors = []struct{ id, payload, hashes, put string }{
-	{"floor-chunked", "chunked", "SHA-256 + MD5 + CRC64NVME (signed chunks)", "large-put-cpu"},
-	{"floor-trailer", "trailer", "MD5 + CRC32 (the aws cli's PUT)", "large-put-trailer-cpu"},
+var floors = []struct{ id, payload, hashes, put, title string }{
+	{"floor-chunked", "chunked", "SHA-256 + MD5 + CRC64NVME", "large-put-cpu", "PUT with signed chunks"},
+	{"floor-trailer", "trailer", "MD5 + CRC32", "large-put-trailer-cpu", "PUT the aws cli's way (unsigned, CRC32 trailer)"},
 }
 
 // tlsTargets are the targets reached over TLS.

@@ -457,8 +457,7 @@ func (rp *report) writeFloors(p func(string, ...any)) {
 	p("(for %s, reached over TLS, the floor plus the decryption of the TLS records with AES-128-GCM).\n\n", strings.Join(tlsTargets, ", "))
 	p("| target |")
 	for _, i := range fs {
-		m, _ := rp.metric(floors[i].put)
-		p(" %s (ms/MiB) |", m.name)
+		p(" %s %s: server CPU, ms/MiB |", formatSize(rp.set.size("LARGE_SIZE", 64<<20)), floors[i].title)
 	}
 	p("\n|---|")
 	for range fs {

@@ -30,10 +30,12 @@
 //
 // --payload: "chunked" sends STREAMING-AWS4-HMAC-SHA256-PAYLOAD bodies (the
 // SDK signs the request; s3bench signs the 64 KiB chunks: see payload.go),
+// "trailer" STREAMING-UNSIGNED-PAYLOAD-TRAILER bodies with a CRC32 trailer
+// (the aws cli's PUT; botocore sends 1 MiB chunks: --chunk-size 1MiB),
 // "signed" the whole body's SHA-256 (aws-sdk-go-v2's default over http),
 // "unsigned" UNSIGNED-PAYLOAD.
 //
-// Two subcommands serve bench/run.sh:
+// Three subcommands serve bench/run.sh:
 //
 //	s3bench null --listen 127.0.0.1:9010
 //	    a null S3 server (nullserver.go): discards bodies, serves the bytes
@@ -43,6 +45,12 @@
 //	    the disk's raw synced write rate (small writes each followed by
 //	    fdatasync; one large write then fdatasync) and the machine's
 //	    description (CPU, cores, memory, kernel, file system, disk)
+//	s3bench hashfloor --json FILE
+//	    the hashing floor of a large PUT (hashfloor.go): the CPU time per
+//	    MiB, on one thread, of the hashes a server must compute over every
+//	    byte (SHA-256 + MD5 + CRC64NVME for signed chunks, MD5 + CRC32 for
+//	    the aws cli's PUT; with AES-128-GCM behind TLS), with the gateway's
+//	    own hash implementations
 package main
 
 import (

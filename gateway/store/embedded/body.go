@@ -176,68 +176,87 @@ func writeBlocks(f *os.File, buf []byte, src io.Reader) (int64, error) {
 	}
 }
 
-// writeDirect copies src to f, which has O_DIRECT on, through the two
-// aligned halves of pair (direct.go): each full half is written on its own
-// goroutine while src is read into the other. At the end of src the last
-// half is written directly up to its last whole directAlign bytes, and its
-// tail with O_DIRECT off. A direct write the file system refuses (EINVAL)
-// is done again through the page cache, and so is the rest.
-func writeDirect(f *os.File, pair []byte, src io.Reader) (int64, error) {
-	bufs := [2][]byte{pair[:directBufSize], pair[directBufSize:]}
+// writeDirect copies src to f, which has O_DIRECT on, through the
+// directBufs aligned buffers of set (direct.go): each full buffer is
+// written (pwrite at its offset) on its own goroutine while src is read
+// into the next, so up to directBufs-1 writes are in flight, a buffer being
+// reused only once its write is done. At the end of src the last buffer is
+// written directly up to its last whole directAlign bytes, and its tail with
+// O_DIRECT off. A direct write the file system refuses (EINVAL) is done
+// again through the page cache, and so is the rest.
+func writeDirect(f *os.File, set []byte, src io.Reader) (int64, error) {
 	var (
-		total    int64
-		inFlight []byte     // the half being written
-		done     chan error // its result
+		total   int64 // bytes written
+		off     int64 // where the next buffer goes
+		pending [directBufs]chan error
+		at      [directBufs]int64
+		size    [directBufs]int
 	)
-	// wait waits for the write in flight, if any.
-	wait := func() error {
-		if inFlight == nil {
+	buf := func(i int) []byte { return set[i*directBufSize : (i+1)*directBufSize] }
+	// wait waits for buffer i's write, if one is in flight.
+	wait := func(i int) error {
+		if pending[i] == nil {
 			return nil
 		}
-		b := inFlight
-		err := <-done
-		inFlight = nil
+		err := <-pending[i]
+		pending[i] = nil
 		if errors.Is(err, syscall.EINVAL) {
 			if err = setDirect(f, false); err == nil {
-				_, err = f.Write(b)
+				_, err = f.WriteAt(buf(i)[:size[i]], at[i])
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("embedded: write data file: %w", err)
 		}
-		total += int64(len(b))
+		total += int64(size[i])
 		return nil
 	}
-	for i := 0; ; i ^= 1 {
-		n, eof, err := fill(src, bufs[i])
-		if werr := wait(); werr != nil {
-			return total, werr
+	waitAll := func() (first error) {
+		for i := range pending {
+			if err := wait(i); err != nil && first == nil {
+				first = err
+			}
 		}
+		return first
+	}
+	for i := 0; ; i = (i + 1) % directBufs {
+		if err := wait(i); err != nil {
+			waitAll()
+			return total, err
+		}
+		b := buf(i)
+		n, eof, err := fill(src, b)
 		if err != nil {
+			waitAll()
 			return total, err
 		}
 		if !eof {
-			inFlight, done = bufs[i], make(chan error, 1)
-			go func(b []byte, done chan<- error) {
-				_, err := f.Write(b)
+			pending[i], at[i], size[i] = make(chan error, 1), off, n
+			go func(b []byte, off int64, done chan<- error) {
+				_, err := f.WriteAt(b, off)
 				done <- err
-			}(inFlight, done)
+			}(b, off, pending[i])
+			off += int64(n)
 			continue
+		}
+		if err := waitAll(); err != nil {
+			return total, err
 		}
 		w := n &^ (directAlign - 1)
 		if w > 0 {
-			inFlight, done = bufs[i][:w], make(chan error, 1)
-			_, err := f.Write(inFlight)
-			done <- err
-			if err := wait(); err != nil {
+			pending[i], at[i], size[i] = make(chan error, 1), off, w
+			_, err := f.WriteAt(b[:w], off)
+			pending[i] <- err
+			if err := wait(i); err != nil {
 				return total, err
 			}
+			off += int64(w)
 		}
 		if w < n {
 			if err := setDirect(f, false); err != nil {
 				return total, fmt.Errorf("embedded: write data file: %w", err)
 			}
-			if _, err := f.Write(bufs[i][w:n]); err != nil {
+			if _, err := f.WriteAt(b[w:n], off); err != nil {
 				return total, fmt.Errorf("embedded: write data file: %w", err)
 			}
 			total += int64(n - w)

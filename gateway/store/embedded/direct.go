@@ -18,31 +18,35 @@ import (
 // more; fallocate of the declared size nothing measurable, so it is not
 // done).
 //
-// A direct write returns once the disk has the bytes, so an upload has two
-// buffers: while one is written (on its own goroutine), the body is read
-// and hashed into the other. Every write but the last is a whole buffer,
-// so offsets and lengths stay aligned; the last block's tail below
-// directAlign is written after O_DIRECT is turned off, through the page
-// cache, and synced with the rest. Direct buffers are large, so there are
-// at most maxDirectBufs pairs of them (an upload holds its pair while it
-// waits for its body): an upload that finds none free, a body of unknown
-// or small size, and a file system that refuses O_DIRECT (tmpfs; other
-// systems than Linux) take the buffered path, one blockBufSize write at a
-// time.
+// A direct write returns once the disk has the bytes, so an upload has
+// directBufs buffers: while up to directBufs-1 of them are written (each
+// on its own goroutine, at its own offset), the body is read and hashed
+// into the next. One write in flight per upload left a lone upload waiting
+// for the disk (1 GiB PUT c1 and the aws cli's PUT ran slower than through
+// the page cache); three keep the disk's queue as full as writeback does.
+// Every write but the last is a whole buffer, so offsets and lengths stay
+// aligned; the last block's tail below directAlign is written after
+// O_DIRECT is turned off, through the page cache, and synced with the rest.
+// Direct buffers are large, so there are at most maxDirectBufs sets of
+// them (an upload holds its set while it waits for its body): an upload
+// that finds none free, a body of unknown or small size, and a file system
+// that refuses O_DIRECT (tmpfs; other systems than Linux) take the buffered
+// path, one blockBufSize write at a time.
 const (
 	directAlign   = 4 << 10 // offset, length and address alignment of direct writes
 	directBufSize = 1 << 20 // bytes per write
+	directBufs    = 4       // buffers per upload: up to 3 writes in flight
 	directMinSize = directBufSize
-	maxDirectBufs = 8 // pairs of buffers: 16 MiB
+	maxDirectBufs = 8 // sets of buffers: 32 MiB
 )
 
 var (
-	freeDirect  = make(chan *[]byte, maxDirectBufs) // pairs not in use
-	directBufsN atomic.Int32                        // pairs made
+	freeDirect  = make(chan *[]byte, maxDirectBufs) // sets not in use
+	directBufsN atomic.Int32                        // sets made
 )
 
-// getDirectBuf returns an aligned pair of directBufSize buffers (one
-// slice, 2*directBufSize bytes), or nil if all maxDirectBufs are in use.
+// getDirectBuf returns an aligned set of directBufs buffers of
+// directBufSize bytes (one slice), or nil if all maxDirectBufs are in use.
 func getDirectBuf() *[]byte {
 	select {
 	case bp := <-freeDirect:
@@ -53,7 +57,7 @@ func getDirectBuf() *[]byte {
 		directBufsN.Add(-1)
 		return nil
 	}
-	b := alignedBuf(2 * directBufSize)
+	b := alignedBuf(directBufs * directBufSize)
 	return &b
 }
 
