@@ -316,6 +316,9 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 	if err := refusePostEncryption(hdr); err != nil {
 		return err
 	}
+	if err := h.checkExpectedOwner(hdr); err != nil {
+		return err
+	}
 	if err := h.authorizeACLHeaders(r, rc, hdr); err != nil {
 		return err
 	}
