@@ -277,14 +277,33 @@ func (f *postForm) header() (http.Header, error) {
 		}
 	}
 	for name, v := range f.fields {
+		std := postHeaderFields[name]
+		if std == "" && strings.HasPrefix(name, "x-amz-") && !postAuthFields[name] {
+			std = textproto.CanonicalMIMEHeaderKey(name)
+		}
 		switch {
-		case postHeaderFields[name] != "":
-			hdr[postHeaderFields[name]] = []string{v}
-		case strings.HasPrefix(name, "x-amz-") && !postAuthFields[name]:
-			hdr[textproto.CanonicalMIMEHeaderKey(name)] = []string{v}
+		case postBodyFields[name]:
+			return nil, s3err.InvalidArgument.WithMessage("The form field %s describes a request body; a POST's file is described by Content-MD5 or x-amz-checksum-* fields.", name)
+		case std == "":
+		case !validHeaderValue(v):
+			return nil, s3err.InvalidArgument.WithMessage("The form field %s holds control characters, which a header value cannot.", name)
+		default:
+			hdr[std] = []string{v}
 		}
 	}
 	return hdr, nil
+}
+
+// postBodyFields describe a signed request body (x-amz-content-sha256,
+// aws-chunked), which a form's file is not: ignoring them would accept a
+// SHA-256 nobody checks.
+var postBodyFields = map[string]bool{"x-amz-content-sha256": true, "x-amz-decoded-content-length": true}
+
+// validHeaderValue reports whether v could be sent as a header value (no
+// control characters but tab), as a form field standing for a header
+// must: stored, it is answered as one.
+func validHeaderValue(v string) bool {
+	return !strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f })
 }
 
 // postAuthFields are the signature's own fields.
