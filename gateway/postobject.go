@@ -268,6 +268,10 @@ var postHeaderFields = map[string]string{
 func (f *postForm) header() (http.Header, error) {
 	hdr := make(http.Header)
 	if doc, ok := f.fields["tagging"]; ok {
+		if _, both := f.fields["x-amz-tagging"]; both {
+			// One would be dropped.
+			return nil, s3err.InvalidArgument.WithMessage("A form's tags are its tagging field (a Tagging document) or its x-amz-tagging field, not both.")
+		}
 		tags, err := parseTagging([]byte(doc), maxObjectTags, "Object")
 		if err != nil {
 			return nil, err
