@@ -905,3 +905,23 @@ func TestAnonymousObjectLock(t *testing.T) {
 	// Without lock headers the anonymous write is served.
 	e.wantAnon("PUT", "/lockpub/plain", data, map[string]string{"Content-MD5": md5b64(data)}, 200, "")
 }
+
+// TestAnonymousConditionalDelete: a conditional delete tells whether the
+// object exists and whether its ETag (its MD5) is the one guessed, without
+// deleting it on a miss; AWS asks for s3:GetObject too. A policy that
+// lets anyone delete, not read, must not make it an anonymous oracle.
+func TestAnonymousConditionalDelete(t *testing.T) {
+	e := publicEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::BKT/*"}`), nil, 204, "")
+	e.ok("PUT", "/bkt/secret", []byte("data"))
+	for _, c := range []struct{ path, ifMatch string }{{"/bkt/secret", `"0123"`}, {"/bkt/missing", `"0123"`}, {"/bkt/secret", "*"}} {
+		e.wantAnon("DELETE", c.path, nil, map[string]string{"If-Match": c.ifMatch}, 403, "AccessDenied")
+	}
+	if got := string(e.ok("GET", "/bkt/secret", nil)); got != "data" {
+		t.Errorf("object changed: %q", got)
+	}
+	// Granted reading as well, the condition is evaluated.
+	e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":["s3:DeleteObject","s3:GetObject"],"Resource":"arn:aws:s3:::BKT/*"}`), nil, 204, "")
+	e.wantAnon("DELETE", "/bkt/secret", nil, map[string]string{"If-Match": `"0123"`}, 412, "PreconditionFailed")
+	e.wantAnon("DELETE", "/bkt/secret", nil, map[string]string{"If-Match": "*"}, 204, "")
+}
