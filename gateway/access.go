@@ -279,6 +279,20 @@ func (h *Handler) authorizeAnonymous(r *http.Request, rc *reqContext, refusal er
 	return h.anonymousACLGrant(ctx, rc, acc.anon)
 }
 
+// authorizeAnonymousIfMatch asks of an anonymous conditional DeleteObject
+// (If-Match) that reading the object be granted too, as AWS asks for
+// s3:GetObject: the answer (deleted, 412, 404) tells whether the object
+// exists and whether its ETag is the one guessed, without deleting it on
+// a miss.
+func (h *Handler) authorizeAnonymousIfMatch(r *http.Request, rc *reqContext) error {
+	if rc.op != "DeleteObject" || r.Header.Get("If-Match") == "" {
+		return nil
+	}
+	read := *rc
+	read.op, read.access = "GetObject", accessState{docs: rc.access.docs}
+	return h.authorizeAnonymous(r, &read, s3err.AccessDenied)
+}
+
 // errAnonymousOverrides is AWS's answer to response-* parameters on an
 // anonymous read: nobody may make a public object answer with another
 // Content-Type (text/html on the gateway's origin) or disposition.

@@ -864,3 +864,64 @@ func TestVersionACLs(t *testing.T) {
 	e.wantAnon("GET", "/pub/v", nil, nil, 403, "AccessDenied")
 	e.want(testAK, testSK, "GET", "/pub/v?acl&versionId=nosuchversion", nil, nil, 400, "InvalidArgument")
 }
+
+// TestAnonymousObjectLock: an anonymous writer (a public-read-write bucket
+// with object lock) may not put retention or a legal hold on what it
+// writes, by headers, by a form or on a multipart upload: the order could
+// then not delete it (COMPLIANCE) until the date the stranger chose. On
+// AWS those headers need s3:PutObjectRetention / s3:PutObjectLegalHold,
+// which an ACL's WRITE never grants. The bucket's default retention still
+// applies, as the owner chose it.
+func TestAnonymousObjectLock(t *testing.T) {
+	e := newOrderEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.want(testAK, testSK, "PUT", "/lockpub", nil, map[string]string{"x-amz-bucket-object-lock-enabled": "true",
+		"x-amz-object-ownership": "ObjectWriter", "x-amz-acl": "public-read-write"}, 200, "")
+	data := []byte("locked by a stranger")
+	until := time.Now().Add(100 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	retention := map[string]string{"x-amz-object-lock-mode": "COMPLIANCE", "x-amz-object-lock-retain-until-date": until}
+	hold := map[string]string{"x-amz-object-lock-legal-hold": "ON"}
+	for _, c := range []struct {
+		name string
+		lock map[string]string
+	}{{"retention", retention}, {"legal hold", hold}} {
+		// e's helpers fail the parent test: no subtests.
+		{
+			hdr := map[string]string{"Content-MD5": md5b64(data)}
+			var fields []formField
+			for k, v := range c.lock {
+				hdr[k] = v
+				fields = append(fields, formField{k, v})
+			}
+			e.wantAnon("PUT", "/lockpub/put", data, hdr, 403, "AccessDenied")
+			e.absent("/lockpub/put")
+			resp, body := e.post("/lockpub", append([]formField{{"key", "post"}, {"Content-MD5", md5b64(data)}}, fields...), "f", data)
+			if resp.StatusCode != 403 || !strings.Contains(string(body), "<Code>AccessDenied</Code>") {
+				t.Errorf("%s: anonymous POST: %d %s", c.name, resp.StatusCode, body)
+			}
+			e.absent("/lockpub/post")
+			e.wantAnon("POST", "/lockpub/mpu?uploads", nil, c.lock, 403, "AccessDenied")
+		}
+	}
+	// Without lock headers the anonymous write is served.
+	e.wantAnon("PUT", "/lockpub/plain", data, map[string]string{"Content-MD5": md5b64(data)}, 200, "")
+}
+
+// TestAnonymousConditionalDelete: a conditional delete tells whether the
+// object exists and whether its ETag (its MD5) is the one guessed, without
+// deleting it on a miss; AWS asks for s3:GetObject too. A policy that
+// lets anyone delete, not read, must not make it an anonymous oracle.
+func TestAnonymousConditionalDelete(t *testing.T) {
+	e := publicEnv(t, openEmbedded, &order.Order{ID: "o1"})
+	e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::BKT/*"}`), nil, 204, "")
+	e.ok("PUT", "/bkt/secret", []byte("data"))
+	for _, c := range []struct{ path, ifMatch string }{{"/bkt/secret", `"0123"`}, {"/bkt/missing", `"0123"`}, {"/bkt/secret", "*"}} {
+		e.wantAnon("DELETE", c.path, nil, map[string]string{"If-Match": c.ifMatch}, 403, "AccessDenied")
+	}
+	if got := string(e.ok("GET", "/bkt/secret", nil)); got != "data" {
+		t.Errorf("object changed: %q", got)
+	}
+	// Granted reading as well, the condition is evaluated.
+	e.want(testAK, testSK, "PUT", "/bkt?policy", bucketPolicy("bkt", `{"Effect":"Allow","Principal":"*","Action":["s3:DeleteObject","s3:GetObject"],"Resource":"arn:aws:s3:::BKT/*"}`), nil, 204, "")
+	e.wantAnon("DELETE", "/bkt/secret", nil, map[string]string{"If-Match": `"0123"`}, 412, "PreconditionFailed")
+	e.wantAnon("DELETE", "/bkt/secret", nil, map[string]string{"If-Match": "*"}, 204, "")
+}

@@ -344,7 +344,7 @@ func declaredChecksum(hdr http.Header, up store.Upload) (alg, value string, err 
 	}
 	// base64, then for a COMPOSITE value optionally "-" and the part count.
 	base, n, composite := strings.Cut(value, "-")
-	if !checksum.DecodeValue(alg, base, make([]byte, checksum.Size(alg))) || composite && (!isDecimal(n) || n[0] == '0') {
+	if !checksum.DecodeValue(alg, base, make([]byte, checksum.Size(alg))) || composite && !partCount(n) {
 		return "", "", s3err.InvalidRequest.WithMessage("Value for %s header is invalid.", checksum.HeaderName(alg))
 	}
 	return alg, value, nil
@@ -510,15 +510,9 @@ func (h *Handler) listMultipartUploads(w http.ResponseWriter, r *http.Request, r
 	return nil
 }
 
-// isDecimal reports whether s is a non-empty run of ASCII digits.
-func isDecimal(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+// partCount reports whether s is a COMPOSITE checksum's part count: a
+// decimal number without sign or leading zero.
+func partCount(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil && s[0] != '0'
 }

@@ -334,6 +334,12 @@ func TestCompleteDeclaredChecksum(t *testing.T) {
 		{"empty part count", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
 			in.ChecksumCRC32 = aws.String(composite + "-")
 		}, "InvalidRequest"},
+		{"signed part count", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-+2")
+		}, "InvalidRequest"},
+		{"part count with a leading zero", types.ChecksumAlgorithmCrc32, types.ChecksumTypeComposite, func(in *s3.CompleteMultipartUploadInput) {
+			in.ChecksumCRC32 = aws.String(composite + "-02")
+		}, "InvalidRequest"},
 		// Part checksums (S3: InvalidRequest).
 		{"full object without part checksums", types.ChecksumAlgorithmCrc64nvme, types.ChecksumTypeFullObject, func(in *s3.CompleteMultipartUploadInput) {
 			for i := range in.MultipartUpload.Parts {

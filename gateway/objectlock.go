@@ -300,6 +300,12 @@ func shownUntil(s string) string {
 	return t.UTC().Format(lockTimeLayout)
 }
 
+// errAnonymousLock refuses lock headers on an anonymous write: S3 asks
+// for s3:PutObjectRetention or s3:PutObjectLegalHold, which a public
+// WRITE grant never gives, and a stranger's COMPLIANCE retention would
+// keep the order from deleting what it wrote.
+var errAnonymousLock = s3err.AccessDenied.WithMessage("Anonymous requests may not set object lock retention or a legal hold.")
+
 // applyWriteLock sets meta's lock attributes for a new version from the
 // x-amz-object-lock-* headers, or else from the bucket's default
 // retention. body: the request carries the object's bytes, so a version
@@ -319,6 +325,8 @@ func (h *Handler) applyWriteLock(r *http.Request, rc *reqContext, meta *store.Me
 		return errNoObjectLock
 	case c == nil:
 		return nil
+	case set && rc.anonymous():
+		return errAnonymousLock
 	}
 	dflt := c.Rule != nil && c.Rule.DefaultRetention != nil
 	if (set || dflt) && body {

@@ -59,6 +59,9 @@ func (h *Handler) authorize(r *http.Request, rc *reqContext, refusal error) erro
 		if err := h.authorizeAnonymous(r, rc, refusal); err != nil {
 			return err
 		}
+		if err := h.authorizeAnonymousIfMatch(r, rc); err != nil {
+			return err
+		}
 	}
 	o := rc.ord
 	switch o.State(h.opts.Now()) {

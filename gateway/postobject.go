@@ -268,6 +268,10 @@ var postHeaderFields = map[string]string{
 func (f *postForm) header() (http.Header, error) {
 	hdr := make(http.Header)
 	if doc, ok := f.fields["tagging"]; ok {
+		if _, both := f.fields["x-amz-tagging"]; both {
+			// One would be dropped.
+			return nil, s3err.InvalidArgument.WithMessage("A form's tags are its tagging field (a Tagging document) or its x-amz-tagging field, not both.")
+		}
 		tags, err := parseTagging([]byte(doc), maxObjectTags, "Object")
 		if err != nil {
 			return nil, err
@@ -277,14 +281,33 @@ func (f *postForm) header() (http.Header, error) {
 		}
 	}
 	for name, v := range f.fields {
+		std := postHeaderFields[name]
+		if std == "" && strings.HasPrefix(name, "x-amz-") && !postAuthFields[name] {
+			std = textproto.CanonicalMIMEHeaderKey(name)
+		}
 		switch {
-		case postHeaderFields[name] != "":
-			hdr[postHeaderFields[name]] = []string{v}
-		case strings.HasPrefix(name, "x-amz-") && !postAuthFields[name]:
-			hdr[textproto.CanonicalMIMEHeaderKey(name)] = []string{v}
+		case postBodyFields[name]:
+			return nil, s3err.InvalidArgument.WithMessage("The form field %s describes a request body; a POST's file is described by Content-MD5 or x-amz-checksum-* fields.", name)
+		case std == "":
+		case !validHeaderValue(v):
+			return nil, s3err.InvalidArgument.WithMessage("The form field %s holds control characters, which a header value cannot.", name)
+		default:
+			hdr[std] = []string{v}
 		}
 	}
 	return hdr, nil
+}
+
+// postBodyFields describe a signed request body (x-amz-content-sha256,
+// aws-chunked), which a form's file is not: ignoring them would accept a
+// SHA-256 nobody checks.
+var postBodyFields = map[string]bool{"x-amz-content-sha256": true, "x-amz-decoded-content-length": true}
+
+// validHeaderValue reports whether v could be sent as a header value (no
+// control characters but tab), as a form field standing for a header
+// must: stored, it is answered as one.
+func validHeaderValue(v string) bool {
+	return !strings.ContainsFunc(v, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f })
 }
 
 // postAuthFields are the signature's own fields.
@@ -314,6 +337,9 @@ func (h *Handler) postObject(w http.ResponseWriter, r *http.Request, rc *reqCont
 		return err
 	}
 	if err := refusePostEncryption(hdr); err != nil {
+		return err
+	}
+	if err := h.checkExpectedOwner(hdr); err != nil {
 		return err
 	}
 	if err := h.authorizeACLHeaders(r, rc, hdr); err != nil {

@@ -254,6 +254,13 @@ func TestPostObjectRefused(t *testing.T) {
 		{"read-only key", e.signed(roAK, roSK, anyKey, k), 403, "AccessDenied", "read-only"},
 		{"content-md5 mismatch", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$Content-MD5", ""]`), k, formField{"Content-MD5", base64.StdEncoding.EncodeToString(make([]byte, 16))}), 400, "BadDigest", ""},
 		{"checksum mismatch", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$x-amz-checksum-crc32", ""]`), k, formField{"x-amz-checksum-crc32", "AAAAAA=="}), 400, "BadDigest", ""},
+		{"tagging twice", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$tagging", ""]`, `["starts-with", "$x-amz-tagging", ""]`), k,
+			formField{"tagging", "<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>"}, formField{"x-amz-tagging", "b=2"}), 400, "InvalidArgument", "tagging"},
+		{"x-amz-content-sha256 field", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$x-amz-content-sha256", ""]`), k, formField{"x-amz-content-sha256", strings.Repeat("0", 64)}), 400, "InvalidArgument", "x-amz-content-sha256"},
+		{"x-amz-decoded-content-length field", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$x-amz-decoded-content-length", ""]`), k, formField{"x-amz-decoded-content-length", "1"}), 400, "InvalidArgument", "x-amz-decoded-content-length"},
+		{"newline in metadata", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$x-amz-meta-a", ""]`), k, formField{"x-amz-meta-a", "x\r\nSet-Cookie: a=b"}), 400, "InvalidArgument", "x-amz-meta-a"},
+		{"newline in redirect location", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$x-amz-website-redirect-location", ""]`), k, formField{"x-amz-website-redirect-location", "/x\nSet-Cookie: a=b"}), 400, "InvalidArgument", "x-amz-website-redirect-location"},
+		{"control character in Content-Type", e.signed(testAK, testSK, append(anyKey, `["starts-with", "$Content-Type", ""]`), k, formField{"Content-Type", "text/plain\x00"}), 400, "InvalidArgument", "content-type"},
 		{"too large", e.signed(testAK, testSK, append(anyKey, `["content-length-range", 0, 3]`), k), 400, "EntityTooLarge", ""},
 		{"too small", e.signed(testAK, testSK, append(anyKey, `["content-length-range", 100, 200]`), k), 400, "EntityTooSmall", ""},
 	} {

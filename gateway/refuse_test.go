@@ -218,4 +218,16 @@ func TestExpectedBucketOwner(t *testing.T) {
 	if resp, _ := e.do(testAK, testSK, "HEAD", "/bkt/k2", nil, nil); resp.StatusCode != 404 {
 		t.Errorf("k2 written despite the refusal")
 	}
+	// A browser upload's field is honoured as the header (it was ignored).
+	anyKey := []string{`["starts-with", "$key", ""]`, `["starts-with", "$x-amz-expected-bucket-owner", ""]`}
+	for _, c := range []struct {
+		key, owner string
+		status     int
+	}{{"p1", acl.Owner.ID, 204}, {"p2", "123456789012", 403}} {
+		resp, b := e.post("/bkt", e.signed(testAK, testSK, anyKey, formField{"key", c.key}, formField{"x-amz-expected-bucket-owner", c.owner}), "f", []byte("x"))
+		if resp.StatusCode != c.status {
+			t.Errorf("POST with x-amz-expected-bucket-owner %s: %d %s, want %d", c.owner, resp.StatusCode, b, c.status)
+		}
+	}
+	e.absent("/bkt/p2")
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -102,6 +101,7 @@ var errTaggingEncoding = s3err.InvalidArgument.WithMessage("The header 'x-amz-ta
 // ("=v"), a bad escape or a repeated name is InvalidArgument.
 func decodeTags(s string) ([]tag, error) {
 	var tags []tag
+	seen := make(map[string]bool)
 	for pair := range strings.SplitSeq(s, "&") {
 		if pair == "" {
 			continue
@@ -109,9 +109,10 @@ func decodeTags(s string) ([]tag, error) {
 		k, v, _ := strings.Cut(pair, "=")
 		key, err1 := url.QueryUnescape(k)
 		val, err2 := url.QueryUnescape(v)
-		if err1 != nil || err2 != nil || key == "" || slices.ContainsFunc(tags, func(t tag) bool { return t.Key == key }) {
+		if err1 != nil || err2 != nil || key == "" || seen[key] {
 			return nil, errTaggingEncoding
 		}
+		seen[key] = true
 		tags = append(tags, tag{key, val})
 	}
 	return tags, nil
