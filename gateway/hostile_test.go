@@ -35,8 +35,7 @@ func TestAuthenticationErrors(t *testing.T) {
 	}{
 		{"anonymous", func(r *http.Request) {}, 403, "AccessDenied", nil},
 		{"wrong secret", func(r *http.Request) { sign(t, r, nil, testAK, "wrong", time.Now()) }, 403, "SignatureDoesNotMatch",
-			[]string{"<AWSAccessKeyId>" + testAK + "</AWSAccessKeyId>", "<StringToSign>AWS4-HMAC-SHA256&#xA;", "<SignatureProvided>",
-				"<CanonicalRequest>GET&#xA;/auth/key&#xA;"}},
+			[]string{"<AWSAccessKeyId>" + testAK + "</AWSAccessKeyId>", "<StringToSign>AWS4-HMAC-SHA256&#xA;", "<SignatureProvided>"}},
 		{"unknown key", func(r *http.Request) { sign(t, r, nil, "nobody", testSK, time.Now()) }, 403, "InvalidAccessKeyId",
 			[]string{"<AWSAccessKeyId>nobody</AWSAccessKeyId>"}},
 		{"skew past", func(r *http.Request) { sign(t, r, nil, testAK, testSK, time.Now().Add(-16*time.Minute)) }, 403, "RequestTimeTooSkewed", nil},
@@ -44,7 +43,7 @@ func TestAuthenticationErrors(t *testing.T) {
 		{"tampered after signing", func(r *http.Request) {
 			sign(t, r, nil, testAK, testSK, time.Now())
 			r.URL.Path = "/auth/other"
-		}, 403, "SignatureDoesNotMatch", []string{"<CanonicalRequest>GET&#xA;/auth/other&#xA;"}},
+		}, 403, "SignatureDoesNotMatch", []string{"<StringToSign>"}},
 		{"malformed header", func(r *http.Request) {
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=garbage")
 			r.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
@@ -57,8 +56,8 @@ func TestAuthenticationErrors(t *testing.T) {
 			c.prep(req)
 			resp, body := e.send(req)
 			wantError(t, resp, body, c.status, c.code)
-			if strings.Contains(string(body), testSK) {
-				t.Errorf("secret in error body")
+			if strings.Contains(string(body), testSK) || strings.Contains(string(body), "<CanonicalRequest>") {
+				t.Errorf("secret or canonical request (header values) in error body: %s", body)
 			}
 			for _, d := range c.detail {
 				if !strings.Contains(string(body), d) {

@@ -415,7 +415,7 @@ func (v *Verifier) check(r *http.Request, q *request, service string) (*Auth, er
 	var got [32]byte
 	mac.Sum(got[:0])
 	if !q.sigOK || !hmac.Equal(got[:], q.signature[:]) {
-		return nil, signatureMismatch(r, q, names, sts)
+		return nil, signatureMismatch(q, sts)
 	}
 
 	return &Auth{
@@ -436,16 +436,16 @@ func unknownKey(key string) error {
 }
 
 // signatureMismatch is SignatureDoesNotMatch with what AWS adds to help a
-// client find its mistake: the access key, the string to sign, the
-// signature provided and the canonical request, all computed from the
-// request itself (nothing secret).
-func signatureMismatch(r *http.Request, q *request, names []string, sts []byte) error {
+// client find its mistake: the access key, the string to sign and the
+// signature provided, all from the request itself. AWS also echoes the
+// canonical request; the gateway does not, because a server in front of it
+// (a Caddy route adding a header) may have put a value in a header the
+// client names but must not learn: the string to sign carries only its
+// hash.
+func signatureMismatch(q *request, sts []byte) error {
 	e := errSignature.With("AWSAccessKeyId", clip(q.accessKey)).With("StringToSign", string(sts))
 	if q.sigOK {
 		e = e.With("SignatureProvided", hex.EncodeToString(q.signature[:]))
-	}
-	if cr, err := appendCanonicalRequest(nil, r, q, names); err == nil {
-		e = e.With("CanonicalRequest", string(cr))
 	}
 	return e
 }
