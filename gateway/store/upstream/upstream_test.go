@@ -44,9 +44,9 @@ var (
 // key without versions (MinIO PR 15521, a deliberate deviation from S3):
 // the checks of those are skipped on it (TestMinIOMarkers checks what it
 // does instead).
-const knownLimits = `^TestConformance(Cluster|Streaming|MD5|SeaweedFS|SeaweedFSStreaming|Versioned|VersionedCluster|SeaweedFSVersioned)?$/^Keys$/^Unusual$` +
+const knownLimits = `^TestConformance(Cluster|Streaming|MD5|SeaweedFS|SeaweedFSStreaming|Versioned|VersionedCluster)?$/^Keys$/^Unusual$` +
 	`|^TestConformanceVersioned(Cluster)?$/^Versions$/^(DeleteMarkers|ListPages)$` +
-	`|^TestConformance(Versioned|VersionedCluster|SeaweedFSVersioned)$/^Lock$`
+	`|^TestConformance(Versioned|VersionedCluster)$/^Lock$`
 
 func TestMain(m *testing.M) {
 	flag.Parse()
