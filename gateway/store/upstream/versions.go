@@ -441,7 +441,10 @@ func (s *Store) removeVersions(ctx context.Context, bucket, key string, vs []upV
 	var ups []string
 	var locked error
 	for _, v := range vs {
-		if _, _, err := s.rawDelete(ctx, name, v.VersionID, store.GovernanceBypass(ctx)); err != nil && !isNotFound(err) {
+		done := s.gates.write(name) // readers of the key wait (gate.go)
+		_, _, err := s.rawDelete(ctx, name, v.VersionID, store.GovernanceBypass(ctx))
+		done()
+		if err != nil && !isNotFound(err) {
 			if err = s.deleteErr(err); errors.Is(err, store.ErrObjectLocked) {
 				locked = err // a locked version stays; the others go
 				continue
@@ -691,8 +694,6 @@ func (s *Store) deleteCurrent(ctx context.Context, bucket, key string) (store.De
 			}
 		}
 		if h.state() == store.Unversioned {
-			done := s.gates.write(name)
-			defer done()
 			return store.DeleteResult{}, s.removeVersions(ctx, bucket, key, vs)
 		}
 	}
