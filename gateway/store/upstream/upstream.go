@@ -33,6 +33,7 @@ package upstream
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -260,6 +261,9 @@ const (
 	modePlain     = 1
 	modeVersioned = 2
 	modeLocked    = 3 // versioned, with object lock
+	// modeUnusable: a versioned bucket the store refuses to serve
+	// (errSeaweedVersioned).
+	modeUnusable = -1
 )
 
 // versioned reports whether the upstream bucket is versioned. It asks
@@ -272,17 +276,41 @@ func (s *Store) versioned() bool {
 	}
 	ctx, cancel := context.WithTimeout(s.life, s.cfg.ResponseTimeout)
 	defer cancel()
-	cfg, err := s.core.GetBucketVersioning(ctx, s.bucket)
+	enabled, server, err := s.bucketVersioning(ctx)
 	switch {
-	case err == nil && cfg.Enabled() && s.detectLock(ctx):
+	case err == nil && enabled && strings.HasPrefix(server, "SeaweedFS"):
+		s.vmode.Store(modeUnusable)
+	case err == nil && enabled && s.detectLock(ctx):
 		s.vmode.Store(modeLocked)
-	case err == nil && cfg.Enabled():
+	case err == nil && enabled:
 		s.vmode.Store(modeVersioned)
 	case err == nil || !isTransportErr(err) && !errors.Is(s.mapErr(err), ErrUnavailable):
 		s.vmode.Store(modePlain)
 	}
 	return s.vmode.Load() >= modeVersioned
 }
+
+// bucketVersioning asks whether the upstream bucket is versioned, and
+// which server answers.
+func (s *Store) bucketVersioning(ctx context.Context) (enabled bool, server string, err error) {
+	resp, err := s.signedDo(ctx, http.MethodGet, "", url.Values{"versioning": {""}}, nil)
+	if err != nil {
+		return false, "", err
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Status string `xml:"Status"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v); err != nil && err != io.EOF {
+		return false, "", fmt.Errorf("upstream: bucket versioning answer: %v", err)
+	}
+	return v.Status == "Enabled", resp.Header.Get("Server"), nil
+}
+
+// errSeaweedVersioned refuses a versioned SeaweedFS bucket: SeaweedFS
+// (4.53) lists the objects of a versioned bucket out of byte order and
+// leaves some out of paginated listings (docs/upstream.md).
+var errSeaweedVersioned = errors.New("upstream: the upstream bucket is a versioned SeaweedFS bucket, whose listings SeaweedFS returns out of order: use an unversioned bucket")
 
 // Close releases the idle connections to the upstream and stops a
 // background usage scan. The Store holds no other resources; requests
@@ -303,6 +331,9 @@ func (s *Store) Check(ctx context.Context) error {
 	}
 	if !ok {
 		return fmt.Errorf("upstream: bucket %q does not exist", s.bucket)
+	}
+	if s.versioned(); s.vmode.Load() == modeUnusable {
+		return errSeaweedVersioned
 	}
 	return nil
 }

@@ -45,6 +45,10 @@ import (
 // maxStateChanges bounds a bucket's history (its versioning changes).
 const maxStateChanges = 1000
 
+// stateChangeDelay separates a change of a bucket's state from the
+// writes before it, in whole seconds of upstream time.
+const stateChangeDelay = time.Second
+
 // versioningName is where the state of user bucket B is kept.
 func (s *Store) versioningName(bucket string) string { return s.pfx + ".versioning/" + bucket }
 
@@ -172,6 +176,15 @@ func (s *Store) setVersioning(ctx context.Context, bucket, state string) error {
 		} else if !errors.Is(err, store.ErrNoSuchConfig) {
 			return err
 		}
+	}
+	// Upstream times may be whole seconds (SeaweedFS's are): the change
+	// is recorded a second after the call, so that it is later than every
+	// write finished before the call (a write in the same second as the
+	// change counts as after it).
+	select {
+	case <-time.After(stateChangeDelay):
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	_, err = s.core.PutObject(ctx, s.bucket, s.versioningName(bucket), strings.NewReader(state), int64(len(state)), "", "",
 		minio.PutObjectOptions{ContentType: "text/plain"})
@@ -428,7 +441,10 @@ func (s *Store) removeVersions(ctx context.Context, bucket, key string, vs []upV
 	var ups []string
 	var locked error
 	for _, v := range vs {
-		if _, _, err := s.rawDelete(ctx, name, v.VersionID, store.GovernanceBypass(ctx)); err != nil && !isNotFound(err) {
+		done := s.gates.write(name) // readers of the key wait (gate.go)
+		_, _, err := s.rawDelete(ctx, name, v.VersionID, store.GovernanceBypass(ctx))
+		done()
+		if err != nil && !isNotFound(err) {
 			if err = s.deleteErr(err); errors.Is(err, store.ErrObjectLocked) {
 				locked = err // a locked version stays; the others go
 				continue
@@ -536,10 +552,37 @@ func (s *Store) purgeName(ctx context.Context, name string) error {
 				return s.mapErr(err)
 			}
 		}
+		if len(vs) == 0 {
+			return s.purgeUnlisted(ctx, name)
+		}
 		if !more {
 			return nil
 		}
 	}
+}
+
+// maxUnlistedVersions bounds purgeUnlisted.
+const maxUnlistedVersions = 100
+
+// purgeUnlisted removes the versions of name newest first, as HEAD finds
+// them: for names an upstream leaves out of its version listings
+// (SeaweedFS hides every ".uploads" directory, where it keeps its own
+// multipart uploads).
+func (s *Store) purgeUnlisted(ctx context.Context, name string) error {
+	for range maxUnlistedVersions {
+		info, err := s.core.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
+		switch {
+		case err == nil || info.IsDeleteMarker && info.VersionID != "":
+		case isNotFound(err):
+			return nil
+		default:
+			return s.mapErr(err)
+		}
+		if _, _, err := s.rawDelete(ctx, name, info.VersionID, false); err != nil && !isNotFound(err) {
+			return s.mapErr(err)
+		}
+	}
+	return fmt.Errorf("upstream: more than %d versions of an internal object", maxUnlistedVersions)
 }
 
 // purgeOlder removes the versions of internal name older than up (after
@@ -651,8 +694,6 @@ func (s *Store) deleteCurrent(ctx context.Context, bucket, key string) (store.De
 			}
 		}
 		if h.state() == store.Unversioned {
-			done := s.gates.write(name)
-			defer done()
 			return store.DeleteResult{}, s.removeVersions(ctx, bucket, key, vs)
 		}
 	}
